@@ -1,0 +1,29 @@
+# The two commands of README: `make demo` and `make test`. Both install what is missing and are idempotent.
+VENV   := .venv
+PYTHON ?= python3
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test system-deps install clean-db
+
+demo: install
+	$(VENV)/bin/covidgis demo
+
+test: install
+	$(VENV)/bin/pytest
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@scripts/system-deps.sh
+
+# Reinstall only when the dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+# Stop the project-local PostGIS and delete its data.
+clean-db:
+	-$(VENV)/bin/covidgis db stop
+	rm -rf var/pgdata var/pgsock var/postgresql.log

@@ -1,0 +1,48 @@
+"""`covidgis`: one command with a subcommand per pipeline stage; settings are built here, once."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from sqlalchemy.exc import OperationalError
+
+from gis.cli import boundaries, db, serve
+from gis.errors import CovidGisError
+from gis.settings import Settings
+
+app = typer.Typer(help="covid-gis: boundaries, ingest, risk zones and the OGC API for a province.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(db.app, name="db")
+app.add_typer(boundaries.app, name="boundaries")
+app.command("serve")(serve.serve)
+app.command("demo")(serve.demo)
+
+err = Console(stderr=True)
+
+
+@app.callback()
+def _main(ctx: typer.Context,
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug details.")) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False, show_time=False)])
+    settings = Settings()
+    settings.log_sources()
+    ctx.obj = settings
+
+
+def main() -> None:
+    """Entry point: user errors exit 2 with one clear line; bugs keep their traceback."""
+    try:
+        app()
+    except CovidGisError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        err.print(f"[bold red]error:[/] cannot reach the database ({reason}). Is it running? "
+                  "`covidgis db start` starts the local one; DATABASE_URL names another.", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Database: engine, models, migrations and the project-local cluster."""

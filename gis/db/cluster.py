@@ -1,0 +1,118 @@
+"""A project-local PostgreSQL + PostGIS cluster, started root-safely (as the `postgres` OS user when we are root)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from gis.errors import CovidGisError
+
+log = logging.getLogger(__name__)
+
+DEBIAN_PACKAGES = "postgresql-15-postgis-3 gdal-bin"
+
+
+class ClusterError(CovidGisError):
+    """The local PostgreSQL cluster could not be created, started or stopped."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A PostgreSQL data directory we own, listening on 127.0.0.1:port with trust auth for `postgres`."""
+
+    data_dir: Path
+    socket_dir: Path
+    port: int
+    bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
+    server_options: str = ""  # extra `postgres` flags, e.g. "-c fsync=off" for throwaway test clusters
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir.parent / "postgresql.log"
+
+    def url(self, dbname: str = "postgres") -> str:
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.initialised():
+            return False
+        return self._pg_ctl("status", check=False).returncode == 0
+
+    def init(self) -> None:
+        """Create the data directory (initdb) unless it exists."""
+        if self.initialised():
+            return
+        self._require_binaries()
+        for d in (self.data_dir, self.socket_dir):
+            d.mkdir(parents=True, exist_ok=True)
+            self._own(d)
+        self.log_file.touch()
+        self._own(self.log_file)
+        log.info("initdb %s", self.data_dir)
+        self._run([self.bin_dir / "initdb", "-D", self.data_dir, "-U", "postgres", "-A", "trust",
+                   "--locale=C.UTF-8", "-E", "UTF8"])
+
+    def start(self) -> None:
+        """initdb if needed, then start the server and wait until it accepts connections."""
+        self.init()
+        if self.running():
+            return
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        self._own(self.socket_dir)
+        opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir} {self.server_options}".strip()
+        log.info("starting PostgreSQL on 127.0.0.1:%s", self.port)
+        self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", opts)
+
+    def stop(self) -> None:
+        if self.running():
+            self._pg_ctl("stop", "-m", "fast", "-w")
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self._run([self.bin_dir / "pg_ctl", "-D", self.data_dir, *args], check=check)
+
+    def _require_binaries(self) -> None:
+        missing = [b for b in ("initdb", "pg_ctl") if not (self.bin_dir / b).exists()]
+        if missing:
+            raise ClusterError(f"PostgreSQL binaries not found in {self.bin_dir} ({', '.join(missing)}); "
+                               f"install them with: apt-get install -y {DEBIAN_PACKAGES}")
+
+    def _run(self, cmd: list, check: bool = True) -> subprocess.CompletedProcess:
+        cmd = [str(c) for c in cmd]
+        if _is_root():  # PostgreSQL refuses to run as root
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            tail = _tail(self.log_file)
+            raise ClusterError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
+                               + (f"\nserver log ({self.log_file}):\n{tail}" if tail else ""))
+        return proc
+
+    def _own(self, path: Path) -> None:
+        """As root, hand the path to `postgres` and check that user can reach it."""
+        if not _is_root():
+            return
+        pw = pwd.getpwnam("postgres")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(path)])
+        if probe.returncode != 0:
+            raise ClusterError(f"the postgres OS user cannot write {path}: a parent directory is not "
+                               "traversable by it. Move the project, or set DATABASE_URL to an existing server.")
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+

@@ -1,0 +1,1 @@
+"""Serving: the ASGI app around pygeoapi."""

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install the Debian packages covid-gis needs, only those missing (idempotent; needs root or sudo to install).
+set -euo pipefail
+PACKAGES=(postgresql-15-postgis-3 gdal-bin)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
