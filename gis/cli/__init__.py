@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from sqlalchemy.exc import OperationalError
 
-from gis.cli import boundaries, db, serve
+from gis.cli import boundaries, db, risk, serve
 from gis.errors import CovidGisError
 from gis.settings import Settings
 
@@ -18,6 +18,7 @@ app = typer.Typer(help="covid-gis: boundaries, ingest, risk zones and the OGC AP
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
+app.add_typer(risk.app, name="risk")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 
