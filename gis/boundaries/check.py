@@ -76,11 +76,13 @@ class BoundaryReport:
     parameters: dict = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict]:
-        """Per kind: severity, count and, for areal kinds, total_area_m2."""
+        """Per kind: severity, count, count per level (1 province … 4 hamlet) and, for areal kinds, total_area_m2."""
         out: dict[str, dict] = {}
         for p in self.problems:
-            entry = out.setdefault(p.kind, {"severity": p.severity, "count": 0})
+            entry = out.setdefault(p.kind, {"severity": p.severity, "count": 0, "by_level": {}})
             entry["count"] += 1
+            if p.level is not None:
+                entry["by_level"][int(p.level)] = entry["by_level"].get(int(p.level), 0) + 1
             if p.area_m2 is not None:
                 entry["total_area_m2"] = entry.get("total_area_m2", 0.0) + p.area_m2
         return {kind: out[kind] for kind in SEVERITY if kind in out}

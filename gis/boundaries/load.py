@@ -221,7 +221,12 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset) -> LoadSummary
     if prepared.extra_problems:
         problems = pd.concat([problems, gpd.GeoDataFrame(prepared.extra_problems, geometry="geometry", crs=4326)],
                              ignore_index=True)
-    summary = {"units_by_level": _count_by_level(units), "problems": _summarise(problems)}
+    problem_counts = report.summary()
+    for extra in prepared.extra_problems:
+        entry = problem_counts.setdefault(extra["kind"], {"severity": extra["severity"], "count": 0, "by_level": {}})
+        entry["count"] += 1
+        entry["by_level"][extra["level"]] = entry["by_level"].get(extra["level"], 0) + 1
+    summary = {"units_by_level": _count_by_level(units), "problems": problem_counts}
     files = {str(p.name): _sha256(p) for p in ds.files()}
     statements = sqlfiles.load(MERGE_SQL)
     with engine.begin() as conn:
@@ -276,16 +281,6 @@ def _none(value):
 def _count_by_level(units: gpd.GeoDataFrame) -> dict[str, int]:
     current = units[units["valid_to"].isna()]
     return {LEVEL_NAMES[lvl]: int(n) for lvl, n in current["level"].value_counts().sort_index().items()}
-
-
-def _summarise(problems: pd.DataFrame) -> dict[str, dict]:
-    out = {}
-    for kind, grp in problems.groupby("kind", sort=True):
-        entry = {"count": int(len(grp))}
-        if "area_m2" in grp and grp["area_m2"].notna().any():
-            entry["total_area_m2"] = round(float(grp["area_m2"].sum()), 1)
-        out[str(kind)] = entry
-    return out
 
 
 def _sha256(path: Path) -> str:

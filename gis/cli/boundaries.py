@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gis.boundaries.dataset import MANIFEST, Dataset, HamletSpec, PopulationSpec, read_manifest
 from gis.boundaries.errors import BoundaryError
+from gis.boundaries.load import LEVEL_NAMES
 from gis.settings import PROJECT_ROOT, Settings
 
 app = typer.Typer(help="Load and check administrative boundaries (province → district → commune → hamlet).",
@@ -101,12 +102,15 @@ def check(paths: list[Path] = typer.Argument(None, help=f"Dataset folder or file
 
 def _print_problems(problems: dict[str, dict]) -> None:
     table = Table(title="Boundary problems / Lỗi ranh giới")
-    table.add_column("kind")
+    table.add_column("kind", no_wrap=True)
     table.add_column("count", justify="right")
+    for level in LEVEL_NAMES.values():
+        table.add_column(level, justify="right")
     table.add_column("area (m²)", justify="right")
     for kind, entry in problems.items():
         area = entry.get("total_area_m2")
-        table.add_row(kind, str(entry["count"]), f"{area:,.0f}" if area is not None else "")
+        by_level = [str(entry["by_level"].get(lvl, "")) for lvl in LEVEL_NAMES]
+        table.add_row(kind, str(entry["count"]), *by_level, f"{area:,.0f}" if area is not None else "")
     out.print(table)
 
 
