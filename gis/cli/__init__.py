@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from sqlalchemy.exc import OperationalError
 
-from gis.cli import boundaries, db, risk, serve
+from gis.cli import boundaries, db, risk, serve, zones
 from gis.errors import CovidGisError
 from gis.settings import Settings
 
@@ -19,6 +19,7 @@ app = typer.Typer(help="covid-gis: boundaries, ingest, risk zones and the OGC AP
 app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(risk.app, name="risk")
+app.add_typer(zones.app, name="zones")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 

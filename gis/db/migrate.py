@@ -31,7 +31,7 @@ def upgrade(engine: Engine, layers_dir: Path = LAYERS_DIR) -> None:
     (CREATE OR REPLACE VIEW), so editing a view needs no new Alembic revision.
     """
     with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), "heads")
         for sql_file in sorted(layers_dir.glob("*.sql")):
             log.info("layer view %s", sql_file.name)
             conn.exec_driver_sql(sql_file.read_text(encoding="utf-8"))

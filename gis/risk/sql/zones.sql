@@ -1,0 +1,59 @@
+-- Statements of the zone computation, run by gis/risk/zones.py.
+
+-- name: adjacency_state
+SELECT (SELECT max(id) FROM admin.boundary_load) AS newest_load,
+       (SELECT max(load_id) FROM risk.adjacency) AS adjacency_load,
+       (SELECT max(tolerance_m) FROM risk.adjacency) AS tolerance_m;
+
+-- name: rebuild_adjacency
+-- Pairs of current units of one level whose boundaries come within :tol metres (geography: true metres).
+DELETE FROM risk.adjacency;
+INSERT INTO risk.adjacency (code, neighbour_code, tolerance_m, load_id)
+SELECT a.code, b.code, :tol, (SELECT max(id) FROM admin.boundary_load)
+FROM admin.area a
+JOIN admin.area b ON a.level = b.level AND a.code <> b.code
+ AND b.geom && ST_Expand(a.geom, :tol / 90000.0)
+ AND ST_DWithin(a.geom::geography, b.geom::geography, :tol)
+WHERE a.valid_to IS NULL AND b.valid_to IS NULL;
+
+-- name: indicators_for_day
+-- Indicators of every unit in force on :day, with its place in the hierarchy.
+SELECT i.*, a.parent_code
+FROM stats.indicator i
+JOIN admin.area a ON a.code = i.area_code
+ AND a.valid_from <= :day AND (a.valid_to IS NULL OR a.valid_to > :day)
+WHERE i.day = :day;
+
+-- name: previous_levels
+SELECT area_code, level FROM risk.zone WHERE ruleset_id = :ruleset AND day = :day;
+
+-- name: overrides_for_day
+SELECT id, area_code, level, reason, author FROM risk.override
+WHERE start_day <= :day AND (end_day IS NULL OR end_day >= :day)
+ORDER BY created_at;  -- a later override wins
+
+-- name: adjacency
+SELECT code, neighbour_code FROM risk.adjacency;
+
+-- name: create_stage
+CREATE TEMP TABLE zone_stage (LIKE risk.zone INCLUDING DEFAULTS) ON COMMIT DROP;
+
+-- name: merge_stage
+-- Insert or update; a row counts only when something a user sees changed.
+INSERT INTO risk.zone AS z (ruleset_id, day, area_code, admin_level, ruleset_version, level, colour, label_vi,
+                            label_en, computed_level, override_id, reasons, decisive, inputs)
+SELECT ruleset_id, day, area_code, admin_level, ruleset_version, level, colour, label_vi, label_en,
+       computed_level, override_id, reasons, decisive, inputs
+FROM zone_stage
+ON CONFLICT (ruleset_id, day, area_code) DO UPDATE
+SET admin_level = excluded.admin_level, ruleset_version = excluded.ruleset_version, level = excluded.level,
+    colour = excluded.colour, label_vi = excluded.label_vi, label_en = excluded.label_en,
+    computed_level = excluded.computed_level, override_id = excluded.override_id, reasons = excluded.reasons,
+    decisive = excluded.decisive, inputs = excluded.inputs, computed_at = now()
+WHERE (z.ruleset_version, z.level, z.computed_level, z.override_id, z.reasons, z.decisive, z.inputs)
+      IS DISTINCT FROM
+      (excluded.ruleset_version, excluded.level, excluded.computed_level, excluded.override_id, excluded.reasons,
+       excluded.decisive, excluded.inputs);
+
+-- name: bump_snapshot
+UPDATE risk.snapshot SET version = version + 1, changed_at = now() RETURNING version;

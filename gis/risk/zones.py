@@ -1,0 +1,230 @@
+"""Zones for every area and day: classify the stored indicators with a rule set, roll up, override, store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from gis import sqlfiles
+from gis.risk.classify import classify
+from gis.risk.ruleset import RuleSet
+from gis.risk.settings import RiskSettings
+
+log = logging.getLogger(__name__)
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "zones.sql")
+ROLLUP_INDICATORS = {"child_count", "child_count_level_2", "child_count_level_3", "child_count_level_4",
+                     "children_level_4_scattered"}
+ADJACENCY_ROUNDS = 5  # "adjoins an orange commune" can cascade; stop when stable or after this many rounds
+STAGE_COLUMNS = ["ruleset_id", "day", "area_code", "admin_level", "ruleset_version", "level", "colour", "label_vi",
+                 "label_en", "computed_level", "override_id", "reasons", "decisive", "inputs"]
+
+
+@dataclass
+class ComputeSummary:
+    ruleset: str
+    days: int = 0
+    zones: int = 0
+    changed: int = 0
+    snapshot_version: int | None = None
+    seconds: float = 0.0
+    per_colour: dict[str, int] = field(default_factory=dict)  # on the last day computed
+
+
+def ensure_adjacency(engine: Engine, tolerance_m: float) -> None:
+    """Recompute neighbours when the boundaries or the tolerance changed since the last time."""
+    with engine.begin() as conn:
+        state = conn.execute(text(SQL["adjacency_state"])).mappings().one()
+        if state["newest_load"] is None:
+            return
+        if state["adjacency_load"] == state["newest_load"] and state["tolerance_m"] == tolerance_m:
+            return
+        started = time.perf_counter()
+        conn.execute(text(SQL["rebuild_adjacency"]), {"tol": tolerance_m})
+        log.info("neighbours recomputed (tolerance %s m) in %.1f s", tolerance_m, time.perf_counter() - started)
+
+
+def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, settings: RiskSettings) -> ComputeSummary:
+    """Classify every area on each day (in date order, since a day's zone depends on the day before)."""
+    started = time.perf_counter()
+    ensure_adjacency(engine, settings.adjacency_tolerance_m)
+    with engine.connect() as conn:
+        neighbours = pd.read_sql(text(SQL["adjacency"]), conn)
+    summary = ComputeSummary(ruleset=ruleset.id)
+    for day in sorted(set(days)):
+        with engine.begin() as conn:
+            zones = _zones_for_day(conn, day, ruleset, neighbours)
+            if zones.empty:
+                continue
+            changed = _store(conn, zones)
+            if changed:
+                summary.snapshot_version = conn.execute(text(SQL["bump_snapshot"])).scalar_one()
+        summary.days += 1
+        summary.zones += len(zones)
+        summary.changed += changed
+        summary.per_colour = zones["colour"].value_counts().to_dict()
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def _zones_for_day(conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.read_sql(text(SQL["indicators_for_day"]), conn, params={"day": day})
+    if frame.empty:
+        return frame
+    frame = frame.set_index("area_code", drop=False)
+    previous = pd.read_sql(text(SQL["previous_levels"]), conn,
+                           params={"ruleset": ruleset.id, "day": day - dt.timedelta(days=1)})
+    frame["previous_level"] = frame["area_code"].map(previous.set_index("area_code")["level"]).astype("Float64")
+    if ruleset.uses_date:
+        frame["date"] = day.isoformat()
+    result = classify_hierarchy(frame, ruleset, neighbours)
+    overrides = pd.read_sql(text(SQL["overrides_for_day"]), conn, params={"day": day})
+    result = apply_overrides(result, overrides, ruleset)
+    result["ruleset_id"], result["ruleset_version"], result["day"] = ruleset.id, ruleset.version, day
+    return result
+
+
+def classify_hierarchy(frame: pd.DataFrame, ruleset: RuleSet, neighbours: pd.DataFrame) -> pd.DataFrame:
+    """Classify from the smallest units up, so roll-up rules can count their children's levels.
+
+    frame: one row per area (index = area code) with admin_level, parent_code and the indicators.
+    neighbours: code, neighbour_code pairs among units of one level.
+    """
+    needs = set(ruleset.indicators)
+    frame = frame.copy()
+    out = []
+    for admin_level in sorted(frame["admin_level"].unique(), reverse=True):
+        rows = frame[frame["admin_level"] == admin_level].copy()
+        if ruleset.assessment_for(int(admin_level)) is None:
+            continue
+        if needs & ROLLUP_INDICATORS and out:
+            rows = _with_children(rows, pd.concat(out), neighbours)
+        if "adjacent_max_level" in needs:
+            result = _classify_with_neighbours(rows, ruleset, neighbours)
+        else:
+            result = classify(rows, ruleset)
+        result["inputs"] = _inputs(rows, needs)
+        result["admin_level"] = int(admin_level)
+        result["parent_code"] = rows["parent_code"]
+        out.append(result)
+    zones = pd.concat(out) if out else pd.DataFrame()
+    zones["area_code"] = zones.index
+    zones["computed_level"] = zones["level"]
+    return zones
+
+
+def _classify_with_neighbours(rows: pd.DataFrame, ruleset: RuleSet, neighbours: pd.DataFrame) -> pd.DataFrame:
+    """Classify, then feed each unit its neighbours' highest level and classify again until nothing changes."""
+    pairs = neighbours[neighbours["code"].isin(rows.index) & neighbours["neighbour_code"].isin(rows.index)]
+    rows["adjacent_max_level"] = np.nan
+    result = classify(rows, ruleset)
+    for _ in range(ADJACENCY_ROUNDS):
+        levels = pairs["neighbour_code"].map(result["level"])
+        adjacent = levels.groupby(pairs["code"].to_numpy()).max()
+        rows["adjacent_max_level"] = rows.index.map(adjacent).astype(float)
+        again = classify(rows, ruleset)
+        if again["level"].equals(result["level"]):
+            return again
+        result = again
+    log.warning("adjacency did not settle after %d rounds; keeping the last one", ADJACENCY_ROUNDS)
+    return result
+
+
+def _with_children(rows: pd.DataFrame, below: pd.DataFrame, neighbours: pd.DataFrame) -> pd.DataFrame:
+    """Count each unit's children per level, and say whether its level-4 children are scattered."""
+    children = below[below["parent_code"].isin(rows.index)]
+    counts = pd.crosstab(children["parent_code"], children["level"])
+    rows["child_count"] = rows.index.map(children.groupby("parent_code").size()).fillna(0).astype(int)
+    for level in (2, 3, 4):
+        col = counts[level] if level in counts.columns else pd.Series(dtype=int)
+        rows[f"child_count_level_{level}"] = rows.index.map(col).fillna(0).astype(int)
+    red = children[children["level"] == 4]
+    rows["children_level_4_scattered"] = rows.index.map(
+        lambda code: int(connected_groups(red.index[red["parent_code"] == code], neighbours) > 1))
+    return rows
+
+
+def connected_groups(codes, neighbours: pd.DataFrame) -> int:
+    """Number of connected groups the given units form through the neighbour pairs."""
+    codes = set(codes)
+    if len(codes) <= 1:
+        return len(codes)
+    links = neighbours[neighbours["code"].isin(codes) & neighbours["neighbour_code"].isin(codes)]
+    graph: dict[str, set[str]] = {c: set() for c in codes}
+    for a, b in zip(links["code"], links["neighbour_code"]):
+        graph[a].add(b)
+    seen: set[str] = set()
+    groups = 0
+    for start in codes:
+        if start in seen:
+            continue
+        groups += 1
+        stack = [start]
+        while stack:
+            node = stack.pop()
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph[node] - seen)
+    return groups
+
+
+def apply_overrides(zones: pd.DataFrame, overrides: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
+    """The steering committee's level wins; the computed level and reasons stay beside it."""
+    zones = zones.copy()
+    zones["override_id"] = pd.array([pd.NA] * len(zones), dtype="Int64")
+    for o in overrides.itertuples():
+        if o.area_code not in zones.index:
+            continue
+        spec = ruleset.level_def(int(o.level))
+        zones.loc[o.area_code, ["level", "colour", "label_vi", "label_en"]] = [
+            int(o.level), spec.colour, spec.label_vi, spec.label_en]
+        zones.at[o.area_code, "override_id"] = int(o.id)
+        zones.at[o.area_code, "reasons"] = [*zones.at[o.area_code, "reasons"],
+                                            f"override by {o.author}: level {int(o.level)} — {o.reason}"]
+    return zones
+
+
+def _inputs(rows: pd.DataFrame, needs: set[str]) -> pd.Series:
+    cols = [c for c in rows.columns if c in needs]
+    return pd.Series(rows[cols].to_dict("records"), index=rows.index)
+
+
+def _plain(value):
+    """JSON-safe: numpy scalars to Python, NaN/NA to null (PostgreSQL's jsonb refuses NaN)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    return value if isinstance(value, str) else str(value)
+
+
+def _store(conn, zones: pd.DataFrame) -> int:
+    """COPY the day's zones into a staging table and merge; returns how many rows a user would see change."""
+    conn.execute(text(SQL["create_stage"]))
+    stage = zones[STAGE_COLUMNS].copy()
+    for col in ("reasons", "decisive", "inputs"):
+        stage[col] = stage[col].map(lambda v: json.dumps(_plain(v), ensure_ascii=False, allow_nan=False))
+    buf = io.StringIO()
+    stage.to_csv(buf, index=False, header=False)
+    buf.seek(0)
+    cursor = conn.connection.dbapi_connection.cursor()
+    cursor.copy_expert(f"COPY zone_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buf)
+    return conn.execute(text(SQL["merge_stage"])).rowcount
+
