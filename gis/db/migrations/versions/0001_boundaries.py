@@ -53,7 +53,6 @@ def upgrade() -> None:
     )
     op.create_index('area_code_current_uq', 'area', ['code'], unique=True, schema='admin', postgresql_where=sa.text('valid_to IS NULL'))
     op.create_index('area_code_valid_from_uq', 'area', ['code', 'valid_from'], unique=True, schema='admin')
-    op.create_index('area_level_idx', 'area', ['level'], unique=False, schema='admin')
     op.create_index('area_parent_idx', 'area', ['parent_code'], unique=False, schema='admin')
     op.create_table('boundary_problem',
     sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
@@ -78,7 +77,6 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_admin_boundary_problem_load_id'), table_name='boundary_problem', schema='admin')
     op.drop_table('boundary_problem', schema='admin')
     op.drop_index('area_parent_idx', table_name='area', schema='admin')
-    op.drop_index('area_level_idx', table_name='area', schema='admin')
     op.drop_index('area_code_valid_from_uq', table_name='area', schema='admin')
     op.drop_index('area_code_current_uq', table_name='area', schema='admin', postgresql_where=sa.text('valid_to IS NULL'))
     op.drop_table('area', schema='admin')

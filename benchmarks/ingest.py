@@ -1,0 +1,118 @@
+"""Ingest speed: 1,000,000 `tests` rows through `covidgis ingest` next to psql \\copy of the same file into a bare table.
+
+Usage: .venv/bin/python benchmarks/ingest.py [--rows N] [--keep]
+Runs against a scratch database `covidgis_bench` on the configured server (DATABASE_URL or the local cluster):
+migrated, with Đồng Nai's boundaries loaded, dropped at the end unless --keep. Prints rows/s, the ratio, and the
+ingest process's peak memory (RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gis.boundaries.dataset import read_manifest  # noqa: E402
+from gis.boundaries.load import prepare, store  # noqa: E402
+from gis.db.engine import ensure_database, make_engine, start_database  # noqa: E402
+from gis.db.migrate import upgrade  # noqa: E402
+from gis.settings import Settings  # noqa: E402
+
+HEADER = ["Mã mẫu", "Số CCCD/SĐT", "Ngày lấy mẫu", "Loại xét nghiệm", "Mẫu gộp", "Kết quả", "Ngày trả kết quả",
+          "Mã phòng xét nghiệm", "Mã địa bàn", "Kinh độ", "Vĩ độ"]
+BENCH_DB = "covidgis_bench"
+
+
+def write_file(path: Path, rows: int, codes: list[str]) -> None:
+    """A tests export: day-first dates, Vietnamese spellings, area codes (hamlet or commune), no defects."""
+    rng = random.Random(1)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for i in range(rows):
+            day = 1 + i * 120 // rows
+            month, dom = 7 + (day - 1) // 30, 1 + (day - 1) % 30
+            when = f"{dom:02d}/{month:02d}/2021 {rng.randrange(7, 18):02d}:{rng.randrange(60):02d}"
+            w.writerow([f"B{i:08d}", f"0{rng.randrange(300000000, 999999999)}", when,
+                        "RT-PCR" if i % 3 else "Test nhanh", "Không", "Âm tính" if i % 50 else "Dương tính",
+                        when, f"LAB-{i % 20}", codes[i % len(codes)], "", ""])
+
+
+def peak_rss_run(cmd: list[str], env: dict) -> tuple[float, int, str]:
+    """Run cmd; (seconds, peak RSS in bytes of that process, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    return seconds, usage.ru_maxrss * 1024, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
+    args = parser.parse_args()
+
+    settings = Settings()
+    start_database(settings).dispose()
+    url = make_url(settings.url).set(database=BENCH_DB)
+    ensure_database(url.render_as_string(hide_password=False))
+    engine = make_engine(url.render_as_string(hide_password=False))
+    upgrade(engine)
+    with engine.connect() as conn:
+        loaded = conn.execute(text("SELECT count(*) FROM admin.area")).scalar()
+    if not loaded:
+        ds = read_manifest(ROOT / "boundaries" / "dongnai")
+        store(engine, ds, prepare(ds))
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE events.tests, ingest.reject, ingest.audit, ingest.batch"))
+        conn.execute(text("DROP TABLE IF EXISTS public.bench_raw"))
+        conn.execute(text("CREATE TABLE public.bench_raw (" + ", ".join(f"c{i} text" for i in range(11)) + ")"))
+        codes = conn.execute(text("SELECT code FROM admin.area WHERE level IN (3, 4) AND valid_to IS NULL "
+                                  "ORDER BY code")).scalars().all()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tests_1m.csv"
+        write_file(path, args.rows, codes)
+        size = path.stat().st_size
+        libpq = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
+                 "-d", BENCH_DB]
+        copy_s, _, _ = peak_rss_run(["psql", *libpq, "-q", "-c",
+                                     f"\\copy public.bench_raw FROM '{path}' WITH (FORMAT csv, HEADER)"],
+                                    dict(os.environ))
+        env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False),
+               "COVIDGIS_VAR_DIR": tmp, "COVIDGIS_HMAC_SECRET": "benchmark-secret-0123456789"}
+        ingest_s, rss, out = peak_rss_run([str(Path(sys.executable).parent / "covidgis"), "ingest", str(path),
+                                           "--feed", "tests", "--json"], env)
+    print(f"file: {args.rows:,} tests rows, {size / 1e6:.0f} MB")
+    print(f"psql \\copy into a bare table: {copy_s:6.1f} s  {args.rows / copy_s:>10,.0f} rows/s")
+    print(f"covidgis ingest --feed tests:  {ingest_s:6.1f} s  {args.rows / ingest_s:>10,.0f} rows/s")
+    print(f"ratio ingest / raw COPY:       {copy_s / ingest_s:6.2f}")
+    print(f"peak RSS of the ingest process: {rss / 2**20:.0f} MB")
+    print(f"summary: {out.strip()}")
+    engine.dispose()
+    if not args.keep:
+        admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False))
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f'DROP DATABASE "{BENCH_DB}"'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Errors of the ingest stage a user can act on: each names the feed or file and what to fix."""
+
+from gis.errors import CovidGisError
+
+
+class IngestError(CovidGisError):
+    """Base of ingest errors."""
+
+
+class FeedError(IngestError):
+    """A feed definition is unknown or invalid (ingest/feeds/<name>.yml)."""
+
+
+class UnusableFileError(IngestError):
+    """The file as a whole cannot be ingested (unreadable, wrong format or encoding, a required column missing)."""

@@ -1,0 +1,154 @@
+"""Feed definitions (ingest/feeds/<name>.yml) validated once into typed models."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gis.ingest.errors import FeedError
+
+FieldType = Literal["text", "int", "float", "bool", "date", "timestamp", "person", "birth_year"]
+BOOL_VALUES = {"true": ["true", "t", "1", "yes", "y", "có", "co", "x"], "false": ["false", "f", "0", "no", "n", "không", "khong"]}
+PERSON_COLUMN = "person_key"  # the person field is stored under this name, already pseudonymised
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One canonical field: the source headers it may come under, its type and its checks."""
+
+    source: list[str] = Field(default_factory=list)  # header aliases; the canonical name is always accepted
+    type: FieldType = "text"
+    required: bool = False
+    formats: list[str] = Field(default_factory=list)  # date/timestamp: explicit strptime formats, tried in order
+    values: dict[str, list[str]] | None = None  # vocabulary: canonical value -> source spellings
+    min: float | None = None
+    max: float | None = None
+    allow_future: bool = False  # date/timestamp: planned dates (a stay's end) may lie ahead
+    label: str | None = None  # how the clerk's file calls it (default: the first source header)
+
+    @model_validator(mode="after")
+    def _formats_for_dates(self) -> FieldSpec:
+        if self.type in ("date", "timestamp") and not self.formats:
+            raise ValueError("date and timestamp fields need explicit `formats` (e.g. ['%d/%m/%Y']); we never guess")
+        return self
+
+
+class Via(_Strict):
+    """Take the area from another feed's located record (check-ins take their venue's area)."""
+
+    table: str
+    key: str
+
+
+class Locate(_Strict):
+    """How a row finds its area: an area code (hamlet or commune), else a point; or through another record."""
+
+    code: str | None = None
+    lon: str | None = None
+    lat: str | None = None
+    via: Via | None = None
+
+
+class Schedule(_Strict):
+    """When the scheduler looks for new files of this feed, and where it pulls from over HTTP if anywhere."""
+
+    every_minutes: float = 15
+    url: str | None = None
+    pattern: str = "*"
+
+
+class Feed(_Strict):
+    """A feed: file format, columns, checks, natural key, how rows are located, and its schedule."""
+
+    name: str
+    description: str = ""
+    table: str  # events.<table>
+    format: Literal["csv", "xlsx", "json", "ndjson"]
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+    sheet: str | None = None  # xlsx: the worksheet (default: the first)
+    timezone: str = "Asia/Ho_Chi_Minh"
+    key: list[str]
+    fields: dict[str, FieldSpec]
+    locate: Locate | None = None
+    partition_by_day: str | None = None  # timestamp field whose local day names the table partition
+    schedule: Schedule = Schedule()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Feed:
+        names = set(self.fields)
+        loc = self.locate
+        used = list(self.key) + ([self.partition_by_day] if self.partition_by_day else [])
+        if loc:
+            used += [n for n in (loc.code, loc.lon, loc.lat) if n] + ([loc.via.key] if loc.via else [])
+        unknown = [n for n in used if n not in names]
+        if unknown:
+            raise ValueError(f"key, locate or partition_by_day name fields that are not declared: {unknown}")
+        if sum(f.type == "person" for f in self.fields.values()) > 1:
+            raise ValueError("at most one field may be of type person")
+        if loc and not loc.via and not (loc.code and loc.lon and loc.lat):
+            raise ValueError("locate needs `code`, `lon` and `lat` (each row may give either), or `via`")
+        optional_keys = [k for k in self.key if not self.fields[k].required]
+        if optional_keys:
+            raise ValueError(f"key fields must be required: {optional_keys}")
+        return self
+
+    def column(self, field: str) -> str:
+        """Staging/table column of a field (the person field is stored as person_key)."""
+        return PERSON_COLUMN if self.fields[field].type == "person" else field
+
+    def label(self, field: str) -> str:
+        """The name a clerk knows a field by: its label, first source header, or canonical name."""
+        spec = self.fields[field]
+        return spec.label or (spec.source[0] if spec.source else field)
+
+    @property
+    def locate_fields(self) -> set[str]:
+        """Fields used only to locate the row (stored as the located area and a point, not as themselves)."""
+        loc = self.locate
+        if not loc or loc.via:
+            return set()
+        return {n for n in (loc.code, loc.lon, loc.lat) if n}
+
+    def match_header(self, header: list[str]) -> dict[str, int]:
+        """Canonical field -> column index in the file, matching headers by NFC, case and spacing."""
+        index = {_norm(h): i for i, h in enumerate(header) if h is not None}
+        found = {}
+        for name, spec in self.fields.items():
+            for alias in [*spec.source, name]:
+                if _norm(alias) in index:
+                    found[name] = index[_norm(alias)]
+                    break
+        return found
+
+
+def _norm(header: object) -> str:
+    return " ".join(unicodedata.normalize("NFC", str(header)).casefold().split())
+
+
+def load_feed(name: str, feeds_dir: Path) -> Feed:
+    """The feed called name, validated; FeedError names the feeds that exist when it does not."""
+    path = feeds_dir / f"{name}.yml"
+    if not path.is_file():
+        known = ", ".join(feed_names(feeds_dir)) or "none"
+        raise FeedError(f"unknown feed {name!r}: no {path}. Known feeds: {known}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        feed = Feed.model_validate({"name": name, **data})
+    except (yaml.YAMLError, ValidationError, TypeError) as exc:
+        raise FeedError(f"{path}: invalid feed definition: {exc}") from exc
+    if feed.name != name:
+        raise FeedError(f"{path}: `name: {feed.name}` differs from the file name; make them the same")
+    return feed
+
+
+def feed_names(feeds_dir: Path) -> list[str]:
+    """Names of the feeds defined in feeds_dir."""
+    return sorted(p.stem for p in feeds_dir.glob("*.yml"))

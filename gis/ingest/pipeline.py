@@ -1,0 +1,204 @@
+"""One file through one feed as one batch: COPY to staging, validate, locate, merge, reject — one transaction."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psycopg2.errors
+from psycopg2.extras import Json
+from sqlalchemy import Engine
+
+from gis.ingest.errors import UnusableFileError
+from gis.ingest.feeds import Feed
+from gis.ingest.pseudonym import Pseudonymiser
+from gis.ingest.read import Source, open_source
+from gis.ingest.settings import IngestSettings
+from gis.ingest.statements import FeedSql, statement
+from gis.ingest.transform import plan, records
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total) in the source's units
+
+
+@dataclass
+class Summary:
+    """What became of a file's rows; rows = accepted + corrections + duplicates + rejected."""
+
+    feed: str
+    batch_id: int
+    file: str
+    sha256: str
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    corrections: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file, read in chunks."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise UnusableFileError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    return digest.hexdigest()
+
+
+class CopyStream(io.TextIOBase):
+    """A file-like view of staging records as CSV, produced on demand while COPY reads (never the whole file)."""
+
+    def __init__(self, rows: Iterator[list], source: Source, progress: Progress | None):
+        self._rows = rows
+        self._source = source
+        self._progress = progress
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\n")
+        self.rows_sent = 0
+        self.error: Exception | None = None  # why reading stopped (psycopg2 reports it only as a cancelled COPY)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        size = size if size and size > 0 else 1 << 16
+        buf, writer = self._buf, self._writer
+        buf.seek(0)
+        buf.truncate()
+        try:
+            for row in self._rows:
+                writer.writerow(row)
+                self.rows_sent += 1
+                if buf.tell() >= size:
+                    break
+        except (UnicodeDecodeError, UnusableFileError) as exc:
+            self.error = exc
+            raise
+        if self._progress:
+            self._progress(self._source.done(), self._source.total)
+        return buf.getvalue()
+
+    readline = read
+
+
+def ingest_file(engine: Engine, feed: Feed, path: Path, pseudonymiser: Pseudonymiser, settings: IngestSettings,
+                progress: Progress | None = None) -> Summary:
+    """Ingest path as one batch of feed. UnusableFileError (and nothing written) when the file cannot be used."""
+    started = time.perf_counter()
+    sha256 = file_sha256(path)
+    with open_source(path, feed) as source:
+        plan(feed, source.header, path.name)  # required columns present, before anything is written
+        rows = records(feed, source.header, source.rows(), pseudonymiser, path.name)
+        summary = _run_batch(engine, feed, path, sha256, CopyStream(rows, source, progress), settings)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    log.info("%s: batch %s — %s rows: %s new, %s corrections, %s duplicates, %s rejected (%.1f s)", path.name,
+             summary.batch_id, summary.rows, summary.accepted, summary.corrections, summary.duplicates,
+             summary.rejected, summary.seconds)
+    return summary
+
+
+def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: CopyStream,
+               settings: IngestSettings) -> Summary:
+    """The batch transaction: everything or nothing is written."""
+    q = FeedSql(feed, settings.future_slack_minutes)
+    tolerance = {"tolerance_m": settings.snap_tolerance_m, "tolerance_deg": settings.snap_tolerance_m / 100_000}
+    conn = engine.raw_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement("stage", "prepare"))
+            cur.execute(statement("batch", "open_batch"), {"feed": feed.name, "file_name": path.name,
+                                                            "sha256": sha256})
+            batch_id = cur.fetchone()[0]
+            cur.execute(q.create_stage())
+            try:
+                cur.copy_expert(q.copy_stage().as_string(cur), stream, size=1 << 16)
+            except psycopg2.errors.QueryCanceled:
+                _raise_read_error(stream, feed, path)
+                raise
+            cur.execute(statement("stage", "create_work"))
+            cur.execute(q.insert_problems())
+            for stmt in q.locate():
+                cur.execute(stmt, tolerance)
+            cur.execute(q.check_duplicate_keys())
+            cur.execute(q.create_incoming())
+            if feed.partition_by_day:
+                cur.execute(q.partition_days(), {"tz": feed.timezone})
+                for day, lower, upper in cur.fetchall():
+                    cur.execute(q.create_partition(day), {"lower": lower, "upper": upper})
+            ids = {"batch_id": batch_id, "feed": feed.name}
+            cur.execute(q.audit_corrections(), ids)
+            cur.execute(q.update_corrections(), ids)
+            corrections = cur.rowcount
+            cur.execute(q.insert_new(), ids)
+            accepted = cur.rowcount
+            cur.execute(statement("batch", "insert_rejects"), {"batch_id": batch_id, "file_name": path.name})
+            cur.execute(statement("batch", "counts"))
+            rows_read, rejected, good, by_reason = cur.fetchone()
+            summary = Summary(feed=feed.name, batch_id=batch_id, file=path.name, sha256=sha256, rows=rows_read,
+                              accepted=accepted, rejected=rejected, duplicates=good - accepted - corrections,
+                              corrections=corrections, rejected_by_reason=dict(sorted(by_reason.items())))
+            cur.execute(statement("batch", "close_batch"),
+                        {**{k: v for k, v in asdict(summary).items() if k in ("accepted", "rejected", "duplicates",
+                                                                              "corrections")},
+                         "rows_read": rows_read, "batch_id": batch_id, "by_reason": Json(summary.rejected_by_reason)})
+            if settings.test_merge_delay_s > 0:
+                cur.execute(statement("merge", "test_delay"), {"seconds": settings.test_merge_delay_s})
+        conn.commit()
+        return summary
+    except BaseException:
+        if conn.driver_connection.closed:  # the server went away: the pool must not reuse this connection
+            conn.invalidate()
+        else:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:
+    """Turn the reader's error behind a cancelled COPY into the user error it is."""
+    exc = stream.error
+    if isinstance(exc, UnicodeDecodeError):
+        raise UnusableFileError(f"{path.name}: not {feed.encoding} text after about {stream.rows_sent} rows; "
+                                f"the feed {feed.name!r} declares encoding {feed.encoding}: re-export the file "
+                                f"as {feed.encoding}") from exc
+    if exc is not None:
+        raise exc
+
+
+def batch_rejects(engine: Engine, batch_id: int) -> tuple[dict | None, list[dict]]:
+    """A batch's lineage row and its rejects in row order."""
+    conn = engine.raw_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement("batch", "batch"), {"batch_id": batch_id})
+            row = cur.fetchone()
+            batch = dict(zip([d.name for d in cur.description], row)) if row else None
+            cur.execute(statement("batch", "batch_rejects"), {"batch_id": batch_id})
+            names = [d.name for d in cur.description]
+            rejects = [dict(zip(names, r)) for r in cur.fetchall()]
+        conn.rollback()
+        return batch, rejects
+    finally:
+        conn.close()
+
+
+def dumps(obj: object) -> str:
+    """JSON for the CLI (dates as ISO strings)."""
+    return json.dumps(obj, ensure_ascii=False, default=str)

@@ -1,0 +1,42 @@
+-- Merge a validated batch into its event table, in the batch transaction: new keys are inserted, a known key
+-- with other content is a correction (previous version to ingest.audit), a known key with the same content is
+-- a duplicate and changes nothing.
+
+-- name: create_incoming
+CREATE TEMP TABLE incoming ON COMMIT DROP AS
+SELECT {typed}, l.area_code, l.commune_code, l.located_by, l.snap_m,
+       md5(ROW({content})::text) AS row_hash
+FROM stage s {join} located l ON l._row = s._row
+WHERE NOT EXISTS (SELECT 1 FROM problem p WHERE p._row = s._row);
+ANALYZE incoming
+
+-- name: partition_days
+SELECT d.day, (d.day::timestamp AT TIME ZONE %(tz)s) AS lower, ((d.day + 1)::timestamp AT TIME ZONE %(tz)s) AS upper
+FROM (SELECT DISTINCT ({column} AT TIME ZONE %(tz)s)::date AS day FROM incoming) d
+ORDER BY d.day
+
+-- name: create_partition
+-- A day's partition is made by the first batch with rows on that day, inside that batch's transaction: DDL is
+-- transactional in PostgreSQL, so a failed or killed batch leaves no partition behind, and no day gets an empty
+-- partition made ahead of time. It takes a short lock on the parent; one job at a time per feed keeps that cheap.
+CREATE TABLE IF NOT EXISTS {partition} PARTITION OF {table} FOR VALUES FROM (%(lower)s) TO (%(upper)s)
+
+-- name: audit_corrections
+INSERT INTO ingest.audit (batch_id, feed, key, previous)
+SELECT %(batch_id)s, %(feed)s, jsonb_build_object({key_pairs}), to_jsonb(t)
+FROM {table} t JOIN incoming i ON {key_join}
+WHERE t.row_hash <> i.row_hash
+
+-- name: update_corrections
+UPDATE {table} t SET {assignments}, batch_id = %(batch_id)s, ingested_at = now()
+FROM incoming i
+WHERE {key_join} AND t.row_hash <> i.row_hash
+
+-- name: insert_new
+INSERT INTO {table} ({columns}, batch_id)
+SELECT {columns}, %(batch_id)s FROM incoming
+ON CONFLICT ({keys}) DO NOTHING
+
+-- name: test_delay
+-- Test-only (COVIDGIS_INGEST_TEST_MERGE_DELAY_S): hold the merged, uncommitted batch so a test can kill it.
+SELECT pg_sleep(%(seconds)s)

@@ -1,0 +1,19 @@
+-- Staging of one batch. Temporary tables are the one DDL a batch runs besides new check-in day partitions
+-- (merge.sql): they live in the batch transaction only (ON COMMIT DROP) and vanish with a killed session,
+-- so raw rows never persist. The person field arrives already pseudonymised.
+
+-- name: prepare
+SET LOCAL work_mem = '256MB'
+
+-- name: create_stage
+CREATE TEMP TABLE stage (_row integer NOT NULL, _bad text[], {columns}) ON COMMIT DROP
+
+-- name: copy_stage
+COPY stage (_row, _bad, {names}) FROM STDIN WITH (FORMAT csv)
+
+-- name: create_work
+CREATE TEMP TABLE problem (_row integer NOT NULL, field text, reason text NOT NULL, message text NOT NULL)
+    ON COMMIT DROP;
+CREATE TEMP TABLE located (_row integer PRIMARY KEY, area_code text, commune_code text, located_by text,
+                           snap_m double precision) ON COMMIT DROP;
+ANALYZE stage

@@ -1,0 +1,64 @@
+-- Set-based checks of a staged batch. insert_problems runs every check of the feed in one pass: each check is a
+-- row (failed, k, field, reason) of a VALUES list composed per field from the feed, and only the rows that failed
+-- get their message (CASE k), so the clerk's sentence is built for failures only. A check is two fragments:
+-- <check> (true when the value fails) and <check>_message. Casts sit behind CASE so that a value is only cast
+-- once its shape is known good.
+
+-- name: insert_problems
+INSERT INTO problem (_row, field, reason, message)
+SELECT s._row, c.field, c.reason, CASE c.k {messages} END
+FROM stage s CROSS JOIN LATERAL (VALUES {checks}) AS c(failed, k, field, reason)
+WHERE c.failed
+
+-- name: missing
+s.{col} IS NULL
+-- name: missing_message
+{label} || ' is empty; it is required'
+
+-- name: unparseable_date
+{field} = ANY (s._bad)
+-- name: unparseable_date_message
+{label} || ': "' || coalesce(s.{col}, '') || '" is not a date written ' || {hint}
+
+-- name: future_date
+CASE WHEN s.{col} IS NULL OR {field} = ANY (s._bad) THEN false
+     ELSE s.{col}::date > (now() AT TIME ZONE {tz})::date END
+-- name: future_date_message
+{label} || ': ' || s.{col} || ' is in the future'
+
+-- name: future_timestamp
+CASE WHEN s.{col} IS NULL OR {field} = ANY (s._bad) THEN false
+     ELSE s.{col}::timestamp > (now() AT TIME ZONE {tz}) + make_interval(mins => {slack}) END
+-- name: future_timestamp_message
+{label} || ': ' || s.{col} || ' is in the future'
+
+-- name: number
+s.{col} !~ {pattern}
+-- name: number_message
+{label} || ': "' || s.{col} || '" is not ' || {kind}
+
+-- name: range
+CASE WHEN s.{col} ~ {pattern} THEN s.{col}::numeric NOT BETWEEN {min} AND {max} ELSE false END
+-- name: range_message
+{label} || ': ' || s.{col} || ' is outside ' || {range}
+
+-- name: birth_year
+CASE WHEN s.{col} ~ {pattern} THEN s.{col}::numeric NOT BETWEEN 1900 AND extract(year FROM now()) ELSE false END
+-- name: birth_year_message
+{label} || ': ' || s.{col} || ' is not a plausible birth year (1900 to this year)'
+
+-- name: vocabulary
+s.{col} <> ALL ({values})
+-- name: vocabulary_message
+{label} || ': "' || s.{col} || '" is not one of ' || {allowed}
+
+-- name: check_duplicate_keys
+-- Within one file the first good row of a key wins; later rows with that key are rejected. Runs after the
+-- other checks so that a bad first row does not push out a good later one.
+INSERT INTO problem (_row, field, reason, message)
+SELECT d._row, {field}, 'duplicate_key', 'the key ' || d.key_text || ' already appears in row ' || d.first_row
+FROM (SELECT s._row, {key_text} AS key_text, first_value(s._row) OVER w AS first_row, row_number() OVER w AS n
+      FROM stage s
+      WHERE NOT EXISTS (SELECT 1 FROM problem p WHERE p._row = s._row)
+      WINDOW w AS (PARTITION BY {keys} ORDER BY s._row)) d
+WHERE d.n > 1

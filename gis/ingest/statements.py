@@ -1,0 +1,201 @@
+"""The SQL of one feed: statements from sql/*.sql, composed with the feed's identifiers and literals (psycopg2.sql)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from psycopg2 import sql
+
+from gis.ingest.feeds import Feed
+from gis.sqlfiles import load
+
+SQL_DIR = Path(__file__).parent / "sql"
+EVENTS = "events"
+INTEGER = r"^[+-]?[0-9]+$"
+DECIMAL = r"^[+-]?([0-9]{1,12}([.][0-9]*)?|[.][0-9]+)$"
+INT4 = (-2147483648, 2147483647)
+_FORMAT_HINTS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%M": "mm", "%S": "ss"}
+
+
+def statement(file: str, name: str) -> str:
+    """The named statement of sql/<file>.sql."""
+    return load(SQL_DIR / f"{file}.sql")[name]
+
+
+def _q(file: str, name: str, **parts: sql.Composable) -> sql.Composed:
+    return sql.SQL(statement(file, name)).format(**parts)
+
+
+def _hint(formats: list[str]) -> str:
+    """A date format as a clerk reads it: %d/%m/%Y → dd/mm/yyyy."""
+    def one(fmt: str) -> str:
+        for code, word in _FORMAT_HINTS.items():
+            fmt = fmt.replace(code, word)
+        return fmt.replace("T", " ")
+    return " or ".join(one(f) for f in formats)
+
+
+def _join(items: list[sql.Composable], sep: str = ", ") -> sql.Composed:
+    return sql.SQL(sep).join(items)
+
+
+class FeedSql:
+    """Composed statements for one feed (identifiers quoted, values as literals; nothing interpolated by hand)."""
+
+    def __init__(self, feed: Feed, future_slack_minutes: int = 60):
+        self.feed = feed
+        self.slack = future_slack_minutes
+        self.table = sql.Identifier(EVENTS, feed.table)
+
+    def _col(self, field: str, alias: str = "s") -> sql.Identifier:
+        return sql.Identifier(alias, self.feed.column(field))
+
+    # --- staging ---------------------------------------------------------------------------------------------
+    @cached_property
+    def stage_columns(self) -> list[str]:
+        return [self.feed.column(n) for n in self.feed.fields]
+
+    def create_stage(self) -> sql.Composed:
+        cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in self.stage_columns]
+        return _q("stage", "create_stage", columns=_join(cols))
+
+    def copy_stage(self) -> sql.Composed:
+        return _q("stage", "copy_stage", names=_join([sql.Identifier(c) for c in self.stage_columns]))
+
+    # --- validation --------------------------------------------------------------------------------------------
+    def _checks(self, name: str) -> list[tuple[str, str, dict[str, sql.Composable]]]:
+        """(check fragment, reason, parts) for each check of a field, in the order a clerk would fix them."""
+        feed, spec = self.feed, self.feed.fields[name]
+        base = {"col": sql.Identifier(feed.column(name)), "field": sql.Literal(name),
+                "label": sql.Literal(feed.label(name))}
+        out = []
+        if spec.required:
+            out.append(("missing", "missing_required", base))
+        if spec.type in ("date", "timestamp"):
+            out.append(("unparseable_date", "unparseable_date", {**base, "hint": sql.Literal(_hint(spec.formats))}))
+            if not spec.allow_future:
+                out.append(("future_date" if spec.type == "date" else "future_timestamp", "future_date",
+                            {**base, "tz": sql.Literal(feed.timezone), "slack": sql.Literal(self.slack)}))
+        if spec.type in ("int", "birth_year", "float"):
+            decimal = spec.type == "float"
+            out.append(("number", "not_a_number", {**base, "pattern": sql.Literal(DECIMAL if decimal else INTEGER),
+                                                   "kind": sql.Literal("a decimal number" if decimal
+                                                                       else "a whole number")}))
+        if spec.type == "int":
+            low = INT4[0] if spec.min is None else spec.min
+            high = INT4[1] if spec.max is None else spec.max
+            shown = (f"{low:g} to {high:g}" if spec.min is not None and spec.max is not None
+                     else f"at least {low:g}" if spec.min is not None else f"at most {high:g}")
+            out.append(("range", "out_of_range", {**base, "pattern": sql.Literal(INTEGER), "min": sql.Literal(low),
+                                                  "max": sql.Literal(high), "range": sql.Literal(shown)}))
+        if spec.type == "birth_year":
+            out.append(("birth_year", "implausible_birth_year", {**base, "pattern": sql.Literal(INTEGER)}))
+        vocabulary = ["true", "false"] if spec.type == "bool" else list(spec.values or [])
+        if vocabulary:
+            out.append(("vocabulary", "outside_vocabulary", {**base, "values": sql.Literal(vocabulary),
+                                                             "allowed": sql.Literal(", ".join(vocabulary))}))
+        return out
+
+    def insert_problems(self) -> sql.Composed:
+        rows, messages = [], []
+        checks = [(name, *c) for name in self.feed.fields for c in self._checks(name)]
+        for k, (name, check, reason, parts) in enumerate(checks):
+            rows.append(sql.SQL("({}, {}, {}, {})").format(_q("validate", check, **parts), sql.Literal(k),
+                                                           sql.Literal(name), sql.Literal(reason)))
+            messages.append(sql.SQL("WHEN {} THEN {}").format(sql.Literal(k),
+                                                              _q("validate", f"{check}_message", **parts)))
+        return _q("validate", "insert_problems", checks=_join(rows, ",\n"), messages=_join(messages, "\n"))
+
+    def check_duplicate_keys(self) -> sql.Composed:
+        keys = [self._col(k) for k in self.feed.key]
+        text = _join([sql.SQL("coalesce({}, '')").format(k) for k in keys], " || ', ' || ")
+        return _q("validate", "check_duplicate_keys", field=sql.Literal(self.feed.key[0]), keys=_join(keys),
+                  key_text=sql.SQL("({})").format(text))
+
+    # --- locate ------------------------------------------------------------------------------------------------
+    def _locate_parts(self) -> dict[str, sql.Composable]:
+        loc = self.feed.locate
+        return {"code": sql.Identifier(loc.code), "lon": sql.Identifier(loc.lon), "lat": sql.Identifier(loc.lat),
+                "pattern": sql.Literal(DECIMAL), "code_field": sql.Literal(loc.code),
+                "lon_field": sql.Literal(loc.lon), "code_label": sql.Literal(self.feed.label(loc.code)),
+                "lon_label": sql.Literal(self.feed.label(loc.lon)), "lat_label": sql.Literal(self.feed.label(loc.lat))}
+
+    def locate(self) -> list[sql.Composed]:
+        """The locate statements in order (run with tolerance_m and tolerance_deg bound)."""
+        loc = self.feed.locate
+        if loc is None:
+            return []
+        if loc.via:
+            return [_q("locate", "locate_via", table=sql.Identifier(EVENTS, loc.via.table),
+                       key=sql.Identifier(loc.via.key))]
+        parts = self._locate_parts()
+        no_code = sql.SQL("s.{} IS NULL").format(parts["code"])
+        return [_q("locate", "locate_by_code", code=parts["code"]),
+                _q("locate", "create_points", no_code=no_code, lon=parts["lon"], lat=parts["lat"],
+                   pattern=parts["pattern"]),
+                _q("locate", "locate_by_point"),
+                _q("locate", "locate_by_snap"),
+                _q("locate", "check_location", **parts)]
+
+    # --- merge -------------------------------------------------------------------------------------------------
+    def _typed(self, name: str) -> sql.Composed:
+        spec, col = self.feed.fields[name], self._col(name)
+        cast = {"int": "integer", "birth_year": "integer", "float": "float8", "bool": "boolean", "date": "date"}
+        if spec.type == "timestamp":
+            expr = sql.SQL("({}::timestamp AT TIME ZONE {})").format(col, sql.Literal(self.feed.timezone))
+        elif spec.type in cast:
+            expr = sql.SQL("{}::" + cast[spec.type]).format(col)
+        else:
+            expr = col
+        return sql.SQL("{} AS {}").format(expr, sql.Identifier(self.feed.column(name)))
+
+    @cached_property
+    def content_columns(self) -> list[str]:
+        """Columns of the event table filled from the file (not located, not lineage)."""
+        cols = [self.feed.column(n) for n in self.feed.fields if n not in self.feed.locate_fields]
+        return cols + (["geom"] if self.feed.locate_fields else [])
+
+    @cached_property
+    def table_columns(self) -> list[str]:
+        return self.content_columns + ["area_code", "commune_code", "located_by", "snap_m", "row_hash"]
+
+    def create_incoming(self) -> sql.Composed:
+        typed = [self._typed(n) for n in self.feed.fields if n not in self.feed.locate_fields]
+        if self.feed.locate_fields:
+            loc = self.feed.locate
+            lon, lat = sql.Identifier("s", loc.lon), sql.Identifier("s", loc.lat)
+            typed.append(sql.SQL("CASE WHEN {lon} ~ {p} AND {lat} ~ {p} "
+                                 "THEN ST_SetSRID(ST_MakePoint({lon}::float8, {lat}::float8), 4326) END AS geom")
+                         .format(lon=lon, lat=lat, p=sql.Literal(DECIMAL)))
+        via = self.feed.locate is None or self.feed.locate.via is not None
+        return _q("merge", "create_incoming", typed=_join(typed),
+                  content=_join([self._col(n) for n in self.feed.fields]),
+                  join=sql.SQL("LEFT JOIN" if via else "JOIN"))
+
+    def partition_days(self) -> sql.Composed:
+        return _q("merge", "partition_days", column=sql.Identifier(self.feed.partition_by_day))
+
+    def create_partition(self, day) -> sql.Composed:
+        name = sql.Identifier(EVENTS, f"{self.feed.table}_{day:%Y%m%d}")
+        return _q("merge", "create_partition", partition=name, table=self.table)
+
+    def _key_join(self) -> sql.Composed:
+        return _join([sql.SQL("{} = {}").format(self._col(k, "t"), self._col(k, "i")) for k in self.feed.key],
+                     " AND ")
+
+    def audit_corrections(self) -> sql.Composed:
+        pairs = _join([sql.SQL("{}, {}").format(sql.Literal(k), self._col(k, "t")) for k in self.feed.key])
+        return _q("merge", "audit_corrections", table=self.table, key_pairs=pairs, key_join=self._key_join())
+
+    def update_corrections(self) -> sql.Composed:
+        keys = {self.feed.column(k) for k in self.feed.key}
+        sets = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Identifier("i", c))
+                for c in self.table_columns if c not in keys]
+        return _q("merge", "update_corrections", table=self.table, assignments=_join(sets),
+                  key_join=self._key_join())
+
+    def insert_new(self) -> sql.Composed:
+        return _q("merge", "insert_new", table=self.table,
+                  columns=_join([sql.Identifier(c) for c in self.table_columns]),
+                  keys=_join([sql.Identifier(self.feed.column(k)) for k in self.feed.key]))
