@@ -97,9 +97,10 @@ def engine(db_url):
     eng.dispose()
 
 
-def run_cli(*args: str, database_url: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
-    """Run the real `covidgis` command against a test database."""
-    env = {**os.environ, "DATABASE_URL": database_url}
+def run_cli(*args: str, database_url: str, check: bool = True, env: dict | None = None,
+            **kw) -> subprocess.CompletedProcess:
+    """Run the real `covidgis` command against a test database (env: extra environment variables)."""
+    env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     proc = subprocess.run([str(COVIDGIS), *args], capture_output=True, text=True, env=env, cwd=ROOT, **kw)
     if check and proc.returncode != 0:
         raise AssertionError(f"covidgis {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")

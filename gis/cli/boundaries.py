@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
@@ -69,9 +70,9 @@ def load(ctx: typer.Context, paths: list[Path] = PATHS, codes: Path = CODES, pop
     started = time.perf_counter()
     ds = dataset_from_args(paths, codes, population, pop_column, raster, hamlet_points, hamlet_polygons,
                            synthetic, valid_from, name)
-    with out.status(f"checking {ds.name}…", spinner="dots") if not as_json else _nothing():
+    with out.status(f"checking {ds.name}…", spinner="dots") if not as_json else nullcontext():
         prepared = prepare(ds)
-    with out.status("storing…", spinner="dots") if not as_json else _nothing():
+    with out.status("storing…", spinner="dots") if not as_json else nullcontext():
         summary = store(start_database(settings), ds, prepared)
     summary.seconds = round(time.perf_counter() - started, 2)
     if as_json:
@@ -112,14 +113,6 @@ def _print_problems(problems: dict[str, dict]) -> None:
         by_level = [str(entry["by_level"].get(lvl, "")) for lvl in LEVEL_NAMES]
         table.add_row(kind, str(entry["count"]), *by_level, f"{area:,.0f}" if area is not None else "")
     out.print(table)
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 @app.command("synthetic-hamlets")

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from gis.settings import PROJECT_ROOT, Settings
+from gis.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -16,27 +16,25 @@ def serve(ctx: typer.Context) -> None:
     import uvicorn
 
     from gis.db.engine import start_database
+    from gis.risk.settings import RiskSettings
     from gis.serve.app import create_app
+    from gis.serve.settings import ServeSettings
 
     settings: Settings = ctx.obj
-    app = create_app(settings, start_database(settings))
+    app = create_app(settings, start_database(settings), ServeSettings(), RiskSettings())
     log.info("serving on %s (Ctrl-C stops)", settings.base_url)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 
 
 def demo(ctx: typer.Context, no_serve: bool = typer.Option(False, "--no-serve", help="Set up, then exit.")) -> None:
-    """The whole demo: database, migrations, Đồng Nai's boundaries, then serve."""
-    from gis.boundaries.dataset import read_manifest
-    from gis.boundaries.load import prepare, store
+    """The whole demo: database, migrations, Đồng Nai's boundaries, synthetic feeds, zones, then serve."""
+    from gis import jobs
     from gis.db.engine import start_database
     from gis.db.migrate import upgrade
 
     settings: Settings = ctx.obj
     engine = start_database(settings)
     upgrade(engine)
-    ds = read_manifest(PROJECT_ROOT / "boundaries" / "dongnai")
-    summary = store(engine, ds, prepare(ds))
-    log.info("boundaries %s: %s (%d new, %d unchanged)", ds.name, summary.units_by_level, summary.inserted,
-             summary.unchanged)
+    jobs.demo(settings, engine)
     if not no_serve:
         serve(ctx)

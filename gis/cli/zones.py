@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from contextlib import nullcontext
 
 import typer
 from rich.console import Console
@@ -40,19 +41,21 @@ def compute(ctx: typer.Context,
             end: dt.datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="Last day (inclusive)."),
             ruleset: str = typer.Option(None, help="Rule set id or YAML path (default COVIDGIS_RISK_RULESET)."),
             as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
-    """Classify every area at every level for the given days and store the zones with their reasons."""
+    """Recompute the indicators from the events, then classify every area at every level and store the zones."""
     from gis.db.engine import start_database
-    from gis.risk.zones import compute_zones
+    from gis.jobs import recompute
 
     settings: Settings = ctx.obj
-    risk = RiskSettings()
-    rs = load_ruleset(ruleset or risk.ruleset)
-    summary = compute_zones(start_database(settings), _days(date, start, end), rs, risk)
+    days = _days(date, start, end)
+    engine = start_database(settings)
+    with out.status(f"indicators and zones for {len(days)} days…") if not as_json else nullcontext():
+        indicators, summary = recompute(engine, days, ruleset)
     if as_json:
-        print(json.dumps(summary.__dict__, ensure_ascii=False))
+        print(json.dumps({**summary.__dict__, "indicator_seconds": indicators["seconds"]}, ensure_ascii=False))
         return
     out.print(f"{summary.ruleset}: {summary.zones} zones over {summary.days} days, {summary.changed} changed "
-              f"(snapshot {summary.snapshot_version or 'unchanged'}) in {summary.seconds} s")
+              f"(snapshot {summary.snapshot_version or 'unchanged'}); indicators {indicators['seconds']} s, "
+              f"zones {summary.seconds} s")
 
 
 @app.command()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from gis.settings import PROJECT_ROOT
@@ -31,10 +32,15 @@ def upgrade(engine: Engine, layers_dir: Path = LAYERS_DIR) -> None:
     (CREATE OR REPLACE VIEW), so editing a view needs no new Alembic revision.
     """
     with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "heads")
+        command.upgrade(alembic_config(conn), "head")
         for sql_file in sorted(layers_dir.glob("*.sql")):
             log.info("layer view %s", sql_file.name)
             conn.exec_driver_sql(sql_file.read_text(encoding="utf-8"))
+
+
+def head_revision() -> str:
+    """The newest migration in gis/db/migrations (there must be exactly one)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from gis import sqlfiles
+from gis.db.frames import copy_frame, read_frame
 from gis.risk.classify import classify
 from gis.risk.ruleset import RuleSet
 from gis.risk.settings import RiskSettings
@@ -22,9 +21,14 @@ from gis.risk.settings import RiskSettings
 log = logging.getLogger(__name__)
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "zones.sql")
+# Inputs a zone stores beside its reasons: those computed here, not kept in stats.indicator (which the zone's
+# day and area point to).
+DERIVED_INPUTS = ["previous_level", "adjacent_max_level", "child_count", "child_count_level_2", "child_count_level_3",
+                  "child_count_level_4", "children_level_4_scattered"]
 ROLLUP_INDICATORS = {"child_count", "child_count_level_2", "child_count_level_3", "child_count_level_4",
                      "children_level_4_scattered"}
 ADJACENCY_ROUNDS = 5  # "adjoins an orange commune" can cascade; stop when stable or after this many rounds
+CODES = {"area_code": str, "parent_code": str}
 STAGE_COLUMNS = ["ruleset_id", "day", "area_code", "admin_level", "ruleset_version", "level", "colour", "label_vi",
                  "label_en", "computed_level", "override_id", "reasons", "decisive", "inputs"]
 
@@ -58,7 +62,7 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
     started = time.perf_counter()
     ensure_adjacency(engine, settings.adjacency_tolerance_m)
     with engine.connect() as conn:
-        neighbours = pd.read_sql(text(SQL["adjacency"]), conn)
+        neighbours = read_frame(conn, SQL["adjacency"], dtype=str)
     summary = ComputeSummary(ruleset=ruleset.id)
     for day in sorted(set(days)):
         with engine.begin() as conn:
@@ -77,17 +81,17 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
 
 
 def _zones_for_day(conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame) -> pd.DataFrame:
-    frame = pd.read_sql(text(SQL["indicators_for_day"]), conn, params={"day": day})
+    frame = read_frame(conn, SQL["indicators_for_day"], {"day": day}, dtype=CODES)
     if frame.empty:
         return frame
     frame = frame.set_index("area_code", drop=False)
-    previous = pd.read_sql(text(SQL["previous_levels"]), conn,
-                           params={"ruleset": ruleset.id, "day": day - dt.timedelta(days=1)})
+    previous = read_frame(conn, SQL["previous_levels"], {"ruleset": ruleset.id, "day": day - dt.timedelta(days=1)},
+                          dtype=CODES)
     frame["previous_level"] = frame["area_code"].map(previous.set_index("area_code")["level"]).astype("Float64")
     if ruleset.uses_date:
         frame["date"] = day.isoformat()
     result = classify_hierarchy(frame, ruleset, neighbours)
-    overrides = pd.read_sql(text(SQL["overrides_for_day"]), conn, params={"day": day})
+    overrides = read_frame(conn, SQL["overrides_for_day"], {"day": day}, dtype=CODES)
     result = apply_overrides(result, overrides, ruleset)
     result["ruleset_id"], result["ruleset_version"], result["day"] = ruleset.id, ruleset.version, day
     return result
@@ -194,37 +198,28 @@ def apply_overrides(zones: pd.DataFrame, overrides: pd.DataFrame, ruleset: RuleS
 
 
 def _inputs(rows: pd.DataFrame, needs: set[str]) -> pd.Series:
-    cols = [c for c in rows.columns if c in needs]
-    return pd.Series(rows[cols].to_dict("records"), index=rows.index)
-
-
-def _plain(value):
-    """JSON-safe: numpy scalars to Python, NaN/NA to null (PostgreSQL's jsonb refuses NaN)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else float(value)
-    return value if isinstance(value, str) else str(value)
+    """The derived inputs the rule set read, one JSON object per area (serialised now, in C)."""
+    cols = [c for c in DERIVED_INPUTS if c in needs and c in rows.columns]
+    return pd.Series(rows[cols].to_json(orient="records", lines=True, force_ascii=False).splitlines(),
+                     index=rows.index)
 
 
 def _store(conn, zones: pd.DataFrame) -> int:
     """COPY the day's zones into a staging table and merge; returns how many rows a user would see change."""
     conn.execute(text(SQL["create_stage"]))
     stage = zones[STAGE_COLUMNS].copy()
-    for col in ("reasons", "decisive", "inputs"):
-        stage[col] = stage[col].map(lambda v: json.dumps(_plain(v), ensure_ascii=False, allow_nan=False))
-    buf = io.StringIO()
-    stage.to_csv(buf, index=False, header=False)
-    buf.seek(0)
-    cursor = conn.connection.dbapi_connection.cursor()
-    cursor.copy_expert(f"COPY zone_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)", buf)
+    for col in ("reasons", "decisive"):  # inputs are JSON already
+        stage[col] = _json_lines(stage[col])
+    copy_frame(conn, stage, "zone_stage", STAGE_COLUMNS)
     return conn.execute(text(SQL["merge_stage"])).rowcount
+
+
+def _json_lines(values: pd.Series) -> list[str]:
+    """One JSON text per value, serialised by pandas in C (numpy scalars fine, NaN → null).
+
+    Each value is wrapped as {"v": value} because pandas' lines output splits top-level lists; the wrapper
+    (5 characters before, 1 after) is cut off again.
+    """
+    lines = pd.DataFrame({"v": values.to_numpy()}).to_json(orient="records", lines=True, force_ascii=False)
+    return [line[5:-1] for line in lines.splitlines()]
 

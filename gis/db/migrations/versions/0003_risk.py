@@ -1,14 +1,14 @@
 """stats and risk: daily indicators per area, zones per rule set and day with reasons, overrides, snapshot version
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -20,9 +20,34 @@ COUNTS = [
 ]
 
 
+DAILY = ["tests", "positive_tests", "first_doses_18plus", "full_doses_50plus", "full_doses_65plus",
+         "home_stays_started", "home_stays_ended"]
+
+
 def upgrade() -> None:
     op.execute("CREATE SCHEMA IF NOT EXISTS stats")
     op.execute("CREATE SCHEMA IF NOT EXISTS risk")
+    # Daily counts of the big feeds per unit and day, rolled up to every level: indicators sum a few of these rows
+    # instead of scanning millions of events (stats/sql/daily.sql keeps it in step with the events).
+    op.create_table(
+        "daily",
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("area_code", sa.Text, nullable=False),
+        *[sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in DAILY],
+        sa.PrimaryKeyConstraint("day", "area_code"),
+        schema="stats",
+    )
+    op.create_table(  # the days whose daily counts are up to date with the events
+        "daily_day",
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        schema="stats",
+    )
+    # The daily refresh reads one day of events at a time.
+    op.create_index("tests_collected_at_idx", "tests", ["collected_at"], schema="events")
+    op.create_index("vaccinations_vaccinated_on_idx", "vaccinations", ["vaccinated_on"], schema="events")
+    op.create_index("quarantine_stays_start_on_idx", "quarantine_stays", ["start_on"], schema="events")
+    op.create_index("quarantine_stays_end_on_idx", "quarantine_stays", ["end_on"], schema="events")
     op.create_table(
         "indicator",
         sa.Column("day", sa.Date, nullable=False),
@@ -99,5 +124,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name, table in (("tests_collected_at_idx", "tests"), ("vaccinations_vaccinated_on_idx", "vaccinations"),
+                        ("quarantine_stays_start_on_idx", "quarantine_stays"),
+                        ("quarantine_stays_end_on_idx", "quarantine_stays")):
+        op.drop_index(name, table_name=table, schema="events")
     op.execute("DROP SCHEMA IF EXISTS risk CASCADE")
     op.execute("DROP SCHEMA IF EXISTS stats CASCADE")

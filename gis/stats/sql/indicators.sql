@@ -1,0 +1,158 @@
+-- Daily indicators, one day at a time (gis/stats/indicators.py). An event counts in the unit it was located in (a
+-- hamlet when known, else a commune) and in every unit above it. Windows are the 7 or 14 days ending on the day.
+-- The big feeds (tests, vaccinations, quarantine stays) are first counted per unit and day into stats.daily;
+-- indicators then sum a few daily rows. Running totals (people vaccinated, F1 at home) continue from the day
+-- before when it was computed, and are counted from the events otherwise.
+
+-- name: units
+-- The units in force on the day, each with itself and its ancestors (at most four levels: no recursion needed).
+units AS (
+    SELECT code, level, parent_code, population FROM admin.area
+    WHERE valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s)
+), lineage AS (
+    SELECT u.code, x.ancestor
+    FROM units u
+    LEFT JOIN units p1 ON p1.code = u.parent_code
+    LEFT JOIN units p2 ON p2.code = p1.parent_code
+    LEFT JOIN units p3 ON p3.code = p2.parent_code
+    CROSS JOIN LATERAL (VALUES (u.code), (p1.code), (p2.code), (p3.code)) x (ancestor)
+    WHERE x.ancestor IS NOT NULL
+)
+
+-- name: delete_daily
+DELETE FROM stats.daily WHERE day = %(day)s;
+
+-- name: insert_daily
+INSERT INTO stats.daily (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
+                         full_doses_65plus, home_stays_started, home_stays_ended)
+SELECT %(day)s, l.ancestor, sum(tests), sum(positive_tests), sum(first_doses_18plus), sum(full_doses_50plus),
+       sum(full_doses_65plus), sum(home_stays_started), sum(home_stays_ended)
+FROM (
+    SELECT area_code, count(*) AS tests, count(*) FILTER (WHERE result = 'positive') AS positive_tests,
+           0 AS first_doses_18plus, 0 AS full_doses_50plus, 0 AS full_doses_65plus, 0 AS home_stays_started,
+           0 AS home_stays_ended
+    FROM events.tests  -- the local day, as a range the index on collected_at serves
+    WHERE collected_at >= %(day)s::timestamp AT TIME ZONE %(tz)s
+      AND collected_at < (%(day)s::date + 1)::timestamp AT TIME ZONE %(tz)s
+    GROUP BY area_code
+    UNION ALL
+    SELECT area_code, 0, 0,  -- age at the dose
+           count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18),
+           count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 50),
+           count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 65), 0, 0
+    FROM events.vaccinations WHERE vaccinated_on = %(day)s
+    GROUP BY area_code
+    UNION ALL
+    SELECT area_code, 0, 0, 0, 0, 0, count(*), 0
+    FROM events.quarantine_stays WHERE facility_id IS NULL AND start_on = %(day)s
+    GROUP BY area_code
+    UNION ALL  -- a stay that ended yesterday is no longer active today
+    SELECT area_code, 0, 0, 0, 0, 0, 0, count(*)
+    FROM events.quarantine_stays WHERE facility_id IS NULL AND end_on = %(day)s::date - 1
+    GROUP BY area_code
+) located
+JOIN lineage l ON l.code = located.area_code
+GROUP BY l.ancestor;
+
+-- name: cumulative_chained
+cumulative AS (
+    SELECT u.code,
+           coalesce(p.vaccinated_18plus_1dose, 0) + coalesce(t.first_doses_18plus, 0) AS vaccinated_18plus_1dose,
+           coalesce(p.vaccinated_50plus_full, 0) + coalesce(t.full_doses_50plus, 0) AS vaccinated_50plus_full,
+           coalesce(p.vaccinated_65plus_full, 0) + coalesce(t.full_doses_65plus, 0) AS vaccinated_65plus_full,
+           coalesce(p.f1_in_community, 0) + coalesce(t.home_stays_started, 0) - coalesce(t.home_stays_ended, 0)
+               AS f1_in_community
+    FROM units u
+    LEFT JOIN stats.indicator p ON p.day = %(day)s::date - 1 AND p.area_code = u.code
+    LEFT JOIN stats.daily t ON t.day = %(day)s AND t.area_code = u.code
+)
+
+-- name: cumulative_from_events
+cumulative AS (
+    SELECT u.code, coalesce(v.first_18, 0) AS vaccinated_18plus_1dose, coalesce(v.full_50, 0) AS vaccinated_50plus_full,
+           coalesce(v.full_65, 0) AS vaccinated_65plus_full, coalesce(f.n, 0) AS f1_in_community
+    FROM units u
+    LEFT JOIN (
+        SELECT l.ancestor AS code,
+               count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18) AS first_18,
+               count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 50) AS full_50,
+               count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 65) AS full_65
+        FROM events.vaccinations v JOIN lineage l ON l.code = v.area_code
+        WHERE v.vaccinated_on <= %(day)s
+        GROUP BY l.ancestor
+    ) v ON v.code = u.code
+    LEFT JOIN (
+        SELECT l.ancestor AS code, count(*) AS n
+        FROM events.quarantine_stays q JOIN lineage l ON l.code = q.area_code
+        WHERE q.facility_id IS NULL AND q.start_on <= %(day)s AND (q.end_on IS NULL OR q.end_on >= %(day)s)
+        GROUP BY l.ancestor
+    ) f ON f.code = u.code
+)
+
+-- name: delete_indicators
+DELETE FROM stats.indicator WHERE day = %(day)s;
+
+-- name: insert_indicators
+-- Preceded by "WITH" + the units fragment + the chosen cumulative fragment.
+, case_counts AS (
+    SELECT l.ancestor AS code,
+        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7) AS cases_7d,
+        count(*) AS cases_14d,
+        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.detection_setting = 'community')
+            AS community_cases_7d,
+        count(*) FILTER (WHERE c.detected_on <= %(day)s::date - 7 AND c.detection_setting = 'community')
+            AS community_cases_prev_7d,
+        count(*) FILTER (WHERE c.source_known IS FALSE) AS unknown_source_cases_14d,
+        count(DISTINCT c.cluster_id) FILTER (WHERE c.source_known IS FALSE) AS unknown_source_clusters_14d,
+        count(*) FILTER (WHERE c.setting IN ('industrial_zone', 'school', 'supermarket', 'market'))
+            AS hard_to_trace_cases_14d,
+        count(*) FILTER (WHERE c.detection_setting = 'community' AND c.source_known IS TRUE)
+            AS known_source_community_cases_14d,
+        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.status IN ('hospital', 'icu')) AS admissions_7d
+    FROM events.cases c JOIN lineage l ON l.code = c.area_code
+    WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s
+    GROUP BY l.ancestor
+), test_counts AS (
+    SELECT area_code AS code, sum(tests) AS tests_7d, sum(positive_tests) AS positive_tests_7d
+    FROM stats.daily WHERE day > %(day)s::date - 7 AND day <= %(day)s
+    GROUP BY area_code
+), served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
+    SELECT l.code, coalesce(max(d.code), l.code) AS served_by
+    FROM lineage l LEFT JOIN units d ON d.code = l.ancestor AND d.level = 2
+    GROUP BY l.code
+), beds AS (  -- treatment beds located in each unit (the facilities feed is a current snapshot, not a history)
+    SELECT l.ancestor AS code, sum(f.beds) AS beds, sum(coalesce(f.occupied, 0)) AS occupied
+    FROM events.facilities f JOIN lineage l ON l.code = f.area_code
+    WHERE f.kind = 'treatment' AND f.beds > 0
+    GROUP BY l.ancestor
+)
+INSERT INTO stats.indicator (day, area_code, admin_level, population, population_18plus, population_50plus,
+    population_65plus, cases_7d, cases_14d, community_cases_7d, community_cases_prev_7d, unknown_source_cases_14d,
+    unknown_source_clusters_14d, hard_to_trace_cases_14d, known_source_community_cases_14d, f1_in_community,
+    tests_7d, positive_tests_7d, vaccinated_18plus_1dose, vaccinated_50plus_full, vaccinated_65plus_full,
+    admissions_7d, covid_inpatient_beds_7d_avg, staffed_inpatient_beds_7d_avg, treatment_capacity_met)
+SELECT %(day)s, u.code, u.level, u.population,
+    round(u.population * %(share_18plus)s), round(u.population * %(share_50plus)s),
+    round(u.population * %(share_65plus)s),
+    coalesce(c.cases_7d, 0), coalesce(c.cases_14d, 0), coalesce(c.community_cases_7d, 0),
+    coalesce(c.community_cases_prev_7d, 0), coalesce(c.unknown_source_cases_14d, 0),
+    coalesce(c.unknown_source_clusters_14d, 0), coalesce(c.hard_to_trace_cases_14d, 0),
+    coalesce(c.known_source_community_cases_14d, 0), cu.f1_in_community,
+    coalesce(t.tests_7d, 0), coalesce(t.positive_tests_7d, 0), cu.vaccinated_18plus_1dose,
+    cu.vaccinated_50plus_full, cu.vaccinated_65plus_full, coalesce(c.admissions_7d, 0),
+    b.occupied, b.beds, coalesce(b.beds > 0 AND b.occupied < b.beds * %(max_occupancy)s, false)
+FROM units u
+JOIN cumulative cu ON cu.code = u.code
+JOIN served_by s ON s.code = u.code
+LEFT JOIN case_counts c ON c.code = u.code
+LEFT JOIN test_counts t ON t.code = u.code
+LEFT JOIN beds b ON b.code = s.served_by;
+
+-- name: refreshed_days
+SELECT DISTINCT day FROM stats.daily_day WHERE day BETWEEN %(first)s AND %(last)s;
+
+-- name: mark_refreshed
+INSERT INTO stats.daily_day (day) VALUES (%(day)s) ON CONFLICT (day) DO UPDATE SET refreshed_at = now();
+
+-- name: has_indicators
+SELECT EXISTS (SELECT 1 FROM stats.indicator WHERE day = %(day)s);
