@@ -17,20 +17,25 @@ from gis.stats.touched import days_to_recompute
 log = logging.getLogger(__name__)
 
 
-def recompute(engine: Engine, days: list[dt.date], ruleset: str | None = None) -> tuple[dict, ComputeSummary]:
-    """Indicators from the events, then zones of the published (or the given) rule set, for these days."""
+def recompute(engine: Engine, days: list[dt.date], ruleset: str | None = None,
+              communes: list[str] | None = None) -> tuple[dict, ComputeSummary]:
+    """Indicators from the events, then zones of the published (or the given) rule set, for these days.
+
+    communes: only these changed (a batch's); the units they reach are recomputed, not the whole country.
+    """
     risk = RiskSettings()
-    indicators = compute_indicators(engine, days, StatsSettings())
-    zones = compute_zones(engine, days, load_ruleset(ruleset or risk.ruleset), risk)
+    indicators = compute_indicators(engine, days, StatsSettings(), communes=communes)
+    scope = indicators.get("scope")
+    zones = compute_zones(engine, days, load_ruleset(ruleset or risk.ruleset), risk, scope=scope)
     return indicators, zones
 
 
 def recompute_after_batch(engine: Engine, table: str, batch_id: int) -> dict | None:
     """After an ingest batch: the days it touched and every computed day after them (live zones)."""
-    days = days_to_recompute(engine, table, batch_id, StatsSettings())
+    days, communes = days_to_recompute(engine, table, batch_id, StatsSettings())
     if not days:
         return None
-    indicators, zones = recompute(engine, days)
+    indicators, zones = recompute(engine, days, communes=communes)
     log.info("batch %s: recomputed %d days (%s … %s): %d zones changed, snapshot %s", batch_id, len(days), days[0],
              days[-1], zones.changed, zones.snapshot_version)
     return {"days": len(days), "first": str(days[0]), "last": str(days[-1]), "zones_changed": zones.changed,

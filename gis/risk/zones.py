@@ -57,16 +57,23 @@ def ensure_adjacency(engine: Engine, tolerance_m: float) -> None:
         log.info("neighbours recomputed (tolerance %s m) in %.1f s", tolerance_m, time.perf_counter() - started)
 
 
-def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, settings: RiskSettings) -> ComputeSummary:
-    """Classify every area on each day (in date order, since a day's zone depends on the day before)."""
+def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, settings: RiskSettings,
+                  scope: list[str] | None = None) -> ComputeSummary:
+    """Classify every area on each day (in date order, since a day's zone depends on the day before).
+
+    scope: only these areas (those a batch reached). Ignored by rule sets that read neighbours or children,
+    whose zones can change beyond the scope.
+    """
     started = time.perf_counter()
+    if set(ruleset.indicators) & (ROLLUP_INDICATORS | {"adjacent_max_level"}):
+        scope = None
     ensure_adjacency(engine, settings.adjacency_tolerance_m)
     with engine.connect() as conn:
         neighbours = read_frame(conn, SQL["adjacency"], dtype=str)
     summary = ComputeSummary(ruleset=ruleset.id)
     for day in sorted(set(days)):
         with engine.begin() as conn:
-            zones = _zones_for_day(conn, day, ruleset, neighbours)
+            zones = _zones_for_day(conn, day, ruleset, neighbours, scope)
             if zones.empty:
                 continue
             changed = _store(conn, zones)
@@ -80,8 +87,9 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
     return summary
 
 
-def _zones_for_day(conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame) -> pd.DataFrame:
-    frame = read_frame(conn, SQL["indicators_for_day"], {"day": day}, dtype=CODES)
+def _zones_for_day(conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame,
+                   scope: list[str] | None) -> pd.DataFrame:
+    frame = read_frame(conn, SQL["indicators_for_day"], {"day": day, "scope": scope}, dtype=CODES)
     if frame.empty:
         return frame
     frame = frame.set_index("area_code", drop=False)

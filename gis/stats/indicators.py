@@ -16,41 +16,51 @@ TEST_WINDOW = 7  # days of stats.daily an indicator sums (tests_7d)
 
 
 def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSettings,
-                       refresh_daily: bool = True) -> dict:
+                       refresh_daily: bool = True, communes: list[str] | None = None) -> dict:
     """Recompute stats.indicator for these days from the events; returns days, rows written and seconds.
 
     refresh_daily: recount the events of these days into stats.daily first (False when only the settings or
-    boundaries changed). Window days never counted before are counted in any case.
+    boundaries changed). Window days never counted before are counted in any case, for every unit.
+    communes: only these communes changed (a batch's): recompute them, their hamlets and the units above them.
     """
     started = time.perf_counter()
     days = sorted(set(days))
     params = {"tz": settings.timezone, "share_18plus": settings.share_18plus, "share_50plus": settings.share_50plus,
-              "share_65plus": settings.share_65plus, "max_occupancy": settings.capacity_max_occupancy}
+              "share_65plus": settings.share_65plus, "max_occupancy": settings.capacity_max_occupancy,
+              "scope": None, "communes": None}
     rows = 0
     if not days:
         return {"days": 0, "rows": 0, "seconds": 0.0}
+    if communes is not None:
+        with engine.connect() as conn:
+            scoped = {**params, "scope": conn.exec_driver_sql(SQL["scope_of_communes"], {"communes": communes}
+                                                              ).scalar() or [], "communes": list(communes)}
+    else:
+        scoped = params
     with engine.begin() as conn:
         first = days[0] - dt.timedelta(days=TEST_WINDOW - 1)
         counted = {r[0] for r in conn.exec_driver_sql(SQL["refreshed_days"], {"first": first, "last": days[-1]})}
-    to_count = set(days) if refresh_daily else set()
+    never_counted = set()
     for day in days:
-        window = {day - dt.timedelta(days=i) for i in range(TEST_WINDOW)}
-        to_count |= window - counted
-    for day in sorted(to_count):
+        never_counted |= {day - dt.timedelta(days=i) for i in range(TEST_WINDOW)} - counted
+    for day in sorted(never_counted | (set(days) if refresh_daily else set())):
         with engine.begin() as conn:
-            _count_daily(conn, day, params)
+            _count_daily(conn, day, params if day in never_counted else scoped)
     for day in days:
         with engine.begin() as conn:
-            rows += _indicators(conn, day, params)
-    return {"days": len(days), "rows": rows, "daily_days": len(to_count),
+            rows += _indicators(conn, day, scoped)
+    return {"days": len(days), "rows": rows, "scope": scoped["scope"],
             "seconds": round(time.perf_counter() - started, 3)}
 
 
 def _count_daily(conn, day: dt.date, params: dict) -> None:
     p = {**params, "day": day}
     conn.exec_driver_sql(SQL["delete_daily"], p)
-    conn.exec_driver_sql(f"WITH {SQL['units']} {SQL['insert_daily']}", p)
-    conn.exec_driver_sql(SQL["mark_refreshed"], p)
+    conn.exec_driver_sql(f"WITH {SQL['units']} {SQL['insert_daily_local']}", p)
+    for level in (2, 1):  # districts from their communes, then provinces from their districts
+        conn.exec_driver_sql(f"WITH {SQL['units']} {SQL['insert_daily_rollup']}", {**p, "level": level})
+    if params["scope"] is None:
+        conn.exec_driver_sql(SQL["mark_refreshed"], p)
 
 
 def _indicators(conn, day: dt.date, params: dict) -> int:

@@ -13,18 +13,26 @@ from gis.stats.settings import StatsSettings
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "touched.sql")
 
 
-def days_to_recompute(engine: Engine, table: str, batch_id: int, settings: StatsSettings) -> list[dt.date]:
-    """From the first day the batch touched to the last day computed (or touched), in order; [] for tables
-    no indicator reads (venues, check-ins).
+# Event tables whose rows carry a commune: a batch of them changes only those communes and the units above.
+LOCAL_TABLES = {"cases", "tests", "vaccinations", "quarantine_stays"}
 
-    Every later day is included because running totals and 14-day windows carry a change forward.
+
+def days_to_recompute(engine: Engine, table: str, batch_id: int,
+                      settings: StatsSettings) -> tuple[list[dt.date], list[str] | None]:
+    """The days to recompute after a batch, in order, and the communes it changed (None: possibly all).
+
+    Days run from the first day the batch touched to the last day computed (or touched): running totals and
+    14-day windows carry a change forward. No days for tables no indicator reads (venues, check-ins).
     """
     if table not in SQL:
-        return []
+        return [], None
     with engine.connect() as conn:
         first, last = conn.exec_driver_sql(SQL[table], {"batch": batch_id, "tz": settings.timezone}).one()
         last_computed = conn.exec_driver_sql(SQL["last_computed"]).scalar()
+        communes = None
+        if table in LOCAL_TABLES:
+            communes = conn.exec_driver_sql(SQL["communes"].format(table=table), {"batch": batch_id}).scalar() or []
     if first is None:
-        return []
+        return [], None
     end = max(d for d in (last, last_computed) if d is not None)
-    return [first + dt.timedelta(days=i) for i in range((end - first).days + 1)]
+    return [first + dt.timedelta(days=i) for i in range((end - first).days + 1)], communes

@@ -26,7 +26,8 @@ SELECT i.*, a.parent_code
 FROM stats.indicator i
 JOIN admin.area a ON a.code = i.area_code
  AND a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s)
-WHERE i.day = %(day)s;
+WHERE i.day = %(day)s
+  AND (CAST(%(scope)s AS text[]) IS NULL OR i.area_code = ANY(CAST(%(scope)s AS text[])));
 
 -- name: previous_levels
 SELECT area_code, level FROM risk.zone WHERE ruleset_id = %(ruleset)s AND day = %(day)s;

@@ -6,9 +6,12 @@
 
 -- name: units
 -- The units in force on the day, each with itself and its ancestors (at most four levels: no recursion needed).
+-- out_units: the units to (re)compute — all of them, or the scope a batch touched (parameter scope, NULL = all).
 units AS (
     SELECT code, level, parent_code, population FROM admin.area
     WHERE valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s)
+), out_units AS (
+    SELECT * FROM units WHERE CAST(%(scope)s AS text[]) IS NULL OR code = ANY(CAST(%(scope)s AS text[]))
 ), lineage AS (
     SELECT u.code, x.ancestor
     FROM units u
@@ -20,9 +23,11 @@ units AS (
 )
 
 -- name: delete_daily
-DELETE FROM stats.daily WHERE day = %(day)s;
+DELETE FROM stats.daily
+WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CAST(%(scope)s AS text[])));
 
--- name: insert_daily
+-- name: insert_daily_local
+-- Communes and hamlets from the events located in them (scoped: only the communes a batch touched).
 INSERT INTO stats.daily (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
                          full_doses_65plus, home_stays_started, home_stays_ended)
 SELECT %(day)s, l.ancestor, sum(tests), sum(positive_tests), sum(first_doses_18plus), sum(full_doses_50plus),
@@ -34,25 +39,45 @@ FROM (
     FROM events.tests  -- the local day, as a range the index on collected_at serves
     WHERE collected_at >= %(day)s::timestamp AT TIME ZONE %(tz)s
       AND collected_at < (%(day)s::date + 1)::timestamp AT TIME ZONE %(tz)s
+      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
     GROUP BY area_code
     UNION ALL
     SELECT area_code, 0, 0,  -- age at the dose
            count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18),
            count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 50),
            count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 65), 0, 0
-    FROM events.vaccinations WHERE vaccinated_on = %(day)s
+    FROM events.vaccinations
+    WHERE vaccinated_on = %(day)s
+      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
     GROUP BY area_code
     UNION ALL
     SELECT area_code, 0, 0, 0, 0, 0, count(*), 0
-    FROM events.quarantine_stays WHERE facility_id IS NULL AND start_on = %(day)s
+    FROM events.quarantine_stays
+    WHERE facility_id IS NULL AND start_on = %(day)s
+      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
     GROUP BY area_code
     UNION ALL  -- a stay that ended yesterday is no longer active today
     SELECT area_code, 0, 0, 0, 0, 0, 0, count(*)
-    FROM events.quarantine_stays WHERE facility_id IS NULL AND end_on = %(day)s::date - 1
+    FROM events.quarantine_stays
+    WHERE facility_id IS NULL AND end_on = %(day)s::date - 1
+      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
     GROUP BY area_code
 ) located
 JOIN lineage l ON l.code = located.area_code
+JOIN units a ON a.code = l.ancestor AND a.level >= 3
 GROUP BY l.ancestor;
+
+-- name: insert_daily_rollup
+-- Units of one level (districts, then provinces) as the sum of their children's rows.
+INSERT INTO stats.daily (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
+                         full_doses_65plus, home_stays_started, home_stays_ended)
+SELECT %(day)s, o.code, sum(c.tests), sum(c.positive_tests), sum(c.first_doses_18plus), sum(c.full_doses_50plus),
+       sum(c.full_doses_65plus), sum(c.home_stays_started), sum(c.home_stays_ended)
+FROM out_units o
+JOIN units child ON child.parent_code = o.code
+JOIN stats.daily c ON c.day = %(day)s AND c.area_code = child.code
+WHERE o.level = %(level)s
+GROUP BY o.code;
 
 -- name: cumulative_chained
 cumulative AS (
@@ -62,7 +87,7 @@ cumulative AS (
            coalesce(p.vaccinated_65plus_full, 0) + coalesce(t.full_doses_65plus, 0) AS vaccinated_65plus_full,
            coalesce(p.f1_in_community, 0) + coalesce(t.home_stays_started, 0) - coalesce(t.home_stays_ended, 0)
                AS f1_in_community
-    FROM units u
+    FROM out_units u
     LEFT JOIN stats.indicator p ON p.day = %(day)s::date - 1 AND p.area_code = u.code
     LEFT JOIN stats.daily t ON t.day = %(day)s AND t.area_code = u.code
 )
@@ -71,7 +96,7 @@ cumulative AS (
 cumulative AS (
     SELECT u.code, coalesce(v.first_18, 0) AS vaccinated_18plus_1dose, coalesce(v.full_50, 0) AS vaccinated_50plus_full,
            coalesce(v.full_65, 0) AS vaccinated_65plus_full, coalesce(f.n, 0) AS f1_in_community
-    FROM units u
+    FROM out_units u
     LEFT JOIN (
         SELECT l.ancestor AS code,
                count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18) AS first_18,
@@ -90,7 +115,8 @@ cumulative AS (
 )
 
 -- name: delete_indicators
-DELETE FROM stats.indicator WHERE day = %(day)s;
+DELETE FROM stats.indicator
+WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CAST(%(scope)s AS text[])));
 
 -- name: insert_indicators
 -- Preceded by "WITH" + the units fragment + the chosen cumulative fragment.
@@ -109,16 +135,21 @@ DELETE FROM stats.indicator WHERE day = %(day)s;
         count(*) FILTER (WHERE c.detection_setting = 'community' AND c.source_known IS TRUE)
             AS known_source_community_cases_14d,
         count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.status IN ('hospital', 'icu')) AS admissions_7d
-    FROM events.cases c JOIN lineage l ON l.code = c.area_code
+    FROM events.cases c
+    JOIN lineage l ON l.code = c.area_code
+    JOIN out_units o ON o.code = l.ancestor
     WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s
     GROUP BY l.ancestor
 ), test_counts AS (
     SELECT area_code AS code, sum(tests) AS tests_7d, sum(positive_tests) AS positive_tests_7d
-    FROM stats.daily WHERE day > %(day)s::date - 7 AND day <= %(day)s
+    FROM stats.daily JOIN out_units o ON o.code = area_code
+    WHERE day > %(day)s::date - 7 AND day <= %(day)s
     GROUP BY area_code
 ), served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
     SELECT l.code, coalesce(max(d.code), l.code) AS served_by
-    FROM lineage l LEFT JOIN units d ON d.code = l.ancestor AND d.level = 2
+    FROM lineage l
+    JOIN out_units o ON o.code = l.code
+    LEFT JOIN units d ON d.code = l.ancestor AND d.level = 2
     GROUP BY l.code
 ), beds AS (  -- treatment beds located in each unit (the facilities feed is a current snapshot, not a history)
     SELECT l.ancestor AS code, sum(f.beds) AS beds, sum(coalesce(f.occupied, 0)) AS occupied
@@ -141,7 +172,7 @@ SELECT %(day)s, u.code, u.level, u.population,
     coalesce(t.tests_7d, 0), coalesce(t.positive_tests_7d, 0), cu.vaccinated_18plus_1dose,
     cu.vaccinated_50plus_full, cu.vaccinated_65plus_full, coalesce(c.admissions_7d, 0),
     b.occupied, b.beds, coalesce(b.beds > 0 AND b.occupied < b.beds * %(max_occupancy)s, false)
-FROM units u
+FROM out_units u
 JOIN cumulative cu ON cu.code = u.code
 JOIN served_by s ON s.code = u.code
 LEFT JOIN case_counts c ON c.code = u.code
@@ -156,3 +187,13 @@ INSERT INTO stats.daily_day (day) VALUES (%(day)s) ON CONFLICT (day) DO UPDATE S
 
 -- name: has_indicators
 SELECT EXISTS (SELECT 1 FROM stats.indicator WHERE day = %(day)s);
+
+-- name: scope_of_communes
+-- The units a change in these communes reaches: the communes, their hamlets, and every unit above them.
+WITH RECURSIVE up AS (
+    SELECT code, parent_code FROM admin.area
+    WHERE valid_to IS NULL AND (code = ANY(CAST(%(communes)s AS text[])) OR parent_code = ANY(CAST(%(communes)s AS text[])))
+    UNION
+    SELECT a.code, a.parent_code FROM admin.area a JOIN up ON a.code = up.parent_code WHERE a.valid_to IS NULL
+)
+SELECT array_agg(code) FROM up;

@@ -31,5 +31,12 @@ SELECT min(d0), max(d1) FROM (
 -- The facilities feed is a snapshot of capacity: every day computed so far reads it.
 SELECT min(day), max(day) FROM stats.indicator WHERE EXISTS (SELECT 1 FROM events.facilities WHERE batch_id = %(batch)s);
 
+-- name: communes
+-- The communes the batch's events (and the versions they corrected) lie in. {table} is an events table name.
+SELECT array_agg(DISTINCT c) FROM (
+    SELECT commune_code AS c FROM events.{table} WHERE batch_id = %(batch)s
+    UNION ALL SELECT previous->>'commune_code' FROM ingest.audit WHERE batch_id = %(batch)s
+) x WHERE c IS NOT NULL;
+
 -- name: last_computed
 SELECT max(day) FROM stats.indicator;
