@@ -1,25 +1,44 @@
-"""`covidgis serve`: one ASGI app — pygeoapi (OGC API) plus our own routes (/health)."""
+"""`covidgis serve`: one ASGI app — pygeoapi (OGC API) per audience, auth, HTTP caching, and our own routes.
+
+Request path: AuthMiddleware (who is asking; restricted collections → 401/403) → CacheMiddleware (ETag, 304,
+hot responses per data version; anonymous only) → our routes (/health, later /map) → the pygeoapi app of the
+caller's audience (anonymous: public collections only; analyst / committee: public + their restricted ones).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gis import sqlfiles
+from gis.maps.app import map_routes
+from gis.risk.settings import RiskSettings
+from gis.serve import pygeoapi_fixes
+from gis.serve.auth import ROLE_COLLECTIONS, USER_KEY, AuthMiddleware, TokenVerifier
+from gis.serve.caching import CacheMiddleware, DataVersion
+from gis.serve.ogc import audience_config, load_config, make_api, ogc_app, restricted_collections
+from gis.serve.settings import ServeSettings
 from gis.settings import PROJECT_ROOT, Settings
 
 PYGEOAPI_CONFIG = PROJECT_ROOT / "pygeoapi-config.yml"
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 
 
-def pygeoapi_environment(settings: Settings) -> dict[str, str]:
+def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, str]:
     """The variables pygeoapi-config.yml reads, derived from our settings."""
     url = make_url(settings.url)
+
+    def secret(value) -> str:
+        return value.get_secret_value() if value is not None else ""
+
     return {
         "COVIDGIS_HOST": settings.host,
         "COVIDGIS_PORT": str(settings.port),
@@ -27,30 +46,54 @@ def pygeoapi_environment(settings: Settings) -> dict[str, str]:
         "COVIDGIS_DB_HOST": url.host or "127.0.0.1",
         "COVIDGIS_DB_PORT": str(url.port or 5432),
         "COVIDGIS_DB_NAME": url.database or "",
-        "COVIDGIS_DB_USER": url.username or "",
-        "COVIDGIS_DB_PASSWORD": url.password or "",
-        "PYGEOAPI_CONFIG": str(PYGEOAPI_CONFIG),
-        "PYGEOAPI_OPENAPI": str(settings.var_dir / "openapi.yml"),
+        "COVIDGIS_DB_PUBLIC_USER": serve.public_db_user,
+        "COVIDGIS_DB_PUBLIC_PASSWORD": secret(serve.public_db_password),
+        "COVIDGIS_DB_RESTRICTED_USER": serve.restricted_db_user,
+        "COVIDGIS_DB_RESTRICTED_PASSWORD": secret(serve.restricted_db_password),
     }
 
 
-def write_openapi(path: Path) -> None:
-    """pygeoapi serves a pre-generated OpenAPI document; regenerate it from the config on every start."""
-    from pygeoapi.openapi import generate_openapi_document
+def publish(engine: Engine, ruleset: str, suppress_below: int) -> None:
+    """Record which rule set the public zones show; a change is a new snapshot, so every cache turns over."""
+    with engine.begin() as conn:
+        changed = conn.execute(text(SQL["publish"]), {"ruleset": ruleset, "suppress_below": suppress_below}).first()
+        if changed:
+            conn.execute(text(SQL["bump_snapshot"]))
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_openapi_document(PYGEOAPI_CONFIG, "yaml"), encoding="utf-8")
+
+class AudienceRouter:
+    """Send each request to the pygeoapi app of the caller's audience."""
+
+    def __init__(self, apps: dict[str, ASGIApp]):
+        self.apps = apps
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get(USER_KEY)
+        await self.apps[user.role if user else "public"](scope, receive, send)
 
 
-def create_app(settings: Settings, engine: Engine) -> Starlette:
-    """Compose the served app. pygeoapi reads its config at import, so the environment is set first."""
-    os.environ.update(pygeoapi_environment(settings))
-    write_openapi(Path(os.environ["PYGEOAPI_OPENAPI"]))
-    from pygeoapi.starlette_app import APP as pygeoapi_app
+def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None = None,
+               risk: RiskSettings | None = None) -> Starlette:
+    """Compose the served app (the one place where deployment choices meet the library)."""
+    serve = serve or ServeSettings()
+    risk = risk or RiskSettings()
+    pygeoapi_fixes.apply()
+    publish(engine, risk.ruleset, serve.suppress_below)
+    config = load_config(PYGEOAPI_CONFIG, pygeoapi_environment(settings, serve))
+    restricted = restricted_collections(config, serve.public_db_user)
+    apps: dict[str, ASGIApp] = {"public": ogc_app(make_api(audience_config(config, restricted)))}
+    for role, readable in ROLE_COLLECTIONS.items():
+        apps[role] = ogc_app(make_api(audience_config(config, restricted - readable)))
 
     def health(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
         with engine.connect() as conn:
             areas = conn.execute(text("SELECT count(*) FROM admin.area WHERE valid_to IS NULL")).scalar_one()
         return JSONResponse({"status": "ok", "current_areas": areas})
 
-    return Starlette(routes=[Route("/health", health), Mount("/", app=pygeoapi_app)])
+    # Our own routes, before pygeoapi's catch-all. The map (issue 6) mounts here: routes.append(Mount("/map", ...)).
+    routes: list[BaseRoute] = [Route("/health", health), *map_routes(engine)]
+    return Starlette(
+        routes=[*routes, Mount("/", app=AudienceRouter(apps))],
+        middleware=[Middleware(AuthMiddleware, verifier=TokenVerifier(engine, serve), restricted=restricted),
+                    Middleware(CacheMiddleware, version=DataVersion(engine, serve.version_ttl_seconds),
+                               settings=serve)])

@@ -1,0 +1,51 @@
+"""`covidgis users`: API keys for the restricted collections."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gis.settings import Settings
+
+app = typer.Typer(help="API keys for the restricted OGC API collections (bearer tokens).", no_args_is_help=True)
+out = Console()
+
+
+def _engine(ctx: typer.Context):
+    from gis.db.engine import start_database
+
+    settings: Settings = ctx.obj
+    return start_database(settings)
+
+
+@app.command()
+def add(ctx: typer.Context, name: str = typer.Argument(..., help="Who the key is for."),
+        role: str = typer.Option(..., "--role", help="analyst or committee.")) -> None:
+    """Create a key and print its token once (only its sha256 is stored)."""
+    from gis.serve.users import add_user
+
+    token = add_user(_engine(ctx), name, role)
+    typer.echo(token)
+    typer.echo(f"# {name} ({role}): send 'Authorization: Bearer <token>'. The token is not shown again.", err=True)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Keys by name and role, active first."""
+    from gis.serve.users import list_users
+
+    table = Table("id", "name", "role", "created", "revoked")
+    for row in list_users(_engine(ctx)):
+        table.add_row(str(row["id"]), row["name"], row["role"], f"{row['created_at']:%Y-%m-%d %H:%M}",
+                      f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "")
+    out.print(table)
+
+
+@app.command()
+def revoke(ctx: typer.Context, name: str = typer.Argument(..., help="Whose active key to revoke.")) -> None:
+    """Revoke a user's active key."""
+    from gis.serve.users import revoke_user
+
+    revoke_user(_engine(ctx), name)
+    typer.echo(f"revoked the key of {name}")

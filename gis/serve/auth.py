@@ -1,0 +1,164 @@
+"""Who is asking: bearer tokens (API keys, optionally OIDC JWTs) checked in front of pygeoapi.
+
+Anonymous requests reach only the public collections; a restricted collection answers 401 on every path under it
+(403 when the caller's role does not cover it). API keys are stored as the sha256 of a random token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gis import sqlfiles
+from gis.serve.settings import ServeSettings
+
+log = logging.getLogger(__name__)
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
+TOKEN_PREFIX = "cgis_"
+ROLES = ("analyst", "committee")
+# Restricted collections each role may read. Analysts fix data, so they also see the rows the ingest refused.
+ROLE_COLLECTIONS = {
+    "analyst": {"cases", "quarantine-facilities", "indicators", "ingest-rejects"},
+    "committee": {"cases", "quarantine-facilities", "indicators"},
+}
+USER_KEY = "covidgis.user"  # where the middleware leaves the caller in the ASGI scope
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+    def may_read(self, collection: str) -> bool:
+        return collection in ROLE_COLLECTIONS.get(self.role, set())
+
+
+class InvalidCredentials(Exception):
+    """A token was sent but is unknown, revoked, expired or malformed."""
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class TokenVerifier:
+    """API keys from serve.api_key (cached a few seconds, so revocation takes effect quickly) and OIDC JWTs."""
+
+    def __init__(self, engine: Engine, settings: ServeSettings):
+        self.engine = engine
+        self.settings = settings
+        self._cache: dict[str, tuple[float, User | None]] = {}
+        self._jwks = None
+        if settings.oidc_enabled:
+            import jwt  # PyJWT, only needed when OIDC is configured
+
+            self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True)
+
+    def verify(self, token: str) -> User:
+        """The user a token stands for, or InvalidCredentials. Blocking: call from a thread."""
+        if token.count(".") == 2 and self._jwks is not None:
+            return self._verify_jwt(token)
+        digest = hash_token(token)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is None or now - hit[0] > self.settings.token_ttl_seconds:
+            with self.engine.connect() as conn:
+                row = conn.execute(text(SQL["api_key"]), {"token_sha256": digest}).mappings().first()
+            hit = (now, User(row["name"], row["role"]) if row else None)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = hit
+        if hit[1] is None:
+            raise InvalidCredentials("unknown or revoked API key")
+        return hit[1]
+
+    def _verify_jwt(self, token: str) -> User:
+        import jwt
+
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token)
+            claims = jwt.decode(token, key.key, algorithms=["RS256", "ES256", "PS256"],
+                                audience=self.settings.oidc_audience, issuer=self.settings.oidc_issuer,
+                                options={"require": ["exp", "iss", "sub"]})
+        except jwt.PyJWTError as exc:
+            raise InvalidCredentials(f"invalid token: {exc}") from exc
+        roles = claims.get(self.settings.oidc_role_claim) or []
+        roles = [roles] if isinstance(roles, str) else roles
+        role = next((r for r in ("committee", "analyst") if r in roles), None)
+        if role is None:
+            raise InvalidCredentials(f"the token's {self.settings.oidc_role_claim!r} claim names no covid-gis role")
+        return User(str(claims.get("preferred_username") or claims["sub"]), role)
+
+
+class AuthMiddleware:
+    """Resolve the caller, then keep restricted collections away from those who may not read them."""
+
+    def __init__(self, app: ASGIApp, verifier: TokenVerifier, restricted: set[str]):
+        self.app = app
+        self.verifier = verifier
+        self.restricted = restricted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        user = None
+        header = _header(scope, b"authorization")
+        if header is not None:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                await _deny(send, 401, "Unauthorized", "send credentials as 'Authorization: Bearer <token>'")
+                return
+            try:
+                user = await asyncio.to_thread(self.verifier.verify, token.strip())
+            except InvalidCredentials as exc:
+                await _deny(send, 401, "Unauthorized", str(exc))
+                return
+        collection = self._restricted_collection(scope["path"])
+        if collection is not None:
+            if user is None:
+                await _deny(send, 401, "Unauthorized", f"collection {collection!r} needs credentials "
+                                                       "(Authorization: Bearer <token>)")
+                return
+            if not user.may_read(collection):
+                await _deny(send, 403, "Forbidden", f"role {user.role!r} may not read collection {collection!r}")
+                return
+        scope[USER_KEY] = user
+        await self.app(scope, receive, send)
+
+    def _restricted_collection(self, path: str) -> str | None:
+        parts = path.split("/", 3)
+        if len(parts) >= 3 and parts[1] == "collections" and parts[2] in self.restricted:
+            return parts[2]
+        return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _deny(send: Send, status: int, code: str, description: str) -> None:
+    body = json.dumps({"code": code, "description": description}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               (b"cache-control", b"no-store")]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="covid-gis"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,212 @@
+"""HTTP caching of public responses, tied to the data version (zone snapshot, boundary load, facility batch).
+
+Every anonymous GET gets a weak ETag = data version + hash of (URL, Accept, Accept-Language), Last-Modified = when
+the data last changed, and Cache-Control. If-None-Match / If-Modified-Since answer 304 without touching pygeoapi.
+The version is read at most once per `version_ttl_seconds`, so a recompute shows within about a second.
+Hot responses (200, up to a size) are kept in memory for the current version and served without pygeoapi;
+concurrent misses for one URL wait for a single computation. Requests with credentials are never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gis import sqlfiles
+from gis.serve.auth import USER_KEY
+from gis.serve.settings import ServeSettings
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
+UNCACHED_PREFIXES = ("/health", "/jobs")
+VARY = b"Accept, Accept-Language, Authorization"
+
+
+@dataclass(frozen=True)
+class Version:
+    tag: str
+    last_modified: str  # HTTP date
+    changed_at: dt.datetime | None
+
+
+class DataVersion:
+    """The current data version, read from pub.data_version at most once per ttl (one reader at a time)."""
+
+    def __init__(self, engine: Engine, ttl_seconds: float):
+        self.engine = engine
+        self.ttl = ttl_seconds
+        self._value: Version | None = None
+        self._read_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def read(self) -> Version:
+        with self.engine.connect() as conn:
+            row = conn.execute(text(SQL["data_version"])).mappings().one()
+        changed = row["changed_at"]
+        last_modified = email.utils.format_datetime(
+            (changed or dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc), usegmt=True)
+        tag = f"z{row['zones']}.b{row['boundaries'] or 0}.f{row['facilities'] or 0}"
+        return Version(tag, last_modified, changed)
+
+    async def get(self) -> Version:
+        if self._value is not None and time.monotonic() - self._read_at < self.ttl:
+            return self._value
+        if self._value is not None and self._lock.locked():
+            return self._value  # someone is refreshing: the previous value is at most a moment old
+        async with self._lock:
+            if self._value is None or time.monotonic() - self._read_at >= self.ttl:
+                self._value = await asyncio.to_thread(self.read)
+                self._read_at = time.monotonic()
+        return self._value
+
+
+class ResponseCache:
+    """Responses of the current version by ETag, least recently used first out, within a byte budget."""
+
+    def __init__(self, max_bytes: int, max_entry_bytes: int):
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self.version = ""
+        self.size = 0
+        self._entries: OrderedDict[str, tuple[int, list, bytes]] = OrderedDict()
+
+    def get(self, version: str, etag: str):
+        if version != self.version:
+            self._entries.clear()
+            self.size, self.version = 0, version
+            return None
+        hit = self._entries.get(etag)
+        if hit is not None:
+            self._entries.move_to_end(etag)
+        return hit
+
+    def put(self, version: str, etag: str, status: int, headers: list, body: bytes) -> None:
+        if version != self.version or len(body) > self.max_entry_bytes or len(body) > self.max_bytes:
+            return
+        self._entries[etag] = (status, headers, body)
+        self.size += len(body)
+        while self.size > self.max_bytes:
+            _, (_, _, old) = self._entries.popitem(last=False)
+            self.size -= len(old)
+
+
+class CacheMiddleware:
+    """ETag / Last-Modified / Cache-Control / 304 and the in-memory response cache for anonymous GETs."""
+
+    def __init__(self, app: ASGIApp, version: DataVersion, settings: ServeSettings):
+        self.app = app
+        self.version = version
+        self.cache_control = f"public, max-age={settings.max_age_seconds}".encode()
+        self.responses = ResponseCache(settings.response_cache_mb * 2**20, settings.response_cache_entry_mb * 2**20)
+        self._inflight: dict[str, asyncio.Future] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope.get(USER_KEY) is not None:
+            await self.app(scope, receive, _with_headers(send, [(b"cache-control", b"private, no-store")]))
+            return
+        if scope["method"] not in ("GET", "HEAD") or scope["path"].startswith(UNCACHED_PREFIXES):
+            await self.app(scope, receive, _with_headers(send, [(b"cache-control", b"no-store")]))
+            return
+        version = await self.version.get()
+        headers = dict(scope["headers"])
+        key = b"|".join([scope["path"].encode(), scope["query_string"], headers.get(b"accept", b""),
+                         headers.get(b"accept-language", b"")])
+        etag = f'W/"{version.tag}-{hashlib.sha1(key).hexdigest()[:16]}"'
+        validators = [(b"etag", etag.encode()), (b"last-modified", version.last_modified.encode()),
+                      (b"cache-control", self.cache_control), (b"vary", VARY)]
+        if _not_modified(headers, etag, version):
+            await send({"type": "http.response.start", "status": 304, "headers": validators})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        head = scope["method"] == "HEAD"
+        hit = self.responses.get(version.tag, etag)
+        if hit is None and not head:
+            hit = await self._compute_once(scope, receive, send, version.tag, etag, validators)
+            if hit is None:
+                return  # not cacheable: already sent
+        if hit is None:
+            await self.app(scope, receive, _with_headers(send, validators, only_ok=True))
+            return
+        status, stored, body = hit
+        await send({"type": "http.response.start", "status": status, "headers": stored})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    async def _compute_once(self, scope, receive, send, version_tag: str, etag: str, validators: list):
+        """Run the app once per ETag; concurrent requests for it wait and share the result."""
+        waiting = self._inflight.get(etag)
+        if waiting is not None:
+            await asyncio.shield(waiting)
+            hit = self.responses.get(version_tag, etag)
+            if hit is not None:
+                return hit
+        future = asyncio.get_running_loop().create_future()
+        self._inflight[etag] = future
+        try:
+            status, headers, body = await _capture(self.app, scope, receive)
+        finally:
+            self._inflight.pop(etag, None)
+            future.set_result(None)
+        if status == 200:
+            headers = [h for h in headers if h[0].lower() not in (b"cache-control", b"etag", b"last-modified",
+                                                                 b"vary")] + validators
+            self.responses.put(version_tag, etag, status, headers, body)
+        else:
+            headers = [h for h in headers if h[0].lower() != b"cache-control"] + [(b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return None
+
+
+def _not_modified(headers: dict, etag: str, version: Version) -> bool:
+    inm = headers.get(b"if-none-match")
+    if inm is not None:
+        tags = [t.strip() for t in inm.decode("latin-1").split(",")]
+        bare = etag.removeprefix("W/")
+        return any(t == "*" or t.removeprefix("W/") == bare for t in tags)
+    ims = headers.get(b"if-modified-since")
+    if ims is not None and version.changed_at is not None:
+        try:
+            since = email.utils.parsedate_to_datetime(ims.decode("latin-1"))
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            return False
+        return version.changed_at.replace(microsecond=0) <= since
+    return False
+
+
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list, bytes]:
+    status, headers, chunks = 500, [], []
+
+    async def send(message: Message) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status, headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, headers, b"".join(chunks)
+
+
+def _with_headers(send: Send, extra: list, only_ok: bool = False) -> Send:
+    names = {name for name, _ in extra}
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start" and (not only_ok or message["status"] == 200):
+            kept = [h for h in message.get("headers", []) if h[0].lower() not in names]
+            message = {**message, "headers": kept + extra}
+        await send(message)
+
+    return wrapped

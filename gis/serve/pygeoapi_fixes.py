@@ -1,0 +1,40 @@
+"""Speed fixes to pygeoapi's request path, applied once by create_app.
+
+pygeoapi builds pyproj CRS objects from URIs and a Transformer for every items request (~18 ms with bbox, measured
+in ../shared/NOTES-stack.md). CRS URIs are few and pyproj CRS objects immutable, so they are memoised, and a bbox
+given in the storage CRS is not transformed at all.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pygeoapi.api.itemtypes as itemtypes
+import pygeoapi.util as util
+
+_applied = False
+
+
+def apply() -> None:
+    """Memoise CRS lookups and skip identity bbox transforms (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    cached_crs = functools.lru_cache(maxsize=64)(util.get_crs_from_uri)
+    original_transform_bbox = util.transform_bbox
+
+    def transform_bbox(bbox: list, from_crs: str, to_crs: str) -> list:
+        if from_crs == to_crs or _same_crs(from_crs, to_crs):
+            return list(bbox)
+        return original_transform_bbox(bbox, from_crs, to_crs)
+
+    util.get_crs_from_uri = cached_crs
+    itemtypes.get_crs_from_uri = cached_crs
+    util.transform_bbox = transform_bbox
+    itemtypes.transform_bbox = transform_bbox
+    _applied = True
+
+
+@functools.lru_cache(maxsize=64)
+def _same_crs(a: str, b: str) -> bool:
+    return util.get_crs_from_uri(a) == util.get_crs_from_uri(b)

@@ -1,0 +1,42 @@
+"""Settings of the server (prefix COVIDGIS_SERVE_); host, port and the database URL are in gis/settings.py."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServeSettings(BaseSettings):
+    """Database roles, privacy, HTTP caching and credentials of `covidgis serve`."""
+
+    model_config = SettingsConfigDict(env_prefix="COVIDGIS_SERVE_", env_file=".env", extra="ignore")
+
+    # Roles created by migration 0004. Public collections read through the first, restricted ones through the second.
+    public_db_user: str = "covidgis_public"
+    public_db_password: SecretStr | None = None
+    restricted_db_user: str = "covidgis_restricted"
+    restricted_db_password: SecretStr | None = None
+
+    # Counts of people above 0 and below this are never shown publicly (written to risk.published at start).
+    suppress_below: int = 5
+
+    # HTTP caching: clients may reuse a public response this long, then revalidate (ETag/Last-Modified → 304).
+    max_age_seconds: int = 5
+    # How long the data version (zone snapshot, boundary load, facility batch) is reused before it is read again.
+    version_ttl_seconds: float = 1.0
+    # Hot public responses are kept in memory per data version, up to this many MB (0 turns the cache off).
+    response_cache_mb: int = 128
+    response_cache_entry_mb: int = 16
+
+    # API keys are looked up again after this many seconds (so a revoked key stops working within it).
+    token_ttl_seconds: float = 5.0
+
+    # Optional OIDC: bearer JWTs signed by this issuer's keys are accepted too; the role comes from `oidc_role_claim`.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "roles"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_jwks_url)

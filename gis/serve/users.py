@@ -1,0 +1,47 @@
+"""API keys of the people and systems allowed to read restricted collections (`covidgis users`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from gis import sqlfiles
+from gis.errors import CovidGisError
+from gis.serve.auth import ROLES, hash_token, new_token
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
+
+
+class UserError(CovidGisError):
+    """A user cannot be added or revoked as asked."""
+
+
+def add_user(engine: Engine, name: str, role: str) -> str:
+    """Store a new API key for `name` and return the token (shown once; only its sha256 is kept)."""
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if not name.strip():
+        raise UserError("a user needs a name")
+    token = new_token()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(SQL["add_key"]), {"name": name.strip(), "role": role, "token_sha256": hash_token(token)})
+    except IntegrityError:
+        raise UserError(f"{name!r} already has an active key: `covidgis users revoke {name}` first")
+    return token
+
+
+def list_users(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(row) for row in conn.execute(text(SQL["list_keys"])).mappings()]
+
+
+def revoke_user(engine: Engine, name: str) -> int:
+    """Revoke the active key of `name`; it stops working within ServeSettings.token_ttl_seconds."""
+    with engine.begin() as conn:
+        revoked = conn.execute(text(SQL["revoke_key"]), {"name": name}).all()
+    if not revoked:
+        raise UserError(f"{name!r} has no active key")
+    return len(revoked)

@@ -1,0 +1,158 @@
+"""Shared fixtures of the serving tests: zones and events in the module's database, a server, tokens.
+
+Imported by the tests/serve/test_serve_*.py modules (`from serve_support import *`); kept out of a conftest.py so
+that `from conftest import ...` in other test modules keeps meaning tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import text
+
+from conftest import COVIDGIS, ROOT, free_port, run_cli
+from gis.risk.ruleset import load_ruleset
+from gis.risk.settings import RiskSettings
+from gis.risk.zones import compute_zones
+
+sys.path.insert(0, str(ROOT / "tests"))
+from test_zones import put_indicators  # noqa: E402  (the same quiet baseline the zone tests use)
+
+DAYS = [dt.date(2021, 10, 19), dt.date(2021, 10, 20)]
+TAN_PHONG = "25996"  # commune made orange on the last day
+SMALL_HAMLET = "25996-01"  # hamlet with 2 community cases: a count below the suppression threshold
+PUBLIC = ["areas", "zones", "zones-history", "facilities-public", "data-quality"]
+RESTRICTED = ["cases", "quarantine-facilities", "indicators", "ingest-rejects"]
+PERSON_KEYS = [f"{i:02d}" + "9f3c1b2a7e5d4c6b8a0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f6a7"[2:] for i in range(3)]
+CASE_POINTS = [(106.8234567, 10.9712345), (106.8345678, 10.9823456), (106.8456789, 10.9634567)]
+
+EVENTS_SQL = """
+INSERT INTO ingest.batch (id, feed, file_name, file_sha256, rows_read, accepted, rejected, started_at, finished_at)
+OVERRIDING SYSTEM VALUE VALUES (1, 'cases', 'f0.csv', 'aa', 4, 3, 1, now(), now()),
+                               (2, 'facilities', 'cs.csv', 'bb', 5, 5, 0, now(), now());
+INSERT INTO events.cases (case_id, person_key, birth_year, sex, detected_on, detection_setting, geom, area_code,
+                          commune_code, located_by, batch_id, row_hash)
+SELECT 'BN' || i, pk, 1980 + i, 'female', '2021-10-18', 'community',
+       ST_SetSRID(ST_MakePoint(lon, lat), 4326), '25996-01', '25996', 'point', 1, 'h' || i
+FROM unnest(CAST(:keys AS text[]), CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY
+     AS t(pk, lon, lat, i);
+INSERT INTO events.facilities (facility_id, kind, name, tier, beds, rooms, occupied, geom, area_code, commune_code,
+                               batch_id, row_hash) VALUES
+  ('XN01', 'testing', 'Điểm xét nghiệm Tân Phong', NULL, NULL, NULL, NULL,
+   ST_SetSRID(ST_MakePoint(106.821, 10.972), 4326), '25996', '25996', 2, 'f1'),
+  ('TI01', 'vaccination', 'Điểm tiêm Trảng Dài', NULL, NULL, NULL, NULL,
+   ST_SetSRID(ST_MakePoint(106.872, 10.991), 4326), '25993', '25993', 2, 'f2'),
+  ('HH01', 'essential_goods', 'Điểm bán hàng thiết yếu Hố Nai', NULL, NULL, NULL, NULL,
+   ST_SetSRID(ST_MakePoint(106.905, 10.968), 4326), '26002', '26002', 2, 'f3'),
+  ('CL01', 'quarantine', 'Khu cách ly KTX Đại học Đồng Nai', NULL, 300, 150, 3,
+   ST_SetSRID(ST_MakePoint(106.851, 10.955), 4326), '26026', '26026', 2, 'f4'),
+  ('DT01', 'treatment', 'Bệnh viện dã chiến số 1', 2, 500, NULL, 2,
+   ST_SetSRID(ST_MakePoint(106.861, 10.945), 4326), '26026', '26026', 2, 'f5');
+INSERT INTO events.quarantine_stays (stay_id, person_key, facility_id, start_on, batch_id, row_hash)
+VALUES ('Q1', :pk0, 'CL01', current_date - 3, 1, 'q1'), ('Q2', :pk1, 'CL01', current_date - 1, 1, 'q2');
+INSERT INTO ingest.reject (batch_id, file_name, row_number, field, reason, message, record)
+VALUES (1, 'f0.csv', 5, 'Ngày phát hiện', 'unparseable_date', 'Ngày phát hiện "31/02/2021" is not a date',
+        CAST(:record AS jsonb));
+"""
+
+
+def compute(engine, days):
+    return compute_zones(engine, days, load_ruleset("vn-4800-2021"), RiskSettings())
+
+
+def fill_zones(engine) -> None:
+    """Two days of zones: on the last, Tân Phong is orange and one of its hamlets has 2 community cases."""
+    for day in DAYS:
+        with engine.connect() as conn:
+            pop = conn.execute(text("SELECT population FROM pub.areas WHERE code = :c"), {"c": TAN_PHONG}).scalar()
+        hot = {TAN_PHONG: {"community_cases_7d": int(pop * 60 / 100_000) + 1, "vaccinated_18plus_1dose": 0},
+               SMALL_HAMLET: {"community_cases_7d": 2}} if day == DAYS[-1] else {}
+        put_indicators(engine, day, **hot)
+        compute(engine, [day])
+
+
+def fill_events(engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(EVENTS_SQL), {
+            "keys": PERSON_KEYS, "lons": [p[0] for p in CASE_POINTS], "lats": [p[1] for p in CASE_POINTS],
+            "pk0": PERSON_KEYS[0], "pk1": PERSON_KEYS[1],
+            "record": '{"Mã ca bệnh": "BN9", "person_key": "%s", "Ngày phát hiện": "31/02/2021"}' % PERSON_KEYS[2]})
+
+
+@contextmanager
+def running_server(db_url: str, var_dir: Path, **env: str):
+    """`covidgis serve` on a free port with extra COVIDGIS_* settings; yields its base URL."""
+    port = free_port()
+    full_env = {**os.environ, "DATABASE_URL": db_url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(var_dir),
+                **env}
+    log_path = var_dir / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(COVIDGIS), "serve"], env=full_env, cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{base}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("covidgis serve did not start:\n" + log_path.read_text())
+            time.sleep(0.3)
+        try:
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(15)
+
+
+@pytest.fixture(scope="module")
+def filled(engine):
+    """The module's database with zones (two days) and a few events of every kind."""
+    fill_zones(engine)
+    fill_events(engine)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def served(filled, db_url, tmp_path_factory):
+    """The server over the filled database; API keys are re-read at once (revocation tests)."""
+    with running_server(db_url, tmp_path_factory.mktemp("serve-var"), COVIDGIS_SERVE_TOKEN_TTL_SECONDS="0") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def tokens(served, db_url):
+    """One API key per role."""
+    return {role: run_cli("users", "add", f"test-{role}", "--role", role, database_url=db_url).stdout.strip()
+            for role in ("analyst", "committee")}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def get_json(url: str, headers: dict | None = None, **params) -> dict:
+    resp = requests.get(url, params={"f": "json", **params}, headers=headers or {}, timeout=60)
+    assert resp.status_code == 200, f"{resp.status_code} {url}: {resp.text[:500]}"
+    return resp.json()
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """WebMercatorQuad (z, x, y) of the tile containing a point."""
+    import math
+
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y

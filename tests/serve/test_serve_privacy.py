@@ -1,0 +1,139 @@
+"""Privacy: every public collection in every format (collection, items, one item; json, html, jsonld; MVT tiles;
+processes) carries no person key, raw ID or phone number, case point, or unsuppressed small count."""
+
+import json
+import re
+
+import mapbox_vector_tile
+import pytest
+import requests
+from sqlalchemy import text
+
+from serve_support import (CASE_POINTS, PERSON_KEYS, PUBLIC, SMALL_HAMLET, filled, get_json, served, tile_of)  # noqa: F401
+
+FORMATS = ["json", "html", "jsonld"]
+COUNT_KEYS = {"cases_7d", "cases_14d", "community_cases_7d", "community_cases_prev_7d", "unknown_source_cases_14d",
+              "unknown_source_clusters_14d", "hard_to_trace_cases_14d", "known_source_community_cases_14d",
+              "f1_in_community", "tests_7d", "positive_tests_7d", "vaccinated_18plus_1dose", "vaccinated_50plus_full",
+              "vaccinated_65plus_full", "admissions_7d", "open_stays", "occupied"}
+RAW_ID = re.compile(r"(?<![\d.])(\d{12}|\d{9})(?![\d.])")  # CCCD (12 digits) or CMND (9 digits)
+PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:3|5|7|8|9)\d{8}(?![\d.])")
+THRESHOLD = 5
+
+
+@pytest.fixture(scope="module")
+def secrets_in_db(filled):
+    """What must never reach the public: person keys, case coordinates, and the small count's exact rate."""
+    with filled.connect() as conn:
+        decisive = conn.execute(text("SELECT decisive FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"),
+                                {"c": SMALL_HAMLET}).scalar_one()
+        reasons = conn.execute(text("SELECT reasons FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"),
+                               {"c": SMALL_HAMLET}).scalar_one()
+    rate = decisive["community_cases_7d_per_100k"]
+    assert 0 < rate, "the small-count hamlet has a non-zero rate that would give its count back"
+    shown = re.search(r"community_cases_7d_per_100k = ([0-9.]+)", " ".join(reasons)).group(1)
+    return {"person keys": PERSON_KEYS, "small-count rate": [shown, repr(rate)[:10]]}
+
+
+def case_point_patterns() -> list[re.Pattern]:
+    """A case point as a coordinate pair (lon, lat) at any precision down to 4 decimals (~10 m)."""
+    return [re.compile(re.escape(f"{lon:.4f}") + r"\d*\s*,\s*" + re.escape(f"{lat:.4f}")) for lon, lat in CASE_POINTS]
+
+
+def public_urls(base: str) -> list[str]:
+    urls = [f"{base}/", f"{base}/collections", f"{base}/openapi?f=json", f"{base}/processes"]
+    for cid in PUBLIC:
+        items = get_json(f"{base}/collections/{cid}/items", limit=1)
+        one = [f"/items/{items['features'][0]['id']}"] if items["features"] else []
+        urls += [f"{base}/collections/{cid}{suffix}?f={fmt}" + ("&limit=10000" if suffix == "/items" else "")
+                 for suffix in ["", "/items", *one] for fmt in FORMATS]
+        urls.append(f"{base}/collections/{cid}/queryables?f=json")
+    urls.append(f"{base}/collections/zones-history/items?f=json&code={SMALL_HAMLET}")
+    return urls
+
+
+def tiles(base: str) -> list[bytes]:
+    """The WebMercatorQuad tiles over the case points (and the small-count hamlet) from z=8 to z=16."""
+    out = []
+    for z, x, y in [tile_of(lon, lat, z) for lon, lat in CASE_POINTS for z in (8, 12, 14, 16)]:
+        resp = requests.get(f"{base}/collections/zones/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt", timeout=30)
+        assert resp.status_code == 200, resp.text[:300]
+        out.append(resp.content)
+    return out
+
+
+def small_counts(value, path="") -> list[str]:
+    """Count-valued keys anywhere in a JSON document that are above 0 and below the threshold."""
+    found = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in COUNT_KEYS and isinstance(child, (int, float)) and not isinstance(child, bool) \
+                    and 0 < child < THRESHOLD:
+                found.append(f"{path}/{key}={child}")
+            found += small_counts(child, f"{path}/{key}")
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found += small_counts(child, f"{path}[{i}]")
+    return found
+
+
+def check(label: str, body: str, secrets: dict) -> None:
+    for kind, values in secrets.items():
+        for value in values:
+            assert value not in body, f"{label}: contains {kind} {value}"
+    for pattern in case_point_patterns():
+        assert not pattern.search(body), f"{label}: contains a case point {pattern.search(body).group(0)}"
+    assert not RAW_ID.search(body), f"{label}: contains an ID-number-like value {RAW_ID.search(body).group(0)}"
+    assert not PHONE.search(body), f"{label}: contains a phone-number-like value {PHONE.search(body).group(0)}"
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return
+    assert not small_counts(document), f"{label}: unsuppressed small counts {small_counts(document)}"
+
+
+def test_no_personal_data_or_small_counts_in_any_public_response(served, secrets_in_db):
+    checked = 0
+    for url in public_urls(served):
+        resp = requests.get(url, timeout=60)
+        assert resp.status_code == 200, f"{url}: {resp.status_code} {resp.text[:300]}"
+        check(url, resp.text, secrets_in_db)
+        checked += 1
+    assert checked >= 45
+    for i, tile in enumerate(tiles(served)):
+        decoded = mapbox_vector_tile.decode(tile)
+        check(f"tile {i}", json.dumps(decoded, ensure_ascii=False), secrets_in_db)
+        for secret in [s for values in secrets_in_db.values() for s in values]:
+            assert secret.encode() not in tile
+
+
+def test_processes_answer_without_small_counts(served, secrets_in_db, filled):
+    with filled.connect() as conn:
+        lon, lat = conn.execute(text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                                     "FROM pub.areas WHERE code = :c) s"), {"c": SMALL_HAMLET}).one()
+    resp = requests.post(f"{served}/processes/zone-at-point/execution",
+                         json={"inputs": {"lon": lon, "lat": lat}}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    hamlet = [a for a in resp.json()["areas"] if a["admin_level"] == 4]
+    assert hamlet and hamlet[0]["code"] == SMALL_HAMLET
+    assert hamlet[0]["details_suppressed"] is True
+    body = resp.text.replace(f'"lon": {lon}', "").replace(f'"lat": {lat}', "")  # the question asked, echoed
+    check("zone-at-point", body, secrets_in_db)
+
+
+def test_small_count_is_suppressed_but_the_zone_stays_explained(served):
+    feature = get_json(f"{served}/collections/zones/items/{SMALL_HAMLET}")
+    props = feature["properties"]
+    assert props["details_suppressed"] is True
+    assert all(v is None for v in props["decisive"].values()) and props["decisive"]
+    assert any("community_cases_7d_per_100k = (suppressed)" in r for r in props["reasons"])
+    assert props["colour"] and props["label_vi"]
+    bigger = get_json(f"{served}/collections/zones/items/25996")["properties"]  # 34 cases: shown
+    assert bigger["details_suppressed"] is False and bigger["decisive"]["community_cases_7d_per_100k"] > 50
+
+
+def test_facilities_public_has_places_without_occupancy(served):
+    features = get_json(f"{served}/collections/facilities-public/items")["features"]
+    assert {f["properties"]["kind"] for f in features} == {"testing", "vaccination", "essential_goods", "quarantine"}
+    for f in features:
+        assert not {"beds", "rooms", "occupied", "capacity", "open_stays"} & set(f["properties"])
