@@ -11,6 +11,7 @@ from conftest import run_cli
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones, connected_groups
+from support import put_quiet_indicators
 
 DAY = dt.date(2021, 10, 20)
 TAN_PHONG = "25996"  # Phường Tân Phong, Biên Hòa
@@ -19,15 +20,7 @@ TAN_PHONG = "25996"  # Phường Tân Phong, Biên Hòa
 def put_indicators(engine, day, **overrides_by_code):
     """Quiet baseline for every area (no cases, high coverage, capacity met); selected codes get other values."""
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM stats.indicator WHERE day = :d"), {"d": day})
-        conn.execute(text("""
-            INSERT INTO stats.indicator (day, area_code, admin_level, population, population_18plus,
-                population_50plus, population_65plus, vaccinated_18plus_1dose, vaccinated_50plus_full,
-                vaccinated_65plus_full, treatment_capacity_met)
-            SELECT :d, code, level, population, round(population * 0.7), round(population * 0.25),
-                   round(population * 0.08), round(population * 0.7 * 0.9), round(population * 0.25 * 0.9),
-                   round(population * 0.08 * 0.9), true
-            FROM pub.areas"""), {"d": day})
+        put_quiet_indicators(conn, day)
         for code, values in overrides_by_code.items():
             sets = ", ".join(f"{k} = :{k}" for k in values)
             conn.execute(text(f"UPDATE stats.indicator SET {sets} WHERE day = :d AND area_code = :c"),

@@ -1,0 +1,41 @@
+"""`covidgis report`: the steering committee's reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from gis.risk.settings import RiskSettings
+from gis.settings import Settings
+
+app = typer.Typer(help="Reports for the steering committee (HTML and XLSX, in Vietnamese).", no_args_is_help=True)
+out = Console()
+
+
+@app.command()
+def weekly(ctx: typer.Context,
+           week: str = typer.Option(..., help="ISO week, e.g. 2021-W35."),
+           out_dir: Path = typer.Option(..., "--out", help="Folder to write the report into."),
+           ruleset: str = typer.Option(None, help="Rule set id (default: the one the public map shows)."),
+           as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON.")) -> None:
+    """Per district: new cases, tests and positivity, vaccination by age, zones and their changes, with a map."""
+    from gis.db.engine import start_database
+    from gis.reports.mapimage import province_map_png
+    from gis.reports.render import write_weekly
+    from gis.reports.weekly import build_weekly, published_ruleset
+
+    settings: Settings = ctx.obj
+    engine = start_database(settings)
+    report = build_weekly(engine, week, ruleset or published_ruleset(engine, RiskSettings().ruleset))
+    paths = write_weekly(report, province_map_png(engine, report), out_dir)
+    if as_json:
+        print(json.dumps({"week": report.week, "day": str(report.day), "ruleset": report.ruleset.id,
+                          **{k: str(v) for k, v in paths.items()}}, ensure_ascii=False))
+        return
+    for note in report.notes:
+        out.print(f"[yellow]{note}[/]")
+    out.print(f"báo cáo tuần {report.week} ({report.ruleset.id}, số liệu đến {report.day}): "
+              + ", ".join(str(p) for p in paths.values()))

@@ -1,0 +1,170 @@
+"""`covidgis report weekly`: HTML and XLSX for a week of sample events, whose numbers are the stored indicators."""
+
+import base64
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import text
+
+from conftest import ROOT, run_cli
+from gis.risk.ruleset import load_ruleset
+from gis.risk.settings import RiskSettings
+from gis.risk.zones import compute_zones
+from gis.stats.indicators import compute_indicators
+from gis.stats.settings import StatsSettings
+
+SUNDAY, LAST_SUNDAY = dt.date(2021, 9, 5), dt.date(2021, 8, 29)
+TAN_PHONG, BIEN_HOA, FAR_COMMUNE = "25996", "731", "26008"
+ARTIFACTS = ROOT / "test-artifacts" / "reports"
+LOCATED = "batch_id, row_hash, commune_code, area_code"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def insert_events(engine):
+    """An outbreak in Tân Phong in the week of 30 Aug (community) with cases found in quarantine elsewhere,
+    tests in Biên Hòa and vaccinations of three age groups."""
+    with engine.connect() as conn:
+        hamlets = conn.execute(text("SELECT code FROM pub.areas WHERE parent_code = :c ORDER BY code"),
+                               {"c": TAN_PHONG}).scalars().all()
+    cases = [(f"C{i}", SUNDAY - dt.timedelta(days=i % 7), "community", hamlets[i % len(hamlets)], TAN_PHONG)
+             for i in range(90)]
+    cases += [(f"Q{i}", SUNDAY - dt.timedelta(days=i % 5), "quarantine", FAR_COMMUNE, FAR_COMMUNE) for i in range(7)]
+    cases += [(f"L{i}", LAST_SUNDAY - dt.timedelta(days=i), "lockdown", FAR_COMMUNE, FAR_COMMUNE) for i in range(3)]
+    tests = [(f"T{i}", f"{SUNDAY - dt.timedelta(days=i % 7)} 09:00+07", "positive" if i % 8 == 0 else "negative",
+              hamlets[i % len(hamlets)], TAN_PHONG) for i in range(40)]
+    doses = [(f"V{i}", f"P{i}", 1940 + i % 70, 1 + i % 2, SUNDAY - dt.timedelta(days=20), hamlets[0], TAN_PHONG)
+             for i in range(300)]
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO events.cases (case_id, person_key, detected_on, detection_setting, "
+                          f"source_known, {LOCATED}) VALUES (:id, 'k' || :id, :d, :s, true, 0, 'h', :c, :a)"),
+                     [{"id": i, "d": d, "s": s, "a": a, "c": c} for i, d, s, a, c in cases])
+        conn.execute(text(f"INSERT INTO events.tests (sample_id, person_key, collected_at, test_type, result, "
+                          f"{LOCATED}) VALUES (:s, 'k' || :s, :at, 'rt_pcr', :r, 0, 'h', :c, :a)"),
+                     [{"s": s, "at": at, "r": r, "a": a, "c": c} for s, at, r, a, c in tests])
+        conn.execute(text(f"INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, vaccine, "
+                          f"vaccinated_on, {LOCATED}) VALUES (:d, :p, :b, :n, 'AZ', :on, 0, 'h', :c, :a)"),
+                     [{"d": d, "p": p, "b": b, "n": n, "on": on, "a": a, "c": c} for d, p, b, n, on, a, c in doses])
+
+
+@pytest.fixture(scope="module")
+def report(engine, db_url, tmp_path_factory):
+    insert_events(engine)
+    days = [LAST_SUNDAY, SUNDAY]
+    compute_indicators(engine, days, StatsSettings())
+    compute_zones(engine, days, load_ruleset("vn-4800-2021"), RiskSettings())
+    out = tmp_path_factory.mktemp("weekly")
+    run_cli("report", "weekly", "--week", "2021-W35", "--out", str(out), database_url=db_url)
+    return out
+
+
+def indicators(engine, day):
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM stats.indicator WHERE day = :d AND admin_level IN (1, 2)"),
+                            {"d": day}).mappings().all()
+    return {r["area_code"]: r for r in rows}
+
+
+def sheet_rows(path: Path, name: str) -> list[dict]:
+    ws = openpyxl.load_workbook(path)[name]
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def ratio(num, den):
+    return None if not den else num / den
+
+
+def test_writes_html_xlsx_and_map(report):
+    names = sorted(p.name for p in report.iterdir())
+    assert names == ["ban-do-2021-W35.png", "bao-cao-tuan-2021-W35.html", "bao-cao-tuan-2021-W35.xlsx"]
+    assert (report / "ban-do-2021-W35.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_district_numbers_are_the_stored_indicators(report, engine):
+    stored = indicators(engine, SUNDAY)
+    rows = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Theo huyện")
+    assert len(rows) == 12  # 11 districts and the province
+    assert rows[-1]["Mã"] == "75"
+    for row in rows:
+        ind = stored[row["Mã"]]
+        assert row["Ca mới cộng đồng"] == ind["community_cases_7d"]
+        assert row["Ca mới trong khu cách ly, phong tỏa"] == ind["cases_7d"] - ind["community_cases_7d"]
+        assert row["Tổng ca mới"] == ind["cases_7d"]
+        assert row["Số mẫu xét nghiệm"] == ind["tests_7d"]
+        assert row["Số mẫu dương tính"] == ind["positive_tests_7d"]
+        assert row["Tỷ lệ dương tính"] == pytest.approx(ratio(ind["positive_tests_7d"], ind["tests_7d"]))
+        for header, num, den in [
+                ("Tiêm ≥1 mũi (18 tuổi trở lên)", "vaccinated_18plus_1dose", "population_18plus"),
+                ("Tiêm đủ liều (50 tuổi trở lên)", "vaccinated_50plus_full", "population_50plus"),
+                ("Tiêm đủ liều (65 tuổi trở lên)", "vaccinated_65plus_full", "population_65plus")]:
+            assert row[header] == pytest.approx(ratio(ind[num], ind[den])), (row["Mã"], header)
+    bien_hoa = next(r for r in rows if r["Mã"] == BIEN_HOA)
+    # The sample events: 90 community cases in Tân Phong this week, 5 of 40 tests positive; the 7 quarantine cases
+    # are in Tân Phú's commune 26008, the 3 lockdown cases of last week are outside the window.
+    assert (bien_hoa["Ca mới cộng đồng"], bien_hoa["Số mẫu xét nghiệm"], bien_hoa["Số mẫu dương tính"]) == (90, 40, 5)
+    assert rows[-1]["Ca mới trong khu cách ly, phong tỏa"] == 7
+
+
+def test_units_per_colour_and_transitions_are_the_stored_zones(report, engine):
+    with engine.connect() as conn:
+        zones = conn.execute(text("""
+            SELECT a.parent_code AS district, z.colour, count(*) AS n FROM risk.zone z
+            JOIN pub.areas a ON a.code = z.area_code
+            WHERE z.day = :d AND z.ruleset_id = 'vn-4800-2021' AND z.admin_level = 3
+            GROUP BY 1, 2"""), {"d": SUNDAY}).all()
+        names = dict(conn.execute(text("SELECT code, name FROM pub.areas WHERE level = 2")).all())
+    rows = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Số đơn vị theo màu")
+    by_district = {r["Huyện, thành phố"]: r for r in rows if r["Đơn vị"] == "Xã"}
+    colour_header = {"green": "Cấp 1 (xanh)", "yellow": "Cấp 2 (vàng)", "orange": "Cấp 3 (cam)", "red": "Cấp 4 (đỏ)"}
+    for district, colour, n in zones:
+        assert by_district[names[district]][colour_header[colour]] == n
+    assert by_district["Thành phố Biên Hòa"]["Tăng cấp so với tuần trước"] >= 1
+    moves = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Chuyển màu")
+    assert any(m["Huyện, thành phố"] == "Thành phố Biên Hòa" and m["Đơn vị"] == "Xã" and m["Tuần trước"] == "Xanh"
+               and m["Tuần này"] == "Đỏ" for m in moves)
+
+
+def test_units_turned_red_are_listed_with_reasons(report, engine):
+    hot = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Lên cam, đỏ")
+    tan_phong = next(r for r in hot if r["Mã"] == TAN_PHONG)
+    assert tan_phong["Đơn vị"] == "Phường Tân Phong" and tan_phong["Tuần trước"] == "Xanh"
+    assert tan_phong["Tuần này"].startswith("Cấp 4")
+    assert "community_cases_7d_per_100k" in tan_phong["Lý do"] and "community_cases_7d_per_100k" in \
+        tan_phong["Chỉ số quyết định"]
+    assert all(r["Mã"].startswith(TAN_PHONG) for r in hot)  # nothing else changed
+
+
+def test_html_report_opens_in_chromium(report):
+    from playwright.sync_api import sync_playwright
+
+    html = report / "bao-cao-tuan-2021-W35.html"
+    text_ = html.read_text(encoding="utf-8")
+    assert '<html lang="vi">' in text_ and "Phường Tân Phong" in text_ and "Thành phố Biên Hòa" in text_
+    assert "12,5 %" in text_  # Biên Hòa's positivity, 5 of 40, written the Vietnamese way
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems, outside = [], []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+        page.goto(html.as_uri())
+        assert page.title().startswith("Báo cáo tuần 2021-W35")
+        assert page.eval_on_selector("img.map", "i => i.complete && i.naturalWidth") > 300
+        page.screenshot(path=str(ARTIFACTS / "weekly-2021-W35.png"), full_page=True)
+        browser.close()
+    assert problems == [] and outside == []
+    png = base64.b64decode(text_.split("data:image/png;base64,")[1].split('"')[0])
+    assert png == (report / "ban-do-2021-W35.png").read_bytes()
+
+
+def test_a_week_without_zones_says_what_to_run(db_url, tmp_path):
+    proc = run_cli("report", "weekly", "--week", "2021-W20", "--out", str(tmp_path), database_url=db_url, check=False)
+    assert proc.returncode == 2
+    assert "covidgis zones compute --from 2021-05-17 --to 2021-05-23" in proc.stderr
+    bad = run_cli("report", "weekly", "--week", "2021-35", "--out", str(tmp_path), database_url=db_url, check=False)
+    assert bad.returncode == 2 and "2021-W35" in bad.stderr
