@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages covid-gis needs, only those missing (idempotent; needs root or sudo to install).
 set -euo pipefail
-PACKAGES=(postgresql-15-postgis-3 gdal-bin)
+# chromium: the map tests (headless); qgis*: QGIS reads our OGC API in the tests (qgis_process.bin)
+PACKAGES=(postgresql-15-postgis-3 gdal-bin chromium qgis python3-qgis qgis-providers)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from sqlalchemy.exc import OperationalError
 
-from gis.cli import boundaries, db, risk, serve, zones
+from gis.cli import boundaries, db, export, risk, serve, users, zones
+from gis.cli import ingest
+from gis.cli import report
 from gis.errors import CovidGisError
 from gis.settings import Settings
 
@@ -18,8 +20,12 @@ app = typer.Typer(help="covid-gis: boundaries, ingest, risk zones and the OGC AP
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
+app.add_typer(ingest.app, name="ingest")
 app.add_typer(risk.app, name="risk")
 app.add_typer(zones.app, name="zones")
+app.add_typer(report.app, name="report")
+app.add_typer(users.app, name="users")
+app.add_typer(export.app, name="export")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 

@@ -42,6 +42,17 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _fmt_all(values: np.ndarray) -> np.ndarray:
+    """_fmt over an array, in C for numbers (what a 100,000-area country needs): '%.10g' is _fmt's format."""
+    v = np.asarray(values)
+    if v.dtype.kind not in "fiu":
+        return pd.Series(v).map(_fmt).to_numpy(object)
+    v = v.astype(float)
+    shown = np.char.mod("%.10g", v).astype(object)
+    shown[np.isnan(v)] = "null"
+    return shown
+
+
 def _fill(n: int, value: Any) -> np.ndarray:
     """An object array of n copies of value (tuples stay whole)."""
     a = np.empty(n, dtype=object)
@@ -161,7 +172,7 @@ class _Evaluation:
             op, thr = rs.op(cond.op), rs.num(cond.value)
             with np.errstate(invalid="ignore"):
                 mask = COMPARE[op](v, thr) & ~np.isnan(v)
-            shown = pd.Series(v).map(_fmt).to_numpy(object)
+            shown = _fmt_all(v)
             text = f"{cond.indicator} = " + shown + f" {SYMBOLS[op]} {_fmt(thr)}"
             return mask, text, _fill(self.n, (cond.indicator,))
         parts = [p for p in (self.condition(c) for c in (cond.all if isinstance(cond, AllOf) else cond.any)) if p]
@@ -220,7 +231,7 @@ def _run_step(ev: _Evaluation, step: Any, active: np.ndarray) -> None:
         edges = [rs.num(e) for e in step.edges]
         idx = np.searchsorted(np.asarray(edges), np.nan_to_num(v, nan=-np.inf), side="right")
         out = np.asarray(step.values, dtype=object)[idx]
-        shown = pd.Series(v).map(_fmt).to_numpy(object)
+        shown = _fmt_all(v)
         for k, value in enumerate(step.values):
             lo = f"≥ {_fmt(edges[k - 1])}" if k > 0 else ""
             hi = f"< {_fmt(edges[k])}" if k < len(edges) else ""
@@ -270,7 +281,7 @@ def _run_step(ev: _Evaluation, step: Any, active: np.ndarray) -> None:
         level, floor = ev.get(step.output), ev.get(step.indicator)
         with np.errstate(invalid="ignore"):
             hit = active & res[0] & ~np.isnan(floor) & (floor > level)
-        shown = pd.Series(floor).map(_fmt).to_numpy(object)
+        shown = _fmt_all(floor)
         text = res[1] + f" and {step.indicator} = " + shown + f" ({step.cite}) → level kept at " + shown
         ev.values[step.output] = np.where(hit, floor, level)
         ev.explain(hit, text, res[2] + _fill(n, (step.indicator,)))
