@@ -43,22 +43,31 @@ def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSetti
     never_counted = set()
     for day in days:
         never_counted |= {day - dt.timedelta(days=i) for i in range(TEST_WINDOW)} - counted
-    for day in sorted(never_counted | (set(days) if refresh_daily else set())):
+    for day in sorted(never_counted - set(days)):
         with engine.begin() as conn:
-            _count_daily(conn, day, params if day in never_counted else scoped)
-    for day in days:
+            _day_units(conn, day, params)
+            _count_daily(conn, day, params)
+    for day in days:  # one transaction a day: its temporary units, its daily counts, its indicators
+        p = params if day in never_counted else scoped  # a day never counted is counted whole
         with engine.begin() as conn:
-            rows += _indicators(conn, day, scoped)
+            _day_units(conn, day, p)
+            if refresh_daily or day in never_counted:
+                _count_daily(conn, day, p)
+            rows += _indicators(conn, day, p)
     return {"days": len(days), "rows": rows, "scope": scoped["scope"],
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+def _day_units(conn, day: dt.date, params: dict) -> None:
+    conn.exec_driver_sql(SQL["day_units"], {**params, "day": day})
 
 
 def _count_daily(conn, day: dt.date, params: dict) -> None:
     p = {**params, "day": day}
     conn.exec_driver_sql(SQL["delete_daily"], p)
-    conn.exec_driver_sql(f"WITH {SQL['units']} {SQL['insert_daily_local']}", p)
+    conn.exec_driver_sql(SQL["insert_daily_local"], p)
     for level in (2, 1):  # districts from their communes, then provinces from their districts
-        conn.exec_driver_sql(f"WITH {SQL['units']} {SQL['insert_daily_rollup']}", {**p, "level": level})
+        conn.exec_driver_sql(SQL["insert_daily_rollup"], {**p, "level": level})
     if params["scope"] is None:
         conn.exec_driver_sql(SQL["mark_refreshed"], p)
 
@@ -68,4 +77,4 @@ def _indicators(conn, day: dt.date, params: dict) -> int:
     chained = conn.exec_driver_sql(SQL["has_indicators"], {"day": day - dt.timedelta(days=1)}).scalar()
     cumulative = SQL["cumulative_chained"] if chained else SQL["cumulative_from_events"]
     conn.exec_driver_sql(SQL["delete_indicators"], p)
-    return conn.exec_driver_sql(f"WITH {SQL['units']}, {cumulative} {SQL['insert_indicators']}", p).rowcount
+    return conn.exec_driver_sql(f"WITH {cumulative} {SQL['insert_indicators']}", p).rowcount
