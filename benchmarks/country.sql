@@ -49,8 +49,8 @@ SELECT row_number() OVER (ORDER BY code) - 1 AS i, code, parent_code AS commune_
 FROM admin.area WHERE level = 4 AND load_id = :load_id;
 
 -- name: cases
--- :per_day cases a day over :days days ending :last_day, scattered over the hamlets; generated day by day so
--- that rows lie on disk in arrival order, as daily ingest batches leave them.
+-- :per_day cases a day over :days days ending :last_day, scattered over the hamlets; inserted day by day so that
+-- rows lie on disk in arrival order, as daily ingest batches leave them.
 INSERT INTO events.cases (case_id, person_key, birth_year, detected_on, detection_setting, source_known, cluster_id,
                           setting, status, area_code, commune_code, located_by, batch_id, row_hash)
 SELECT 'bench-c-' || n, md5('p' || n), 1940 + n % 70, :last_day - d,
@@ -59,7 +59,8 @@ SELECT 'bench-c-' || n, md5('p' || n), 1940 + n % 70, :last_day - d,
        (ARRAY['home_treatment', 'field_hospital', 'hospital', 'icu'])[1 + n % 4],
        h.code, h.commune_code, 'code', 0, 'bench'
 FROM generate_series(:days - 1, 0, -1) d, generate_series(0, :per_day - 1) k, LATERAL (SELECT d * :per_day + k AS n) x
-JOIN bench_hamlet h ON h.i = (hashtext('c' || n) & 2147483647) % :hamlets;
+JOIN bench_hamlet h ON h.i = (hashtext('c' || n) & 2147483647) % :hamlets
+ORDER BY d DESC, k;  -- arrival order on disk
 
 -- name: tests
 INSERT INTO events.tests (sample_id, person_key, collected_at, test_type, pooled, result, area_code, commune_code,
@@ -68,7 +69,8 @@ SELECT 'bench-t-' || n, md5('p' || (n * 7)), (:last_day - d)::timestamptz + inte
        'rt_pcr', false, CASE WHEN n % 50 = 0 THEN 'positive' ELSE 'negative' END,
        h.code, h.commune_code, 'code', 0, 'bench'
 FROM generate_series(:days - 1, 0, -1) d, generate_series(0, :per_day - 1) k, LATERAL (SELECT d * :per_day + k AS n) x
-JOIN bench_hamlet h ON h.i = (hashtext('t' || n) & 2147483647) % :hamlets;
+JOIN bench_hamlet h ON h.i = (hashtext('t' || n) & 2147483647) % :hamlets
+ORDER BY d DESC, k;  -- arrival order on disk
 
 -- name: vaccinations
 INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, vaccine, vaccinated_on, area_code,
@@ -76,7 +78,8 @@ INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, v
 SELECT 'bench-v-' || n, md5('v' || (n / 2)), 1930 + n % 75, 1 + n % 2, 'AZ', :last_day - d,
        h.code, h.commune_code, 'code', 0, 'bench'
 FROM generate_series(:days - 1, 0, -1) d, generate_series(0, :per_day - 1) k, LATERAL (SELECT d * :per_day + k AS n) x
-JOIN bench_hamlet h ON h.i = (hashtext('v' || (n / 2)) & 2147483647) % :hamlets;
+JOIN bench_hamlet h ON h.i = (hashtext('v' || (n / 2)) & 2147483647) % :hamlets
+ORDER BY d DESC, k;  -- arrival order on disk
 
 -- name: quarantine
 INSERT INTO events.quarantine_stays (stay_id, person_key, facility_id, start_on, end_on, reason, area_code,
@@ -84,4 +87,5 @@ INSERT INTO events.quarantine_stays (stay_id, person_key, facility_id, start_on,
 SELECT 'bench-q-' || n, md5('q' || n), CASE WHEN n % 3 = 0 THEN 'F' || (n % 500) END, :last_day - d,
        :last_day - d + 14, 'f1_contact', h.code, h.commune_code, 'code', 0, 'bench'
 FROM generate_series(:days - 1, 0, -1) d, generate_series(0, :per_day - 1) k, LATERAL (SELECT d * :per_day + k AS n) x
-JOIN bench_hamlet h ON h.i = (hashtext('q' || n) & 2147483647) % :hamlets;
+JOIN bench_hamlet h ON h.i = (hashtext('q' || n) & 2147483647) % :hamlets
+ORDER BY d DESC, k;  -- arrival order on disk

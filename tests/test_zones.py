@@ -10,7 +10,7 @@ from sqlalchemy import text
 from conftest import run_cli
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
-from gis.risk.zones import compute_zones, connected_groups
+from gis.risk.zones import compute_zones, connected_groups, ensure_adjacency
 from support import put_quiet_indicators
 
 DAY = dt.date(2021, 10, 20)
@@ -103,7 +103,7 @@ def test_zones_show_prints_vietnamese_names(db_url):
 
 @pytest.fixture(scope="module")
 def neighbours(engine):
-    compute(engine, [DAY])  # builds risk.adjacency
+    ensure_adjacency(engine, RiskSettings().adjacency_tolerance_m)
     with engine.connect() as conn:
         return set(conn.execute(text("SELECT neighbour_code FROM risk.adjacency WHERE code = :c"),
                                 {"c": TAN_PHONG}).scalars())

@@ -65,15 +65,20 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
     whose zones can change beyond the scope.
     """
     started = time.perf_counter()
+    neighbours = pd.DataFrame({"code": pd.Series(dtype=str), "neighbour_code": pd.Series(dtype=str)})
     if set(ruleset.indicators) & (ROLLUP_INDICATORS | {"adjacent_max_level"}):
         scope = None
-    ensure_adjacency(engine, settings.adjacency_tolerance_m)
+        ensure_adjacency(engine, settings.adjacency_tolerance_m)
+        with engine.connect() as conn:
+            neighbours = read_frame(conn, SQL["adjacency"], dtype=str)
     with engine.connect() as conn:
-        neighbours = read_frame(conn, SQL["adjacency"], dtype=str)
+        stored = set(conn.exec_driver_sql(SQL["indicator_columns"]).scalars())
+    # Only what the rule set reads travels to Python (quoted: the names come from the table itself).
+    columns = "".join(f', i."{c}"' for c in sorted(stored & set(ruleset.indicators)))
     summary = ComputeSummary(ruleset=ruleset.id)
     for day in sorted(set(days)):
         with engine.begin() as conn:
-            zones = _zones_for_day(conn, day, ruleset, neighbours, scope)
+            zones = _zones_for_day(conn, day, ruleset, neighbours, scope, columns)
             if zones.empty:
                 continue
             changed = _store(conn, zones)
@@ -88,14 +93,12 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
 
 
 def _zones_for_day(conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame,
-                   scope: list[str] | None) -> pd.DataFrame:
-    frame = read_frame(conn, SQL["indicators_for_day"], {"day": day, "scope": scope}, dtype=CODES)
+                   scope: list[str] | None, columns: str) -> pd.DataFrame:
+    frame = read_frame(conn, SQL["indicators_for_day"].format(columns=columns),
+                       {"day": day, "scope": scope, "ruleset": ruleset.id}, dtype=CODES)
     if frame.empty:
         return frame
     frame = frame.set_index("area_code", drop=False)
-    previous = read_frame(conn, SQL["previous_levels"], {"ruleset": ruleset.id, "day": day - dt.timedelta(days=1)},
-                          dtype=CODES)
-    frame["previous_level"] = frame["area_code"].map(previous.set_index("area_code")["level"]).astype("Float64")
     if ruleset.uses_date:
         frame["date"] = day.isoformat()
     result = classify_hierarchy(frame, ruleset, neighbours)

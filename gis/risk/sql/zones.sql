@@ -21,16 +21,18 @@ CROSS JOIN LATERAL (  -- lateral: one GiST lookup per unit, never a join of ever
 WHERE a.valid_to IS NULL;
 
 -- name: indicators_for_day
--- Indicators of every unit in force on %(day)s, with its place in the hierarchy.
-SELECT i.*, a.parent_code
+-- The indicators a rule set reads ({columns}) of every unit in force on the day, its place in the hierarchy and its
+-- level the day before.
+SELECT i.area_code, i.admin_level, a.parent_code, p.level AS previous_level {columns}
 FROM stats.indicator i
 JOIN admin.area a ON a.code = i.area_code
  AND a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s)
+LEFT JOIN risk.zone p ON p.ruleset_id = %(ruleset)s AND p.day = %(day)s::date - 1 AND p.area_code = i.area_code
 WHERE i.day = %(day)s
   AND (CAST(%(scope)s AS text[]) IS NULL OR i.area_code = ANY(CAST(%(scope)s AS text[])));
 
--- name: previous_levels
-SELECT area_code, level FROM risk.zone WHERE ruleset_id = %(ruleset)s AND day = %(day)s;
+-- name: indicator_columns
+SELECT column_name FROM information_schema.columns WHERE table_schema = 'stats' AND table_name = 'indicator';
 
 -- name: overrides_for_day
 SELECT id, area_code, level, reason, author FROM risk.override

@@ -14,12 +14,13 @@ WHERE valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s);
 CREATE TEMP TABLE out_units ON COMMIT DROP AS
 SELECT * FROM units WHERE CAST(%(scope)s AS text[]) IS NULL OR code = ANY(CAST(%(scope)s AS text[]));
 CREATE TEMP TABLE lineage ON COMMIT DROP AS
-SELECT u.code, x.ancestor
+SELECT u.code, x.ancestor, x.ancestor_level
 FROM units u
 LEFT JOIN units p1 ON p1.code = u.parent_code
 LEFT JOIN units p2 ON p2.code = p1.parent_code
 LEFT JOIN units p3 ON p3.code = p2.parent_code
-CROSS JOIN LATERAL (VALUES (u.code), (p1.code), (p2.code), (p3.code)) x (ancestor)
+CROSS JOIN LATERAL (VALUES (u.code, u.level), (p1.code, p1.level), (p2.code, p2.level), (p3.code, p3.level))
+    x (ancestor, ancestor_level)
 WHERE x.ancestor IS NOT NULL;
 ANALYZE units;
 ANALYZE out_units;
@@ -66,8 +67,7 @@ FROM (
       AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
     GROUP BY area_code
 ) located
-JOIN lineage l ON l.code = located.area_code
-JOIN units a ON a.code = l.ancestor AND a.level >= 3
+JOIN lineage l ON l.code = located.area_code AND l.ancestor_level >= 3
 GROUP BY l.ancestor;
 
 -- name: insert_daily_rollup
@@ -149,11 +149,9 @@ WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CA
     WHERE day > %(day)s::date - 7 AND day <= %(day)s
     GROUP BY area_code
 ), served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
-    SELECT l.code, coalesce(max(d.code), l.code) AS served_by
-    FROM lineage l
-    JOIN out_units o ON o.code = l.code
-    LEFT JOIN units d ON d.code = l.ancestor AND d.level = 2
-    GROUP BY l.code
+    SELECT o.code, coalesce(l.ancestor, o.code) AS served_by
+    FROM out_units o
+    LEFT JOIN lineage l ON l.code = o.code AND l.ancestor_level = 2
 ), beds AS (  -- treatment beds located in each unit (the facilities feed is a current snapshot, not a history)
     SELECT l.ancestor AS code, sum(f.beds) AS beds, sum(coalesce(f.occupied, 0)) AS occupied
     FROM events.facilities f JOIN lineage l ON l.code = f.area_code
