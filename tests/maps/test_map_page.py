@@ -165,7 +165,8 @@ def test_date_control_changes_the_colours(open_page, zones, communes):
     page.fill("#cg-date", DAY2.isoformat())
     page.wait_for_function(f"window.covidgis.fills()['{TAN_PHONG}'] === '{HEX['red']}'")
     assert p.fills() == expected_fills(zones[DAY2], communes)
-    assert page.get_attribute("body", "data-cg-day") == DAY2.isoformat()
+    # the page marks the day shown two animation frames after it painted: wait for it rather than race it
+    page.wait_for_selector(f"body[data-cg-day='{DAY2.isoformat()}']", state="attached", timeout=5000)
     p.shot("communes-2021-09-05")
 
 
@@ -208,7 +209,7 @@ def test_my_zone_by_the_browsers_location(open_page, engine, zones):
     page.click("#cg-locate")
     card = page.wait_for_selector(f"#cg-myzone [data-code='{hamlet}']")
     assert "Phường Tân Phong" in card.inner_text()
-    assert page.get_attribute("body", "data-cg-level") == "4"
+    page.wait_for_selector("body[data-cg-level='4']", state="attached", timeout=5000)  # set just after painting
 
 
 def test_layers_toggle(open_page):
