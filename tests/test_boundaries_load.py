@@ -24,6 +24,10 @@ def rows(engine, sql, **params):
         return conn.execute(text(sql), params).mappings().all()
 
 
+def test_top_unit_has_no_parent(engine):
+    assert scalar(engine, "SELECT parent_code IS NULL FROM admin.area WHERE code = '75'")
+
+
 def test_current_units_per_level(engine):
     counts = {r["level"]: r["n"] for r in rows(
         engine, "SELECT level, count(*) AS n FROM admin.area WHERE valid_to IS NULL GROUP BY level")}

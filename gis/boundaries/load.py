@@ -93,6 +93,7 @@ def prepare(ds: Dataset) -> PreparedDataset:
         codes = pd.concat([codes, hamlets[CODE_COLUMNS]], ignore_index=True)
     report = check_boundaries(units, codes)
     units = report.repaired.copy()
+    units["parent_code"] = units["parent_code"].replace("", None)  # the check writes a missing parent as ''
     # A unit we cannot place in the hierarchy is reported (unknown_code) and not stored.
     units = units[units["level"].notna() & (units["code"] != "")].copy()
     units["level"] = units["level"].astype(int)
@@ -253,7 +254,7 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset) -> LoadSummary
 
 def _area_rows(units: gpd.GeoDataFrame, ds: Dataset, load_id: int) -> list[dict]:
     wkb = shapely.to_wkb(units.geometry.values, output_dimension=2)
-    return [{"code": r.code, "level": int(r.level), "parent_code": r.parent_code, "name": r.name, "wkb": w,
+    return [{"code": r.code, "level": int(r.level), "parent_code": _none(r.parent_code), "name": r.name, "wkb": w,
              "population": None if pd.isna(r.population) else int(r.population),
              "population_method": r.population_method, "area_m2": float(r.area_m2), "valid_from": r.valid_from,
              "valid_to": r.valid_to, "status": r.status, "synthetic": bool(r.synthetic),
@@ -275,7 +276,10 @@ def _problem_rows(problems: gpd.GeoDataFrame, load_id: int) -> list[dict]:
 
 
 def _none(value):
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else value
+    """None for every way pandas spells a missing value (None, NaN, NA, '')."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return None if isinstance(value, str) and not value else value
 
 
 def _count_by_level(units: gpd.GeoDataFrame) -> dict[str, int]:

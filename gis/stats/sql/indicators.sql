@@ -7,10 +7,21 @@
 -- name: day_units
 -- The units in force on the day (and out_units: those to recompute — all, or the scope a batch reached), each
 -- with itself and its ancestors (at most four levels: no recursion), as temporary tables with statistics: as CTEs
--- the planner misjudged their joins by twelve orders of magnitude at 100,000 hamlets.
+-- the planner misjudged their joins by twelve orders of magnitude at 100,000 hamlets. With a scope, only the
+-- provinces it reaches are loaded (their units are all a scoped recompute reads).
 CREATE TEMP TABLE units ON COMMIT DROP AS
+WITH RECURSIVE tree AS (
+    SELECT code, level, parent_code, population FROM admin.area
+    WHERE valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s) AND parent_code IS NULL
+      AND (CAST(%(scope)s AS text[]) IS NULL OR code = ANY(CAST(%(scope)s AS text[])))
+    UNION ALL
+    SELECT a.code, a.level, a.parent_code, a.population FROM admin.area a JOIN tree t ON a.parent_code = t.code
+    WHERE a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s)
+)
+SELECT * FROM tree WHERE CAST(%(scope)s AS text[]) IS NOT NULL
+UNION ALL
 SELECT code, level, parent_code, population FROM admin.area
-WHERE valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s);
+WHERE CAST(%(scope)s AS text[]) IS NULL AND valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s);
 CREATE TEMP TABLE out_units ON COMMIT DROP AS
 SELECT * FROM units WHERE CAST(%(scope)s AS text[]) IS NULL OR code = ANY(CAST(%(scope)s AS text[]));
 CREATE TEMP TABLE lineage ON COMMIT DROP AS
