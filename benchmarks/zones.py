@@ -32,7 +32,7 @@ from gis.ingest.settings import IngestSettings
 from gis.jobs import recompute_after_batch
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
-from gis.risk.zones import compute_zones
+from gis.risk.zones import compute_zones, ensure_adjacency
 from gis.settings import Settings
 from gis.stats.indicators import compute_indicators
 from gis.stats.settings import StatsSettings
@@ -119,7 +119,8 @@ def main() -> None:
         if not built:
             timed("build the synthetic country and its events", build_country, engine, args)
         ruleset, risk, stats = load_ruleset(), RiskSettings(), StatsSettings()
-        timed("neighbours (once per boundary load)", compute_zones, engine, [], ruleset, risk)
+        timed("neighbours (once per boundary load; rule sets that read them)", ensure_adjacency, engine,
+              risk.adjacency_tolerance_m)
         # the day before, so the measured day has a previous level (the 4800 capacity rule reads it)
         compute_indicators(engine, [LAST_DAY - dt.timedelta(days=1)], stats)
         compute_zones(engine, [LAST_DAY - dt.timedelta(days=1)], ruleset, risk)

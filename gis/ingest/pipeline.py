@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import psycopg2.errors
@@ -44,6 +45,7 @@ class Summary:
     corrections: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the batch (copy, validate, …)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -62,37 +64,39 @@ def file_sha256(path: Path) -> str:
 
 
 class CopyStream(io.TextIOBase):
-    """A file-like view of staging records as CSV, produced on demand while COPY reads (never the whole file)."""
+    """A file-like view of the staging records as COPY text, produced on demand while COPY reads (never the whole
+    file): each read() hands over the next CHUNK_LINES records joined into one string (~3 MB)."""
 
-    def __init__(self, rows: Iterator[list], source: Source, progress: Progress | None):
-        self._rows = rows
+    CHUNK_LINES = 20_000
+
+    def __init__(self, lines: Iterator[str], source: Source, progress: Progress | None):
+        self._lines = lines
         self._source = source
         self._progress = progress
-        self._buf = io.StringIO()
-        self._writer = csv.writer(self._buf, lineterminator="\n")
         self.rows_sent = 0
         self.error: Exception | None = None  # why reading stopped (psycopg2 reports it only as a cancelled COPY)
 
     def readable(self) -> bool:
         return True
 
+    @property
+    def keys_increasing(self) -> bool:
+        """Whether every record's key was greater than the one before (then no key can repeat)."""
+        return getattr(self._lines, "keys_increasing", False)
+
     def read(self, size: int = -1) -> str:
-        size = size if size and size > 0 else 1 << 16
-        buf, writer = self._buf, self._writer
-        buf.seek(0)
-        buf.truncate()
         try:
-            for row in self._rows:
-                writer.writerow(row)
-                self.rows_sent += 1
-                if buf.tell() >= size:
-                    break
-        except (UnicodeDecodeError, UnusableFileError) as exc:
+            chunk = list(islice(self._lines, self.CHUNK_LINES))
+        except Exception as exc:
             self.error = exc
             raise
+        self.rows_sent += len(chunk)
         if self._progress:
             self._progress(self._source.done(), self._source.total)
-        return buf.getvalue()
+        if not chunk:
+            return ""
+        chunk.append("")
+        return "\n".join(chunk)
 
     readline = read
 
@@ -102,11 +106,13 @@ def ingest_file(engine: Engine, feed: Feed, path: Path, pseudonymiser: Pseudonym
     """Ingest path as one batch of feed. UnusableFileError (and nothing written) when the file cannot be used."""
     started = time.perf_counter()
     sha256 = file_sha256(path)
+    hashed = time.perf_counter() - started
     with open_source(path, feed) as source:
         plan(feed, source.header, path.name)  # required columns present, before anything is written
-        rows = records(feed, source.header, source.rows(), pseudonymiser, path.name)
-        summary = _run_batch(engine, feed, path, sha256, CopyStream(rows, source, progress), settings)
+        lines = records(feed, source.header, source.rows(), pseudonymiser, path.name)
+        summary = _run_batch(engine, feed, path, sha256, CopyStream(lines, source, progress), settings)
     summary.seconds = round(time.perf_counter() - started, 3)
+    summary.phases = {"file_sha256": round(hashed, 3), **summary.phases}
     log.info("%s: batch %s — %s rows: %s new, %s corrections, %s duplicates, %s rejected (%.1f s)", path.name,
              summary.batch_id, summary.rows, summary.accepted, summary.corrections, summary.duplicates,
              summary.rejected, summary.seconds)
@@ -118,6 +124,14 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
     """The batch transaction: everything or nothing is written."""
     q = FeedSql(feed, settings.future_slack_minutes)
     tolerance = {"tolerance_m": settings.snap_tolerance_m, "tolerance_deg": settings.snap_tolerance_m / 100_000}
+    phases: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        phases[name] = round(now - clock[0], 3)
+        clock[0] = now
+
     conn = engine.raw_connection()
     try:
         with conn.cursor() as cur:
@@ -125,31 +139,44 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
             cur.execute(statement("batch", "open_batch"), {"feed": feed.name, "file_name": path.name,
                                                             "sha256": sha256})
             batch_id = cur.fetchone()[0]
+            ids = {"batch_id": batch_id, "feed": feed.name}
             cur.execute(q.create_stage())
             try:
-                cur.copy_expert(q.copy_stage().as_string(cur), stream, size=1 << 16)
+                cur.copy_expert(q.copy_stage().as_string(cur), stream, size=1 << 20)
             except psycopg2.errors.QueryCanceled:
                 _raise_read_error(stream, feed, path)
                 raise
+            lap("read_and_copy")
             cur.execute(statement("stage", "create_work"))
             cur.execute(q.insert_problems())
+            lap("validate")
             for stmt in q.locate():
                 cur.execute(stmt, tolerance)
-            cur.execute(q.check_duplicate_keys())
-            cur.execute(q.create_incoming())
-            if feed.partition_by_day:
+            lap("locate")
+            if not stream.keys_increasing:  # else no two rows share a key: nothing to look for
+                cur.execute(q.check_duplicate_keys())
+            lap("duplicate_keys")
+            cur.execute(statement("batch", "counts"))
+            rows_read, rejected, by_reason = cur.fetchone()
+            good = rows_read - rejected
+            if feed.partition_by_day and good:
                 cur.execute(q.partition_days(), {"tz": feed.timezone})
                 for day, lower, upper in cur.fetchall():
                     cur.execute(q.create_partition(day), {"lower": lower, "upper": upper})
-            ids = {"batch_id": batch_id, "feed": feed.name}
-            cur.execute(q.audit_corrections(), ids)
-            cur.execute(q.update_corrections(), ids)
-            corrections = cur.rowcount
-            cur.execute(q.insert_new(), ids)
-            accepted = cur.rowcount
-            cur.execute(statement("batch", "insert_rejects"), {"batch_id": batch_id, "file_name": path.name})
-            cur.execute(statement("batch", "counts"))
-            rows_read, rejected, good, by_reason = cur.fetchone()
+            accepted = corrections = 0
+            if good:
+                cur.execute(q.insert_new(), ids)
+                accepted = cur.rowcount
+            lap("insert")
+            if accepted < good:  # some keys are stored already: duplicates, or corrections when the content differs
+                cur.execute(q.create_changed())
+                cur.execute(q.audit_corrections(), ids)
+                cur.execute(q.update_corrections(), ids)
+                corrections = cur.rowcount
+                lap("corrections")
+            if rejected:
+                cur.execute(statement("batch", "insert_rejects"), {"batch_id": batch_id, "file_name": path.name})
+                lap("rejects")
             summary = Summary(feed=feed.name, batch_id=batch_id, file=path.name, sha256=sha256, rows=rows_read,
                               accepted=accepted, rejected=rejected, duplicates=good - accepted - corrections,
                               corrections=corrections, rejected_by_reason=dict(sorted(by_reason.items())))
@@ -160,6 +187,8 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
             if settings.test_merge_delay_s > 0:
                 cur.execute(statement("merge", "test_delay"), {"seconds": settings.test_merge_delay_s})
         conn.commit()
+        lap("commit")
+        summary.phases = phases
         return summary
     except BaseException:
         if conn.driver_connection.closed:  # the server went away: the pool must not reuse this connection
@@ -178,6 +207,9 @@ def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:
         raise UnusableFileError(f"{path.name}: not {feed.encoding} text after about {stream.rows_sent} rows; "
                                 f"the feed {feed.name!r} declares encoding {feed.encoding}: re-export the file "
                                 f"as {feed.encoding}") from exc
+    if isinstance(exc, csv.Error):
+        raise UnusableFileError(f"{path.name}: not readable as {feed.format.upper()} after about "
+                                f"{stream.rows_sent} rows ({exc})") from exc
     if exc is not None:
         raise exc
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 import re
@@ -23,34 +22,52 @@ _PHONE = re.compile(r"^(?:\+84|0084|84|0)([35789]\d{8})$")
 
 def normalise(raw: str) -> str:
     """One spelling per identifier: no spaces or separators, upper case, phone numbers as 0xxxxxxxxx."""
+    if raw.isascii() and raw.isdigit() and len(raw) not in (11, 13):
+        # Plain digits (the usual ID card or 0xxxxxxxxx phone) are already in their one spelling: only 84 + 9 digits
+        # (11) and 0084 + 9 digits (13) change. Skips the regular expressions for almost every row.
+        return raw
     value = _SEPARATORS.sub("", raw).upper()
     phone = _PHONE.match(value)
     return "0" + phone.group(1) if phone else value
 
 
 class Pseudonymiser:
-    """Keyed HMAC-SHA256 of normalised identifiers: the same person gets the same key in every feed."""
+    """Keyed HMAC-SHA256 of normalised identifiers: the same person gets the same key in every feed.
+
+    HMAC(K, m) = SHA256((K ^ opad) || SHA256((K ^ ipad) || m)) with both padded-key states computed once and copied
+    per value: about 0.5 µs a value against 2.5 µs for hmac.digest (which sets up OpenSSL's HMAC every call). Nothing
+    is cached: a cache of raw identifiers would only hold what must not be kept.
+    """
 
     def __init__(self, secret: bytes):
         if len(secret) < 16:
             raise IngestError("the HMAC secret is too short: use at least 16 bytes (COVIDGIS_HMAC_SECRET)")
-        self._secret = secret
-        self._cache: dict[str, str] = {}
+        block = hashlib.sha256().block_size
+        key = hashlib.sha256(secret).digest() if len(secret) > block else secret
+        key = key.ljust(block, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def keyer(self):
+        """A fast function str -> key (or None when blank) for the per-row loop."""
+        inner, outer = self._inner, self._outer
+
+        def key(raw: str) -> str | None:
+            value = normalise(raw.strip())
+            if not value:
+                return None
+            i = inner.copy()
+            i.update(value.encode("utf-8"))
+            o = outer.copy()
+            o.update(i.digest())
+            return o.hexdigest()
+        return key
 
     def key(self, raw: str | None) -> str | None:
         """The pseudonymous key of an identifier, or None when it is blank."""
         if raw is None:
             return None
-        cached = self._cache.get(raw)
-        if cached is not None:
-            return cached
-        value = normalise(str(raw))
-        if not value:
-            return None
-        key = hmac.new(self._secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
-        if len(self._cache) < 200_000:  # people recur across rows (check-ins); bound the memory
-            self._cache[raw] = key
-        return key
+        return self.keyer()(str(raw))
 
 
 def load_secret(settings: Settings) -> bytes:

@@ -8,6 +8,7 @@ from pathlib import Path
 from psycopg2 import sql
 
 from gis.ingest.feeds import Feed
+from gis.ingest.transform import COPY_OPTIONS
 from gis.sqlfiles import load
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -61,7 +62,8 @@ class FeedSql:
         return _q("stage", "create_stage", columns=_join(cols))
 
     def copy_stage(self) -> sql.Composed:
-        return _q("stage", "copy_stage", names=_join([sql.Identifier(c) for c in self.stage_columns]))
+        return _q("stage", "copy_stage", names=_join([sql.Identifier(c) for c in self.stage_columns]),
+                  options=sql.SQL(COPY_OPTIONS))
 
     # --- validation --------------------------------------------------------------------------------------------
     def _checks(self, name: str) -> list[tuple[str, str, dict[str, sql.Composable]]]:
@@ -98,14 +100,16 @@ class FeedSql:
         return out
 
     def insert_problems(self) -> sql.Composed:
-        rows, messages = [], []
+        rows, messages, failed = [], [], []
         checks = [(name, *c) for name in self.feed.fields for c in self._checks(name)]
         for k, (name, check, reason, parts) in enumerate(checks):
             rows.append(sql.SQL("({}, {}, {}, {})").format(_q("validate", check, **parts), sql.Literal(k),
                                                            sql.Literal(name), sql.Literal(reason)))
             messages.append(sql.SQL("WHEN {} THEN {}").format(sql.Literal(k),
                                                               _q("validate", f"{check}_message", **parts)))
-        return _q("validate", "insert_problems", checks=_join(rows, ",\n"), messages=_join(messages, "\n"))
+            failed.append(sql.SQL("({})").format(_q("validate", check, **parts)))
+        return _q("validate", "insert_problems", checks=_join(rows, ",\n"), messages=_join(messages, "\n"),
+                  any_failed=_join(failed, "\n   OR "))
 
     def check_duplicate_keys(self) -> sql.Composed:
         keys = [self._col(k) for k in self.feed.key]
@@ -127,12 +131,10 @@ class FeedSql:
         if loc is None:
             return []
         if loc.via:
-            return [_q("locate", "locate_via", table=sql.Identifier(EVENTS, loc.via.table),
-                       key=sql.Identifier(loc.via.key))]
+            return []  # the record's area is joined by the merge (incoming)
         parts = self._locate_parts()
         no_code = sql.SQL("s.{} IS NULL").format(parts["code"])
-        return [_q("locate", "locate_by_code", code=parts["code"]),
-                _q("locate", "create_points", no_code=no_code, lon=parts["lon"], lat=parts["lat"],
+        return [_q("locate", "create_points", no_code=no_code, lon=parts["lon"], lat=parts["lat"],
                    pattern=parts["pattern"]),
                 _q("locate", "locate_by_point"),
                 _q("locate", "locate_by_snap"),
@@ -160,7 +162,30 @@ class FeedSql:
     def table_columns(self) -> list[str]:
         return self.content_columns + ["area_code", "commune_code", "located_by", "snap_m", "row_hash"]
 
-    def create_incoming(self) -> sql.Composed:
+    def _located(self) -> dict[str, sql.Composable]:
+        """How incoming finds each row's area: joins and the four location columns."""
+        loc = self.feed.locate
+        none = {"joins": sql.SQL(""), "area_code": sql.SQL("NULL::text"), "commune_code": sql.SQL("NULL::text"),
+                "located_by": sql.SQL("NULL::text"), "snap_m": sql.SQL("NULL::float8")}
+        if loc is None:
+            return none
+        if loc.via:
+            key = sql.Identifier(loc.via.key)
+            return {**none, "joins": sql.SQL("LEFT JOIN {} v ON v.{} = s.{}").format(
+                        sql.Identifier(EVENTS, loc.via.table), key, key),
+                    "area_code": sql.SQL("v.area_code"), "commune_code": sql.SQL("v.commune_code"),
+                    "located_by": sql.SQL("CASE WHEN v.{} IS NOT NULL THEN 'via' END").format(key)}
+        return {"joins": sql.SQL("LEFT JOIN admin.area a ON a.code = s.{} AND a.valid_to IS NULL AND a.level IN (3, 4)"
+                                 " LEFT JOIN located l ON l._row = s._row").format(sql.Identifier(loc.code)),
+                "area_code": sql.SQL("coalesce(a.code, l.area_code)"),
+                "commune_code": sql.SQL("CASE WHEN a.code IS NULL THEN l.commune_code WHEN a.level = 4 "
+                                        "THEN a.parent_code ELSE a.code END"),
+                "located_by": sql.SQL("CASE WHEN a.code IS NOT NULL THEN 'code' ELSE l.located_by END"),
+                "snap_m": sql.SQL("l.snap_m")}
+
+    @cached_property
+    def incoming(self) -> sql.Composed:
+        """The SELECT of the batch's good rows as the event table stores them (see merge.sql)."""
         typed = [self._typed(n) for n in self.feed.fields if n not in self.feed.locate_fields]
         if self.feed.locate_fields:
             loc = self.feed.locate
@@ -168,13 +193,13 @@ class FeedSql:
             typed.append(sql.SQL("CASE WHEN {lon} ~ {p} AND {lat} ~ {p} "
                                  "THEN ST_SetSRID(ST_MakePoint({lon}::float8, {lat}::float8), 4326) END AS geom")
                          .format(lon=lon, lat=lat, p=sql.Literal(DECIMAL)))
-        via = self.feed.locate is None or self.feed.locate.via is not None
-        return _q("merge", "create_incoming", typed=_join(typed),
-                  content=_join([self._col(n) for n in self.feed.fields]),
-                  join=sql.SQL("LEFT JOIN" if via else "JOIN"))
+        return _q("merge", "incoming", typed=_join(typed), content=_join([self._col(n) for n in self.feed.fields]),
+                  **self._located())
 
     def partition_days(self) -> sql.Composed:
-        return _q("merge", "partition_days", column=sql.Identifier(self.feed.partition_by_day))
+        field = self.feed.partition_by_day
+        column = sql.SQL("({}::timestamp AT TIME ZONE {})").format(self._col(field), sql.Literal(self.feed.timezone))
+        return _q("merge", "partition_days", column=column)
 
     def create_partition(self, day) -> sql.Composed:
         name = sql.Identifier(EVENTS, f"{self.feed.table}_{day:%Y%m%d}")
@@ -188,6 +213,9 @@ class FeedSql:
         pairs = _join([sql.SQL("{}, {}").format(sql.Literal(k), self._col(k, "t")) for k in self.feed.key])
         return _q("merge", "audit_corrections", table=self.table, key_pairs=pairs, key_join=self._key_join())
 
+    def create_changed(self) -> sql.Composed:
+        return _q("merge", "create_changed", incoming=self.incoming, table=self.table, key_join=self._key_join())
+
     def update_corrections(self) -> sql.Composed:
         keys = {self.feed.column(k) for k in self.feed.key}
         sets = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Identifier("i", c))
@@ -196,6 +224,6 @@ class FeedSql:
                   key_join=self._key_join())
 
     def insert_new(self) -> sql.Composed:
-        return _q("merge", "insert_new", table=self.table,
+        return _q("merge", "insert_new", table=self.table, incoming=self.incoming,
                   columns=_join([sql.Identifier(c) for c in self.table_columns]),
                   keys=_join([sql.Identifier(self.feed.column(k)) for k in self.feed.key]))

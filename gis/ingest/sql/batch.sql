@@ -15,7 +15,6 @@ ORDER BY p._row
 -- name: counts
 SELECT (SELECT count(*) FROM stage) AS rows_read,
        (SELECT count(DISTINCT _row) FROM problem) AS rejected,
-       (SELECT count(*) FROM incoming) AS good,
        (SELECT coalesce(jsonb_object_agg(reason, n), '{}'::jsonb)
           FROM (SELECT reason, count(DISTINCT _row) AS n FROM problem GROUP BY reason) r) AS by_reason
 

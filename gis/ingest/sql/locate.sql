@@ -1,11 +1,8 @@
 -- Locate each staged row: an area code (current hamlet or commune), else the point's containing hamlet, else the
 -- nearest hamlet within the snap tolerance; or, for feeds located through another record, that record's area.
-
--- name: locate_by_code
-INSERT INTO located (_row, area_code, commune_code, located_by)
-SELECT s._row, a.code, CASE WHEN a.level = 4 THEN a.parent_code ELSE a.code END, 'code'
-FROM stage s
-JOIN admin.area a ON a.code = s.{code} AND a.valid_to IS NULL AND a.level IN (3, 4)
+-- Only rows located by their point are written down here (table `located`): an area code, or the record a row
+-- points to, is a hash join that the merge (merge.sql, `incoming`) does as it inserts, so the common case (a code)
+-- costs no intermediate table.
 
 -- name: create_points
 -- Rows with no area code and a point that parses and lies on the globe.
@@ -58,12 +55,7 @@ SELECT _row, field, reason, message FROM (
               ELSE 'no area code and no coordinates: give ' || {code_label} || ' or ' || {lon_label} || ' and '
                    || {lat_label} END AS message
   FROM stage s
-  WHERE NOT EXISTS (SELECT 1 FROM located l WHERE l._row = s._row)
+  LEFT JOIN admin.area a ON a.code = s.{code} AND a.valid_to IS NULL AND a.level IN (3, 4)
+  WHERE a.code IS NULL AND NOT EXISTS (SELECT 1 FROM located l WHERE l._row = s._row)
 ) unplaced
 WHERE reason IS NOT NULL
-
--- name: locate_via
--- The area of the record this row points to (a check-in takes its venue's); none when that record is unknown.
-INSERT INTO located (_row, area_code, commune_code, located_by)
-SELECT s._row, v.area_code, v.commune_code, 'via'
-FROM stage s JOIN {table} v ON v.{key} = s.{key}

@@ -1,18 +1,22 @@
 -- Merge a validated batch into its event table, in the batch transaction: new keys are inserted, a known key
 -- with other content is a correction (previous version to ingest.audit), a known key with the same content is
 -- a duplicate and changes nothing.
+--
+-- `incoming` is not a table: it is the SELECT of the good rows (typed, located, hashed), composed per feed
+-- (statements.py) and read straight from the staging table by insert_new. New rows go first (ON CONFLICT DO
+-- NOTHING); only when some rows were not inserted (their key exists) does create_changed look for the keys whose
+-- stored content differs, and only those are audited and updated. A batch of new rows never joins the event table.
 
--- name: create_incoming
-CREATE TEMP TABLE incoming ON COMMIT DROP AS
-SELECT {typed}, l.area_code, l.commune_code, l.located_by, l.snap_m,
-       md5(ROW({content})::text) AS row_hash
-FROM stage s {join} located l ON l._row = s._row
-WHERE NOT EXISTS (SELECT 1 FROM problem p WHERE p._row = s._row);
-ANALYZE incoming
+-- name: incoming
+SELECT {typed}, {area_code} AS area_code, {commune_code} AS commune_code, {located_by} AS located_by,
+       {snap_m} AS snap_m, md5(ROW({content})::text) AS row_hash
+FROM stage s {joins}
+WHERE NOT EXISTS (SELECT 1 FROM problem p WHERE p._row = s._row)
 
 -- name: partition_days
 SELECT d.day, (d.day::timestamp AT TIME ZONE %(tz)s) AS lower, ((d.day + 1)::timestamp AT TIME ZONE %(tz)s) AS upper
-FROM (SELECT DISTINCT ({column} AT TIME ZONE %(tz)s)::date AS day FROM incoming) d
+FROM (SELECT DISTINCT ({column} AT TIME ZONE %(tz)s)::date AS day
+      FROM stage s WHERE NOT EXISTS (SELECT 1 FROM problem p WHERE p._row = s._row)) d
 ORDER BY d.day
 
 -- name: create_partition
@@ -21,21 +25,26 @@ ORDER BY d.day
 -- partition made ahead of time. It takes a short lock on the parent; one job at a time per feed keeps that cheap.
 CREATE TABLE IF NOT EXISTS {partition} PARTITION OF {table} FOR VALUES FROM (%(lower)s) TO (%(upper)s)
 
+-- name: insert_new
+INSERT INTO {table} ({columns}, batch_id)
+SELECT {columns}, %(batch_id)s FROM ({incoming}) i
+ON CONFLICT ({keys}) DO NOTHING
+
+-- name: create_changed
+-- The good rows whose key is stored with other content (rows this batch just inserted have the same hash).
+CREATE TEMP TABLE changed ON COMMIT DROP AS
+SELECT i.* FROM ({incoming}) i JOIN {table} t ON {key_join}
+WHERE t.row_hash <> i.row_hash
+
 -- name: audit_corrections
 INSERT INTO ingest.audit (batch_id, feed, key, previous)
 SELECT %(batch_id)s, %(feed)s, jsonb_build_object({key_pairs}), to_jsonb(t)
-FROM {table} t JOIN incoming i ON {key_join}
-WHERE t.row_hash <> i.row_hash
+FROM {table} t JOIN changed i ON {key_join}
 
 -- name: update_corrections
 UPDATE {table} t SET {assignments}, batch_id = %(batch_id)s, ingested_at = now()
-FROM incoming i
-WHERE {key_join} AND t.row_hash <> i.row_hash
-
--- name: insert_new
-INSERT INTO {table} ({columns}, batch_id)
-SELECT {columns}, %(batch_id)s FROM incoming
-ON CONFLICT ({keys}) DO NOTHING
+FROM changed i
+WHERE {key_join}
 
 -- name: test_delay
 -- Test-only (COVIDGIS_INGEST_TEST_MERGE_DELAY_S): hold the merged, uncommitted batch so a test can kill it.

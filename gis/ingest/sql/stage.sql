@@ -1,6 +1,7 @@
 -- Staging of one batch. Temporary tables are the one DDL a batch runs besides new check-in day partitions
 -- (merge.sql): they live in the batch transaction only (ON COMMIT DROP) and vanish with a killed session,
--- so raw rows never persist. The person field arrives already pseudonymised.
+-- so raw rows never persist. The person field arrives already pseudonymised (HMAC in Python, pseudonym.py): the
+-- raw identifier never reaches the server, not even a temporary table.
 
 -- name: prepare
 SET LOCAL work_mem = '256MB'
@@ -9,7 +10,7 @@ SET LOCAL work_mem = '256MB'
 CREATE TEMP TABLE stage (_row integer NOT NULL, _bad text[], {columns}) ON COMMIT DROP
 
 -- name: copy_stage
-COPY stage (_row, _bad, {names}) FROM STDIN WITH (FORMAT csv)
+COPY stage (_row, _bad, {names}) FROM STDIN WITH ({options})
 
 -- name: create_work
 CREATE TEMP TABLE problem (_row integer NOT NULL, field text, reason text NOT NULL, message text NOT NULL)
