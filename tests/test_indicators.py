@@ -115,10 +115,12 @@ def test_home_quarantine_counts_as_f1_in_community(engine, events):
 
 
 def test_running_totals_chained_day_by_day_equal_counting_from_events(engine, events):
-    cumulative = ("vaccinated_18plus_1dose", "vaccinated_50plus_full", "vaccinated_65plus_full", "f1_in_community")
+    cumulative = ("vaccinated_18plus_1dose", "vaccinated_50plus_full", "vaccinated_65plus_full", "f1_in_community",
+                  "tests_7d", "positive_tests_7d")
     codes = (HAMLET, HAMLET2, COMMUNE, DISTRICT, PROVINCE)
     counted = {c: {k: ind(engine, c)[k] for k in cumulative} for c in codes}
-    # 7 Aug is counted from the events, then each day continues from the one before (V2, Q3's end on the way).
+    # 7 Aug is counted from the events, then each day continues from the one before (V2, Q3's end, T5 leaving the
+    # tests' window on the way).
     summary = compute_indicators(engine, [DAY - dt.timedelta(days=n) for n in range(6)], StatsSettings())
     assert summary["days"] == 6
     assert {c: {k: ind(engine, c)[k] for k in cumulative} for c in codes} == counted

@@ -2,7 +2,7 @@
 -- hamlet when known, else a commune) and in every unit above it. Windows are the 7 or 14 days ending on the day.
 -- The big feeds (tests, vaccinations, quarantine stays) are first counted per unit and day into stats.daily;
 -- indicators then sum a few daily rows. Running totals (people vaccinated, F1 at home) continue from the day
--- before when it was computed, and are counted from the events otherwise.
+-- before when it was computed, and are counted from the events otherwise; the tests' 7-day window slides the same way.
 
 -- name: day_units
 -- The units in force on the day (and out_units: those to recompute — all, or the scope a batch reached), each
@@ -100,17 +100,28 @@ cumulative AS (
            coalesce(p.vaccinated_50plus_full, 0) + coalesce(t.full_doses_50plus, 0) AS vaccinated_50plus_full,
            coalesce(p.vaccinated_65plus_full, 0) + coalesce(t.full_doses_65plus, 0) AS vaccinated_65plus_full,
            coalesce(p.f1_in_community, 0) + coalesce(t.home_stays_started, 0) - coalesce(t.home_stays_ended, 0)
-               AS f1_in_community
+               AS f1_in_community,
+           -- the 7-day window slides: add the day, drop the day that left it
+           coalesce(p.tests_7d, 0) + coalesce(t.tests, 0) - coalesce(gone.tests, 0) AS tests_7d,
+           coalesce(p.positive_tests_7d, 0) + coalesce(t.positive_tests, 0) - coalesce(gone.positive_tests, 0)
+               AS positive_tests_7d
     FROM out_units u
     LEFT JOIN stats.indicator p ON p.day = %(day)s::date - 1 AND p.area_code = u.code
     LEFT JOIN stats.daily t ON t.day = %(day)s AND t.area_code = u.code
+    LEFT JOIN stats.daily gone ON gone.day = %(day)s::date - 7 AND gone.area_code = u.code
 )
 
 -- name: cumulative_from_events
 cumulative AS (
     SELECT u.code, coalesce(v.first_18, 0) AS vaccinated_18plus_1dose, coalesce(v.full_50, 0) AS vaccinated_50plus_full,
-           coalesce(v.full_65, 0) AS vaccinated_65plus_full, coalesce(f.n, 0) AS f1_in_community
+           coalesce(v.full_65, 0) AS vaccinated_65plus_full, coalesce(f.n, 0) AS f1_in_community,
+           coalesce(w.tests_7d, 0) AS tests_7d, coalesce(w.positive_tests_7d, 0) AS positive_tests_7d
     FROM out_units u
+    LEFT JOIN (
+        SELECT area_code AS code, sum(tests) AS tests_7d, sum(positive_tests) AS positive_tests_7d
+        FROM stats.daily WHERE day > %(day)s::date - 7 AND day <= %(day)s
+        GROUP BY area_code
+    ) w ON w.code = u.code
     LEFT JOIN (
         SELECT l.ancestor AS code,
                count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18) AS first_18,
@@ -143,7 +154,6 @@ WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CA
         count(*) FILTER (WHERE c.detected_on <= %(day)s::date - 7 AND c.detection_setting = 'community')
             AS community_cases_prev_7d,
         count(*) FILTER (WHERE c.source_known IS FALSE) AS unknown_source_cases_14d,
-        count(DISTINCT c.cluster_id) FILTER (WHERE c.source_known IS FALSE) AS unknown_source_clusters_14d,
         count(*) FILTER (WHERE c.setting IN ('industrial_zone', 'school', 'supermarket', 'market'))
             AS hard_to_trace_cases_14d,
         count(*) FILTER (WHERE c.detection_setting = 'community' AND c.source_known IS TRUE)
@@ -154,11 +164,14 @@ WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CA
     JOIN out_units o ON o.code = l.ancestor
     WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s
     GROUP BY l.ancestor
-), test_counts AS (
-    SELECT area_code AS code, sum(tests) AS tests_7d, sum(positive_tests) AS positive_tests_7d
-    FROM stats.daily JOIN out_units o ON o.code = area_code
-    WHERE day > %(day)s::date - 7 AND day <= %(day)s
-    GROUP BY area_code
+), cluster_counts AS (  -- apart from case_counts: a DISTINCT there would sort every case row
+    SELECT l.ancestor AS code, count(DISTINCT c.cluster_id) AS unknown_source_clusters_14d
+    FROM events.cases c
+    JOIN lineage l ON l.code = c.area_code
+    JOIN out_units o ON o.code = l.ancestor
+    WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s AND c.source_known IS FALSE
+      AND c.cluster_id IS NOT NULL
+    GROUP BY l.ancestor
 ), served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
     SELECT o.code, coalesce(l.ancestor, o.code) AS served_by
     FROM out_units o
@@ -179,16 +192,16 @@ SELECT %(day)s, u.code, u.level, u.population,
     round(u.population * %(share_65plus)s),
     coalesce(c.cases_7d, 0), coalesce(c.cases_14d, 0), coalesce(c.community_cases_7d, 0),
     coalesce(c.community_cases_prev_7d, 0), coalesce(c.unknown_source_cases_14d, 0),
-    coalesce(c.unknown_source_clusters_14d, 0), coalesce(c.hard_to_trace_cases_14d, 0),
+    coalesce(k.unknown_source_clusters_14d, 0), coalesce(c.hard_to_trace_cases_14d, 0),
     coalesce(c.known_source_community_cases_14d, 0), cu.f1_in_community,
-    coalesce(t.tests_7d, 0), coalesce(t.positive_tests_7d, 0), cu.vaccinated_18plus_1dose,
+    cu.tests_7d, cu.positive_tests_7d, cu.vaccinated_18plus_1dose,
     cu.vaccinated_50plus_full, cu.vaccinated_65plus_full, coalesce(c.admissions_7d, 0),
     b.occupied, b.beds, coalesce(b.beds > 0 AND b.occupied < b.beds * %(max_occupancy)s, false)
 FROM out_units u
 JOIN cumulative cu ON cu.code = u.code
 JOIN served_by s ON s.code = u.code
 LEFT JOIN case_counts c ON c.code = u.code
-LEFT JOIN test_counts t ON t.code = u.code
+LEFT JOIN cluster_counts k ON k.code = u.code
 LEFT JOIN beds b ON b.code = s.served_by;
 
 -- name: refreshed_days
