@@ -79,11 +79,12 @@ def ingest_batch(engine, top: Path) -> int:
         hamlets = conn.execute(text("SELECT code FROM admin.area WHERE level = 4 AND code LIKE 'P7D%' "
                                     "ORDER BY code")).scalars().all()
     path = top / "tests-batch.csv"
+    run = time.time_ns()  # new sample ids on every run, so the batch is new even on a reused cluster
     with open(path, "w", encoding="utf-8") as f:
         f.write("sample_id,person_id,collected_at,test_type,pooled,result,result_at,lab_id,area_code,lon,lat\n")
         for i in range(10_000):
             result = "positive" if i % 20 == 0 else "negative"
-            f.write(f"B{top.stat().st_mtime_ns}-{i},09{i:08d},{LAST_DAY:%d/%m/%Y} 10:00,rt_pcr,0,{result},,LAB1,"
+            f.write(f"B{run}-{i},09{i:08d},{LAST_DAY:%d/%m/%Y} 10:00,rt_pcr,0,{result},,LAB1,"
                     f"{hamlets[i % len(hamlets)]},,\n")
     ingest_settings = IngestSettings()
     summary = ingest_file(engine, load_feed("tests", ingest_settings.feeds_dir), path,

@@ -20,6 +20,7 @@ COUNTS = [
 ]
 
 
+BATCH_INDEXED = ["cases", "tests", "vaccinations", "quarantine_stays"]
 DAILY = ["tests", "positive_tests", "first_doses_18plus", "full_doses_50plus", "full_doses_65plus",
          "home_stays_started", "home_stays_ended"]
 
@@ -48,6 +49,10 @@ def upgrade() -> None:
     op.create_index("vaccinations_vaccinated_on_idx", "vaccinations", ["vaccinated_on"], schema="events")
     op.create_index("quarantine_stays_start_on_idx", "quarantine_stays", ["start_on"], schema="events")
     op.create_index("quarantine_stays_end_on_idx", "quarantine_stays", ["end_on"], schema="events")
+    # What a batch touched (gis/stats/touched.py) is read by batch id; one id per batch keeps these small
+    # (B-tree deduplication) and cheap to maintain.
+    for table in BATCH_INDEXED:
+        op.create_index(f"{table}_batch_idx", table, ["batch_id"], schema="events")
     op.create_table(
         "indicator",
         sa.Column("day", sa.Date, nullable=False),
@@ -124,6 +129,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in BATCH_INDEXED:
+        op.drop_index(f"{table}_batch_idx", table_name=table, schema="events")
     for name, table in (("tests_collected_at_idx", "tests"), ("vaccinations_vaccinated_on_idx", "vaccinations"),
                         ("quarantine_stays_start_on_idx", "quarantine_stays"),
                         ("quarantine_stays_end_on_idx", "quarantine_stays")):
