@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,27 +108,37 @@ def run_cli(*args: str, database_url: str, check: bool = True, env: dict | None 
     return proc
 
 
+@contextmanager
+def running_server(db_url: str, var_dir: Path, **env: str):
+    """`covidgis serve` on a free port with extra COVIDGIS_* settings; yields its base URL."""
+    port = free_port()
+    full_env = {**os.environ, "DATABASE_URL": db_url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(var_dir),
+                **env}
+    log_path = var_dir / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([str(COVIDGIS), "serve"], env=full_env, cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if requests.get(f"{base}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError("covidgis serve did not start:\n" + log_path.read_text())
+            time.sleep(0.3)
+        try:
+            yield base
+        finally:
+            proc.terminate()
+            proc.wait(15)
+
+
 @pytest.fixture(scope="module")
 def server(db_url, tmp_path_factory):
     """`covidgis serve` over real HTTP on a free port; yields its base URL."""
-    port = free_port()
-    var_dir = tmp_path_factory.mktemp("serve-var")
-    env = {**os.environ, "DATABASE_URL": db_url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(var_dir)}
-    log = open(var_dir / "serve.log", "w")
-    proc = subprocess.Popen([str(COVIDGIS), "serve"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/health", timeout=2).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError("covidgis serve did not start:\n" + (var_dir / "serve.log").read_text())
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    with running_server(db_url, tmp_path_factory.mktemp("serve-var")) as base:
+        yield base

@@ -257,7 +257,7 @@ def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Ps
             "        if not row:",  # a blank line of a CSV file
             "            continue",
             f"        if len(row) < {width}:",
-            f"            row = list(row) + pad[len(row):]",
+            "            row = list(row) + pad[len(row):]",
             "        bad = None"]
     names = []
     position = {name: k for k, (name, _) in enumerate(fields)}
@@ -277,11 +277,11 @@ def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Ps
             memo: dict = {}
             env[f"m{k}"] = memo.get
             env[f"s{k}"] = _memo(converter(spec, pseudonymiser), memo)
-            body += [f"        if v.__class__ is str:",
+            body += ["        if v.__class__ is str:",
                      f"            {out} = m{k}(v)",
                      f"            if {out} is None:",
                      f"                {out} = s{k}(v)",
-                     f"        else:",
+                     "        else:",
                      f"            {out} = '' if v is None else s{k}(v)",
                      f"        if {out} is _BAD:",
                      f"            {out} = _text(v) or ''",

@@ -12,7 +12,6 @@ import pandas as pd
 from gis.risk.errors import InvalidIndicator, InvalidRuleset, MissingIndicator, UnsupportedLevel
 from gis.risk.ruleset import (
     AllOf,
-    AnyOf,
     Assessment,
     Bands,
     ByDate,

@@ -7,24 +7,17 @@ that `from conftest import ...` in other test modules keeps meaning tests/confte
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import text
 
-from conftest import COVIDGIS, ROOT, free_port, run_cli
+from conftest import running_server, run_cli  # noqa: F401  (running_server: used by the serve tests)
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
 
-sys.path.insert(0, str(ROOT / "tests"))
-from test_zones import put_indicators  # noqa: E402  (the same quiet baseline the zone tests use)
+from test_zones import put_indicators  # the same quiet baseline the zone tests use
 
 DAYS = [dt.date(2021, 10, 19), dt.date(2021, 10, 20)]
 TAN_PHONG = "25996"  # commune made orange on the last day
@@ -85,35 +78,6 @@ def fill_events(engine) -> None:
             "keys": PERSON_KEYS, "lons": [p[0] for p in CASE_POINTS], "lats": [p[1] for p in CASE_POINTS],
             "pk0": PERSON_KEYS[0], "pk1": PERSON_KEYS[1],
             "record": '{"Mã ca bệnh": "BN9", "person_key": "%s", "Ngày phát hiện": "31/02/2021"}' % PERSON_KEYS[2]})
-
-
-@contextmanager
-def running_server(db_url: str, var_dir: Path, **env: str):
-    """`covidgis serve` on a free port with extra COVIDGIS_* settings; yields its base URL."""
-    port = free_port()
-    full_env = {**os.environ, "DATABASE_URL": db_url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(var_dir),
-                **env}
-    log_path = var_dir / "serve.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(COVIDGIS), "serve"], env=full_env, cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError("covidgis serve did not start:\n" + log_path.read_text())
-            time.sleep(0.3)
-        try:
-            yield base
-        finally:
-            proc.terminate()
-            proc.wait(15)
 
 
 @pytest.fixture(scope="module")
