@@ -3,18 +3,22 @@ VENV   := .venv
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test system-deps install clean-db
+.PHONY: demo test system-deps system-deps-test install clean-db
 
-demo: install
+demo: system-deps install
 	$(VENV)/bin/covidgis demo
 
-test: install
+test: system-deps-test install
 	$(VENV)/bin/pytest
 
-install: system-deps $(STAMP)
+install: $(STAMP)
 
 system-deps:
 	@scripts/system-deps.sh
+
+# the test suite also drives Chromium and QGIS
+system-deps-test:
+	@scripts/system-deps.sh --test
 
 # Reinstall only when the dependencies change.
 $(STAMP): pyproject.toml

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages covid-gis needs, only those missing (idempotent; needs root or sudo to install).
+# Usage: scripts/system-deps.sh [--test]   (--test adds what only the test suite needs)
 set -euo pipefail
-# chromium: the map tests (headless); qgis*: QGIS reads our OGC API in the tests (qgis_process.bin)
-PACKAGES=(postgresql-15-postgis-3 gdal-bin chromium qgis python3-qgis qgis-providers)
+PACKAGES=(postgresql-15-postgis-3 gdal-bin)
+if [ "${1:-}" = "--test" ]; then
+  # chromium: the map tests (headless); qgis*: QGIS reads our OGC API in the tests (qgis_process.bin)
+  PACKAGES+=(chromium qgis python3-qgis qgis-providers)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
