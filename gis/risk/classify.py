@@ -309,10 +309,16 @@ def _assess(rs: RuleSet, assessment: Assessment, frame: pd.DataFrame) -> pd.Data
     for step in assessment.steps:
         _run_step(ev, step, active)
     level = np.where(na, rs.not_available.level if rs.not_available else 0, ev.get("level")).astype(int)
-    texts = [np.where(m, t, None) for m, t, _ in ev.fragments] or [_fill(n, None)]
-    names = [np.where(m, ns, None) for m, _, ns in ev.fragments] or [_fill(n, None)]
-    reasons = [[t for t in row if t] for row in zip(*texts)]
-    decisive = [{k: _py(ev.get(k)[i]) for ns in row if ns for k in ns} for i, row in enumerate(zip(*names))]
+    # Visit only the rows a fragment applies to (a few per row), not every row of every fragment.
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    decisive: list[dict[str, Any]] = [{} for _ in range(n)]
+    for mask, texts, names in ev.fragments:
+        rows = np.flatnonzero(mask)
+        for i, t, ns in zip(rows.tolist(), texts[rows], names[rows]):
+            if t:
+                reasons[i].append(t)
+            for k in ns or ():
+                decisive[i][k] = _py(ev.get(k)[i])
     return pd.DataFrame({"level": level, "reasons": reasons, "decisive": decisive}, index=frame.index)
 
 
