@@ -1,7 +1,7 @@
 """`covidgis serve`: one ASGI app — pygeoapi (OGC API) per audience, auth, HTTP caching, and our own routes.
 
 Request path: AuthMiddleware (who is asking; restricted collections → 401/403) → CacheMiddleware (ETag, 304,
-hot responses per data version; anonymous only) → our routes (/health, later /map) → the pygeoapi app of the
+hot responses per data version; anonymous only) → our routes (/health, /map) → the pygeoapi app of the
 caller's audience (anonymous: public collections only; analyst / committee: public + their restricted ones).
 """
 
@@ -90,7 +90,7 @@ def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None =
             areas = conn.execute(text("SELECT count(*) FROM admin.area WHERE valid_to IS NULL")).scalar_one()
         return JSONResponse({"status": "ok", "current_areas": areas})
 
-    # Our own routes, before pygeoapi's catch-all. The map (issue 6) mounts here: routes.append(Mount("/map", ...)).
+    # Our own routes (health, the map), before pygeoapi's catch-all.
     routes: list[BaseRoute] = [Route("/health", health), *map_routes(engine)]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],
