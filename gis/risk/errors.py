@@ -22,24 +22,28 @@ class InvalidRuleset(RiskError):
     """A rule set YAML does not validate or refers to something it does not define."""
 
 
-class MissingIndicator(RiskError):
+class _IndicatorError(RiskError):
+    """A problem with one named indicator; the message names the field (and says why)."""
+
+    problem = "bad"
+
+    def __init__(self, field: str, detail: str = ""):
+        self.field = field
+        self.detail = detail
+        msg = f"{self.problem} indicator {field!r}"
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class MissingIndicator(_IndicatorError):
     """A needed indicator is null or absent and the rule set has no 'not available' answer for it."""
 
-    def __init__(self, field: str, detail: str = ""):
-        self.field = field
-        self.detail = detail
-        msg = f"missing indicator {field!r}"
-        super().__init__(f"{msg}: {detail}" if detail else msg)
+    problem = "missing"
 
 
-class InvalidIndicator(RiskError):
+class InvalidIndicator(_IndicatorError):
     """An indicator value cannot be read as a number (or a date, for `date`)."""
 
-    def __init__(self, field: str, detail: str = ""):
-        self.field = field
-        self.detail = detail
-        msg = f"invalid indicator {field!r}"
-        super().__init__(f"{msg}: {detail}" if detail else msg)
+    problem = "invalid"
 
 
 class UnsupportedLevel(RiskError):
