@@ -162,7 +162,7 @@ class Case(_Located, Base):
 
     __tablename__ = "cases"
     __table_args__ = (Index("cases_commune_day_idx", "commune_code", "detected_on"),
-                      Index("cases_person_idx", "person_key"), {"schema": EVENTS})
+                      Index("cases_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
 
     case_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -183,7 +183,7 @@ class TestResult(_Located, Base):
 
     __tablename__ = "tests"
     __table_args__ = (Index("tests_commune_day_idx", "commune_code", "collected_at"),
-                      Index("tests_person_idx", "person_key"), {"schema": EVENTS})
+                      Index("tests_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
 
     sample_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -201,7 +201,7 @@ class Vaccination(_Located, Base):
 
     __tablename__ = "vaccinations"
     __table_args__ = (Index("vaccinations_commune_day_idx", "commune_code", "vaccinated_on"),
-                      Index("vaccinations_person_idx", "person_key"), {"schema": EVENTS})
+                      Index("vaccinations_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
 
     dose_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -218,7 +218,7 @@ class QuarantineStay(_Located, Base):
 
     __tablename__ = "quarantine_stays"
     __table_args__ = (Index("quarantine_stays_commune_day_idx", "commune_code", "start_on"),
-                      Index("quarantine_stays_person_idx", "person_key"), {"schema": EVENTS})
+                      Index("quarantine_stays_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
 
     stay_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)

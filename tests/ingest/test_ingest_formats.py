@@ -63,6 +63,20 @@ def test_checkins_get_a_partition_per_local_day(engine):
     assert "venue_id_checked_in_at" in plan
 
 
+@pytest.mark.parametrize("where, index", [
+    ("person_key = 'x'", "tests_person_idx"),  # linkage: equality only, a hash index
+    ("batch_id = 1", "tests_batch_idx"),  # what a batch touched: BRIN
+])
+def test_bulk_event_lookups_use_their_cheap_indexes(engine, where, index):
+    with engine.connect() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))  # the test tables are small: ask for any index
+        plan = "\n".join(conn.execute(text(f"EXPLAIN SELECT * FROM events.tests WHERE {where}")).scalars())
+        method = conn.execute(text("SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+                                   "WHERE c.oid = CAST(:name AS regclass)"), {"name": f"events.{index}"}).scalar()
+    assert index in plan
+    assert method == ("hash" if "person" in index else "brin")
+
+
 def test_xlsx_with_typed_and_text_dates(engine, ingest_json, tmp_path):
     book = Workbook()
     sheet = book.active
