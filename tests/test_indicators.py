@@ -126,6 +126,26 @@ def test_running_totals_chained_day_by_day_equal_counting_from_events(engine, ev
     assert {c: {k: ind(engine, c)[k] for k in cumulative} for c in codes} == counted
 
 
+def all_indicators(engine) -> dict:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM stats.indicator WHERE day = :d"), {"d": DAY}).mappings().all()
+    return {r["area_code"]: {k: v for k, v in r.items() if k != "computed_at"} for r in rows}
+
+
+@pytest.mark.parametrize("workers", [2, 1])
+def test_a_day_on_two_connections_equals_one(engine, events, workers):
+    """Case windows counted on a second connection give what one connection gives."""
+    compute_indicators(engine, [DAY], StatsSettings(workers=1))
+    serial = all_indicators(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM stats.indicator WHERE day = :d"), {"d": DAY})
+        conn.execute(text("UPDATE stats.daily SET tests = -1 WHERE day = :d"), {"d": DAY})  # must be recounted
+    summary = compute_indicators(engine, [DAY], StatsSettings(workers=workers))
+    assert summary["rows"] == len(serial)
+    assert all_indicators(engine) == serial
+    assert serial[COMMUNE]["cases_14d"] == 2 and serial[PROVINCE]["cases_14d"] == 2  # C is older than 14 days
+
+
 def test_population_by_age_share(engine, events):
     unit = ind(engine, COMMUNE)
     shares = StatsSettings()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 from sqlalchemy import Engine, text
 
 from gis import sqlfiles
-from gis.db.frames import copy_frame, read_frame
+from gis.db.frames import read_frame
 from gis.risk.classify import classify
 from gis.risk.ruleset import RuleSet
 from gis.risk.settings import RiskSettings
@@ -81,7 +84,7 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
             zones = _zones_for_day(conn, day, ruleset, neighbours, scope, columns)
             if zones.empty:
                 continue
-            changed = _store(conn, zones)
+            changed = _store(conn, zones, day, ruleset.id)
             if changed:
                 summary.snapshot_version = conn.execute(text(SQL["bump_snapshot"])).scalar_one()
         summary.days += 1
@@ -215,22 +218,65 @@ def _inputs(rows: pd.DataFrame, needs: set[str]) -> pd.Series:
                      index=rows.index)
 
 
-def _store(conn, zones: pd.DataFrame) -> int:
-    """COPY the day's zones into a staging table and merge; returns how many rows a user would see change."""
-    conn.execute(text(SQL["create_stage"]))
-    stage = zones[STAGE_COLUMNS].copy()
-    for col in ("reasons", "decisive"):  # inputs are JSON already
-        stage[col] = _json_lines(stage[col])
-    copy_frame(conn, stage, "zone_stage", STAGE_COLUMNS)
+def _store(conn, zones: pd.DataFrame, day: dt.date, ruleset_id: str) -> int:
+    """Write the day's zones; returns how many rows a user would see change.
+
+    A day computed for the first time is COPied straight into risk.zone (every row is new); a day computed
+    before goes through a staging table and a merge that touches only the rows that changed.
+    """
+    fresh = not conn.execute(text(SQL["day_has_zones"]), {"ruleset": ruleset_id, "day": day}).scalar()
+    cursor = conn.connection.dbapi_connection.cursor()
+    target = "risk.zone" if fresh else "zone_stage"
+    if not fresh:
+        conn.execute(text(SQL["create_stage"]))
+    cursor.copy_expert(f"COPY {target} ({', '.join(STAGE_COLUMNS)}) FROM STDIN", _Chunks(_copy_text(zones)))
+    if fresh:
+        return len(zones)
     return conn.execute(text(SQL["merge_stage"])).rowcount
 
 
-def _json_lines(values: pd.Series) -> list[str]:
-    """One JSON text per value, serialised by pandas in C (numpy scalars fine, NaN → null).
+def _copy_text(zones: pd.DataFrame, chunk: int = 10_000) -> Iterator[str]:
+    """The zones as COPY text (tab-separated, \\N for NULL), STAGE_COLUMNS in order, in chunks of rows: the server
+    parses one chunk while the next is made. Reasons and decisive values become JSON (orjson; NaN becomes null)."""
+    for start in range(0, len(zones), chunk):
+        part = zones.iloc[start:start + chunk]
+        n = len(part)
+        columns = []
+        for name in STAGE_COLUMNS:
+            values = part[name]
+            if name == "override_id":  # a number or NULL: nothing to escape
+                missing = values.isna().tolist()
+                columns.append(["\\N" if m else str(int(v)) for m, v in zip(missing, values.tolist())])
+                continue
+            if name in ("reasons", "decisive"):
+                out = [orjson.dumps(v).decode() for v in values]
+            elif name in ("ruleset_id", "day", "ruleset_version"):  # one value for the whole day
+                out = [str(values.iloc[0])] * n
+            else:
+                out = [str(v) for v in values.tolist()]
+            columns.append(_escaped(out))
+        yield "\n".join(map("\t".join, zip(*columns))) + "\n"
 
-    Each value is wrapped as {"v": value} because pandas' lines output splits top-level lists; the wrapper
-    (5 characters before, 1 after) is cut off again.
-    """
-    lines = pd.DataFrame({"v": values.to_numpy()}).to_json(orient="records", lines=True, force_ascii=False)
-    return [line[5:-1] for line in lines.splitlines()]
 
+class _Chunks(io.TextIOBase):
+    """A file-like view of text chunks for COPY FROM STDIN: each read() is the next chunk."""
+
+    def __init__(self, chunks: Iterator[str]):
+        self._chunks = chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        return next(self._chunks, "")
+
+    readline = read
+
+
+def _escaped(values: list[str]) -> list[str]:
+    """COPY text escaping, only when a value needs it (checked once for the whole column)."""
+    joined = "".join(values)
+    if not any(c in joined for c in ("\\", "\t", "\n", "\r")):
+        return values
+    return [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+            for v in values]

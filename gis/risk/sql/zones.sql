@@ -64,3 +64,6 @@ WHERE (z.ruleset_version, z.level, z.computed_level, z.override_id, z.reasons, z
 
 -- name: bump_snapshot
 UPDATE risk.snapshot SET version = version + 1, changed_at = now() RETURNING version;
+
+-- name: day_has_zones
+SELECT EXISTS (SELECT 1 FROM risk.zone WHERE ruleset_id = :ruleset AND day = :day);
