@@ -19,7 +19,12 @@ DEFECTS = ("typo_code", "blank_date", "sea_point", "month_first")
 
 
 class DemoFeeds:
-    """Cases and their contacts are drawn first (they link feeds); each feed then yields its rows."""
+    """Cases and their contacts are drawn first (they link feeds); each feed then yields its rows.
+
+    A person who appears in several feeds as the same person (an F1 who later tests positive and becomes a case, a
+    case's tests, a contact's test, a recovered case's vaccination) is written with the same ID card number, so the
+    feeds link through person_key. Only PC-Covid check-ins know people by their phone number.
+    """
 
     def __init__(self, g: _Generator, outbreak: np.ndarray):
         self.g, self.rng, self.areas = g, g.rng, g.areas
@@ -89,10 +94,13 @@ class DemoFeeds:
             for ci in np.nonzero(self.outbreak[t])[0]:
                 commune = areas.communes[ci]
                 for _ in range(int(self.outbreak[t, ci])):
-                    pool = [p for p in f1_pool[commune] if 2 <= (day - p["since"]).days <= 12]
+                    pool = [p for p in f1_pool[commune]
+                            if 2 <= (day - p["since"]).days <= 12 and not p.get("became_case")]
                     from_f1 = bool(pool) and rng.random() < 0.3
                     if from_f1:
-                        person = pool[int(rng.integers(0, len(pool)))]["person"]
+                        contact = pool[int(rng.integers(0, len(pool)))]
+                        contact["became_case"] = True  # a contact becomes at most one case
+                        person = contact["person"]
                     else:
                         ages = [rng.integers(1950, 1970), rng.integers(1970, 2004), rng.integers(2004, 2020)]
                         person = g.person(int(rng.choice(ages, p=[.2, .65, .15])))
@@ -108,12 +116,13 @@ class DemoFeeds:
                     case = {"id": f"BN-{len(self.case_list) + 1:06d}", "person": person, "commune": commune,
                             "t": t, "day": day, "from_f1": from_f1, "industrial": industrial, "status": status,
                             "facility": self._treatment(district, tier) if tier else "",
-                            "where": g.where(commune)}
+                            "where": g.where(commune), "contacts": []}
                     self.case_list.append(case)
                     for _ in range(int(rng.integers(1, 5))):
                         contact = {"person": g.person(), "since": day, "case": case,
                                    "commune": commune if rng.random() < 0.7 else self._neighbour(commune)}
                         self.contacts.append(contact)
+                        case["contacts"].append(contact)
                         f1_pool[contact["commune"]].append(contact)
 
     def _neighbour(self, commune: str) -> str:
@@ -167,9 +176,15 @@ class DemoFeeds:
             return self._defect(out, date_col=2, code_col=8) if rng.random() < 0.003 else out
         for c in self.case_list:
             yield row(c["person"], self._time(c["day"]), True, c["commune"], rng.random() < 0.7, by_id=True)
-            for _ in range(int(rng.integers(3, 10))):
+            for k in range(int(rng.integers(3, 10))):
                 day = c["day"] + dt.timedelta(days=int(rng.integers(0, 4)))
-                if day <= g.days[-1]:
+                if day > g.days[-1]:
+                    continue
+                if k < len(c["contacts"]):  # the case's F1 first, under the ID card of their quarantine stay
+                    contact = c["contacts"][k]
+                    yield row(contact["person"], self._time(day), False, contact["commune"], rng.random() < 0.4,
+                              by_id=True)
+                else:
                     yield row(g.person(), self._time(day), False, c["commune"], rng.random() < 0.4)
         weights = self.areas.population
         for day in g.days:
@@ -195,19 +210,35 @@ class DemoFeeds:
         ramp = np.linspace(0.2, 1.0, len(g.days)) ** 2
         daily = rng.poisson(total * ramp / ramp.sum())
         due: dict[dt.date, list[tuple[dict, str, str]]] = defaultdict(list)
+        # Cases after their isolation and contacts after their quarantine are vaccinated too, under the same ID.
+        released: dict[dt.date, list[tuple[dict, str]]] = defaultdict(list)
+        for c in self.case_list:
+            if c["status"] != "Tử vong":
+                released[c["day"] + dt.timedelta(days=14)].append((c["person"], c["commune"]))
+        for c in self.contacts:
+            if not c.get("became_case"):
+                released[c["since"] + dt.timedelta(days=14)].append((c["person"], c["commune"]))
+        known: list[tuple[dict, str]] = []
         serial = 0
         for t, day in enumerate(g.days):
             second = due.pop(day, [])
+            known += released.pop(day, [])
             oldest = 1956 if day.month < 8 else (1971 if day.month < 9 else 2003)
             for k in range(int(daily[t])):
                 if k < len(second):
                     person, vaccine, commune = second[k]
                     dose = 2
                 else:
-                    person = g.person(int(rng.integers(1930, oldest + 1)))
+                    # One first dose in ten goes to a released case or contact, once their age group's turn has come.
+                    pick = int(rng.integers(0, len(known))) if known and rng.random() < 0.1 else None
+                    if pick is not None and known[pick][0]["year"] <= oldest:
+                        known[pick], known[-1] = known[-1], known[pick]  # vaccinated once: out of the pool
+                        person, commune = known.pop()
+                    else:
+                        person = g.person(int(rng.integers(1930, oldest + 1)))
+                        commune = g.commune(self.areas.population)
                     mix = VACCINE_MIX[min(max(day.month, 7), 9)]
                     vaccine = str(rng.choice(list(mix), p=list(mix.values())))
-                    commune = g.commune(self.areas.population)
                     dose = 1
                     low, high = SECOND_DOSE_DAYS[vaccine]
                     due[day + dt.timedelta(days=int(rng.integers(low, high + 1)))].append((person, vaccine, commune))
@@ -223,7 +254,7 @@ class DemoFeeds:
             at_facility = rng.random() < (0.7 if start < self.lockdown else 0.3)
             facility = f"CS-{district_of[c['commune']]}-CL-{int(rng.integers(1, 3))}" if at_facility else ""
             end = start + dt.timedelta(days=14 if at_facility else 7)
-            yield [f"CL-{n:07d}", g.phone_text(c["person"]), facility, start.strftime(DAY), end.strftime(DAY),
+            yield [f"CL-{n:07d}", g.id_text(c["person"]), facility, start.strftime(DAY), end.strftime(DAY),
                    "F1", *g.where(c["commune"])]
 
     def checkins(self) -> Iterator[dict]:

@@ -24,6 +24,8 @@ class IngestSettings(BaseSettings):
     # Scheduler: attempts per run on connection errors, and the first back-off (doubled each retry).
     retries: int = 5
     retry_backoff_s: float = 2.0
+    # A feed's URL that sends nothing for this long counts as a lost connection (retried like one).
+    pull_timeout_s: float = 60.0
     # Test-only hook: sleep this long inside the batch transaction after the merge, before COMMIT.
     test_merge_delay_s: float = 0.0
 
