@@ -9,8 +9,12 @@
 -- ancestors (at most four levels: no recursion), as temporary tables with statistics: as CTEs the planner misjudged
 -- their joins by twelve orders of magnitude at 100,000 hamlets. With roots (top-level codes), only the units under
 -- them are loaded: a scoped recompute reads no others.
--- JIT off for the day's transaction: compiling these one-off aggregations cost more (0.3-0.5 s) than it saved.
+-- For the day's transaction: JIT off (compiling these one-off aggregations cost more, 0.3-0.5 s, than it saved);
+-- no nested loops: the day's new rows (stats.daily) are not in the planner's statistics yet, so it takes them for
+-- one row, and nested loops over the unindexed temporary tables then ran a 0.05 s roll-up for minutes (a whole day)
+-- and a 0.1 s scoped insert for 7 s (one province).
 SET LOCAL jit = off;
+SET LOCAL enable_nestloop = off;
 CREATE TEMP TABLE units ON COMMIT DROP AS
 WITH RECURSIVE tree AS (
     SELECT code, level, parent_code, population FROM admin.area
