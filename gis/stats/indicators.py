@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -50,27 +50,55 @@ def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSetti
     for day in days:  # in date order: running totals continue from the day before
         whole = day in never_counted or communes is None  # a day never counted is counted whole
         p = params if whole else scoped
-        with ThreadPoolExecutor(1) as side:
-            # A whole day's case windows are counted on a second connection while this one counts the big feeds.
-            cases = side.submit(_case_windows, engine, day, p) if whole and settings.workers > 1 else None
+        count = refresh_daily or day in never_counted
+        with ThreadPoolExecutor(1) as pool:
+            side = _Side(engine, day, p, count, pool) if whole and settings.workers > 1 else None
             with engine.begin() as conn:  # one transaction a day: its temporary units, daily counts, indicators
                 _day_units(conn, day, p)
-                if refresh_daily or day in never_counted:
-                    _count_daily(conn, day, p)
-                rows += _indicators(conn, day, p, cases.result() if cases else None)
+                if count:
+                    _count_daily(conn, day, p, side.other_feeds if side else None)
+                rows += _indicators(conn, day, p, side.case_windows.result() if side else None)
     return {"days": len(days), "rows": rows, "scope": scoped["scope"],
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def _case_windows(engine: Engine, day: dt.date, params: dict) -> str:
-    """The case_windows rows of a day as COPY text, from a connection (and transaction) of their own."""
-    with engine.begin() as conn:
-        _day_units(conn, day, params)
-        cursor = conn.connection.dbapi_connection.cursor()
-        query = cursor.mogrify(SQL["case_windows"], {**params, "day": day}).decode()
-        out = io.StringIO()
-        cursor.copy_expert(f"COPY ({query}) TO STDOUT", out)
-        return out.getvalue()
+class _Side:
+    """A whole day's second connection (a second core's worth of work): while the first counts the tests, it counts
+    the other feeds, then the case windows; each result is COPY text, handed over as soon as it is ready."""
+
+    def __init__(self, engine: Engine, day: dt.date, params: dict, count: bool, pool: ThreadPoolExecutor):
+        self.other_feeds: Future[str] = Future()
+        self.case_windows: Future[str] = Future()
+        self._args = (engine, day, {**params, "day": day}, count)
+        pool.submit(self._run)
+
+    def _run(self) -> None:
+        engine, day, p, count = self._args
+        try:
+            with engine.begin() as conn:
+                _day_units(conn, day, p)
+                if count:
+                    self.other_feeds.set_result(_copy_out(conn, _by_ancestor(SQL["located_other_feeds"]), p))
+                self.case_windows.set_result(_copy_out(conn, SQL["case_windows"], p))
+        except BaseException as exc:
+            for future in (self.other_feeds, self.case_windows):
+                if not future.done():
+                    future.set_exception(exc)
+
+
+def _copy_out(conn, query: str, params: dict) -> str:
+    cursor = conn.connection.dbapi_connection.cursor()
+    out = io.StringIO()
+    cursor.copy_expert(f"COPY ({cursor.mogrify(query, params).decode()}) TO STDOUT", out)
+    return out.getvalue()
+
+
+def _copy_in(conn, table: str, text: str) -> None:
+    conn.connection.dbapi_connection.cursor().copy_expert(f"COPY {table} FROM STDIN", io.StringIO(text))
+
+
+def _by_ancestor(located: str) -> str:
+    return SQL["daily_by_ancestor"].replace("{located}", located)
 
 
 def _count_whole_day(engine: Engine, day: dt.date, params: dict) -> None:
@@ -84,10 +112,20 @@ def _day_units(conn, day: dt.date, params: dict) -> None:
     conn.exec_driver_sql(SQL["day_units"], {**params, "day": day})
 
 
-def _count_daily(conn, day: dt.date, params: dict) -> None:
+def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | None = None) -> None:
+    """The day's daily counts. other_feeds: the counts of the feeds besides tests, as COPY text, coming from a second
+    connection; the tests are counted here meanwhile."""
     p = {**params, "day": day}
     conn.exec_driver_sql(SQL["delete_daily"], p)
-    conn.exec_driver_sql(SQL["insert_daily_local"], p)
+    if other_feeds is None:
+        parts = _by_ancestor(f"{SQL['located_tests']} UNION ALL {SQL['located_other_feeds']}")
+    else:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE tests_daily ON COMMIT DROP AS {_by_ancestor(SQL['located_tests'])}",
+                             p)
+        conn.exec_driver_sql(SQL["create_side_daily"])
+        _copy_in(conn, "side_daily", other_feeds.result())
+        parts = "SELECT * FROM tests_daily UNION ALL SELECT * FROM side_daily"
+    conn.exec_driver_sql(SQL["insert_daily_local"].replace("{parts}", parts), p)
     for level in (2, 1):  # districts from their communes, then provinces from their districts
         conn.exec_driver_sql(SQL["insert_daily_rollup"], {**p, "level": level})
     if params["scope"] is None:
@@ -101,8 +139,7 @@ def _indicators(conn, day: dt.date, params: dict, case_windows: str | None = Non
     if case_windows is None:
         conn.exec_driver_sql("INSERT INTO case_window " + SQL["case_windows"], p)
     else:
-        conn.connection.dbapi_connection.cursor().copy_expert("COPY case_window FROM STDIN",
-                                                               io.StringIO(case_windows))
+        _copy_in(conn, "case_window", case_windows)
     chained = conn.exec_driver_sql(SQL["has_indicators"], {"day": day - dt.timedelta(days=1)}).scalar()
     cumulative = SQL["cumulative_chained"] if chained else SQL["cumulative_from_events"]
     conn.exec_driver_sql(SQL["delete_indicators"], p)

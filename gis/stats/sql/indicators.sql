@@ -48,45 +48,67 @@ DELETE FROM stats.daily
 WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CAST(%(scope)s AS text[])));
 
 -- name: insert_daily_local
--- Communes and hamlets from the events located in them (scoped: only the communes a batch touched).
+-- Communes and hamlets from the events located in them (scoped: only the communes a batch touched). The parts are
+-- rows of daily_by_ancestor: of every feed at once, or of tests here and the other feeds from a second connection.
 INSERT INTO stats.daily (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
                          full_doses_65plus, home_stays_started, home_stays_ended)
-SELECT %(day)s, l.ancestor, sum(tests), sum(positive_tests), sum(first_doses_18plus), sum(full_doses_50plus),
+SELECT %(day)s, code, sum(tests), sum(positive_tests), sum(first_doses_18plus), sum(full_doses_50plus),
        sum(full_doses_65plus), sum(home_stays_started), sum(home_stays_ended)
-FROM (
-    SELECT area_code, count(*) AS tests, count(*) FILTER (WHERE result = 'positive') AS positive_tests,
-           0 AS first_doses_18plus, 0 AS full_doses_50plus, 0 AS full_doses_65plus, 0 AS home_stays_started,
-           0 AS home_stays_ended
-    FROM events.tests  -- the local day, as a range the index on collected_at serves
-    WHERE collected_at >= %(day)s::timestamp AT TIME ZONE %(tz)s
-      AND collected_at < (%(day)s::date + 1)::timestamp AT TIME ZONE %(tz)s
-      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
-    GROUP BY area_code
-    UNION ALL
-    SELECT area_code, 0, 0,  -- age at the dose
-           count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18),
-           count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 50),
-           count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 65), 0, 0
-    FROM events.vaccinations
-    WHERE vaccinated_on = %(day)s
-      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
-    GROUP BY area_code
-    UNION ALL
-    SELECT area_code, 0, 0, 0, 0, 0, count(*), 0
-    FROM events.quarantine_stays
-    WHERE facility_id IS NULL AND start_on = %(day)s
-      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
-    GROUP BY area_code
-    UNION ALL  -- a stay that ended yesterday is no longer active today
-    SELECT area_code, 0, 0, 0, 0, 0, 0, count(*)
-    FROM events.quarantine_stays
-    WHERE facility_id IS NULL AND end_on = %(day)s::date - 1
-      AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
-    GROUP BY area_code
-) located
+FROM ({parts}) parts
+GROUP BY code;
+
+-- name: daily_by_ancestor
+-- The day's counts of the located rows (events per area code) in the hamlet and the commune above it.
+SELECT l.ancestor AS code, sum(tests) AS tests, sum(positive_tests) AS positive_tests,
+       sum(first_doses_18plus) AS first_doses_18plus, sum(full_doses_50plus) AS full_doses_50plus,
+       sum(full_doses_65plus) AS full_doses_65plus, sum(home_stays_started) AS home_stays_started,
+       sum(home_stays_ended) AS home_stays_ended
+FROM ({located}) located
 JOIN lineage l ON l.code = located.area_code AND l.ancestor_level >= 3
-JOIN out_units o ON o.code = l.ancestor  -- never a unit outside the scope (another group's, in parallel)
-GROUP BY l.ancestor;
+-- scoped: never a unit outside the scope (an event's stored commune may predate a boundary change)
+WHERE CAST(%(scope)s AS text[]) IS NULL OR l.ancestor = ANY(CAST(%(scope)s AS text[]))
+GROUP BY l.ancestor
+
+-- name: located_tests
+SELECT area_code, count(*) AS tests, count(*) FILTER (WHERE result = 'positive') AS positive_tests,
+       0 AS first_doses_18plus, 0 AS full_doses_50plus, 0 AS full_doses_65plus, 0 AS home_stays_started,
+       0 AS home_stays_ended
+FROM events.tests  -- the local day, as a range the index on collected_at serves
+WHERE collected_at >= %(day)s::timestamp AT TIME ZONE %(tz)s
+  AND collected_at < (%(day)s::date + 1)::timestamp AT TIME ZONE %(tz)s
+  AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
+GROUP BY area_code
+
+-- name: located_other_feeds
+SELECT area_code, 0 AS tests, 0 AS positive_tests,  -- age at the dose
+       count(*) FILTER (WHERE dose_number = 1 AND extract(year FROM vaccinated_on) - birth_year >= 18)
+           AS first_doses_18plus,
+       count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 50)
+           AS full_doses_50plus,
+       count(*) FILTER (WHERE dose_number = 2 AND extract(year FROM vaccinated_on) - birth_year >= 65)
+           AS full_doses_65plus,
+       0 AS home_stays_started, 0 AS home_stays_ended
+FROM events.vaccinations
+WHERE vaccinated_on = %(day)s
+  AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
+GROUP BY area_code
+UNION ALL
+SELECT area_code, 0, 0, 0, 0, 0, count(*), 0
+FROM events.quarantine_stays
+WHERE facility_id IS NULL AND start_on = %(day)s
+  AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
+GROUP BY area_code
+UNION ALL  -- a stay that ended yesterday is no longer active today
+SELECT area_code, 0, 0, 0, 0, 0, 0, count(*)
+FROM events.quarantine_stays
+WHERE facility_id IS NULL AND end_on = %(day)s::date - 1
+  AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
+GROUP BY area_code
+
+-- name: create_side_daily
+CREATE TEMP TABLE side_daily (code text, tests bigint, positive_tests bigint, first_doses_18plus bigint,
+    full_doses_50plus bigint, full_doses_65plus bigint, home_stays_started bigint, home_stays_ended bigint)
+    ON COMMIT DROP
 
 -- name: insert_daily_rollup
 -- Units of one level (districts, then provinces) as the sum of their children's rows.
