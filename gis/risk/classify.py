@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -155,11 +156,7 @@ class _Evaluation:
     # --- explanations --------------------------------------------------------------------------
     def explain(self, mask: np.ndarray, text: np.ndarray | str, names: np.ndarray | tuple[str, ...]) -> None:
         """Record a reason (text) and the decisive indicator names for the rows in mask."""
-        if isinstance(text, str):
-            text = _fill(self.n, text)
-        if isinstance(names, tuple):
-            names = _fill(self.n, names)
-        self.fragments.append((mask, text, names))
+        self.fragments.append((mask, text, names))  # a str or tuple stands for the same value on every row
 
     def condition(self, cond: Condition) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """(mask, reason text, decisive names) of a condition; None if it is switched off."""
@@ -235,8 +232,10 @@ def _run_step(ev: _Evaluation, step: Any, active: np.ndarray) -> None:
             lo = f"≥ {_fmt(edges[k - 1])}" if k > 0 else ""
             hi = f"< {_fmt(edges[k])}" if k < len(edges) else ""
             bound = " and ".join(b for b in (lo, hi) if b)
-            text = f"{step.indicator} = " + shown + f" {bound} ({step.cite}) → {step.output} {value}"
-            ev.explain(active & (idx == k), text, (step.indicator,))
+            band = active & (idx == k)
+            text = _fill(n, "")  # written only for the rows in the band
+            text[band] = f"{step.indicator} = " + shown[band] + f" {bound} ({step.cite}) → {step.output} {value}"
+            ev.explain(band, text, (step.indicator,))
         ev.values[step.output] = out
     elif isinstance(step, Matrix):
         rows = ev.get(step.row).astype(str)
@@ -315,7 +314,11 @@ def _assess(rs: RuleSet, assessment: Assessment, frame: pd.DataFrame) -> pd.Data
     plain: dict[str, list] = {}  # decisive values as plain Python, converted once per indicator
     for mask, texts, names in ev.fragments:
         rows = np.flatnonzero(mask)
-        for i, t, ns in zip(rows.tolist(), texts[rows], names[rows]):
+        if not len(rows):
+            continue
+        texts = repeat(texts) if isinstance(texts, str) else texts[rows]
+        names = repeat(names) if isinstance(names, tuple) else names[rows]
+        for i, t, ns in zip(rows.tolist(), texts, names):
             if t:
                 reasons[i].append(t)
             for k in ns or ():

@@ -57,7 +57,7 @@ def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSetti
                 _day_units(conn, day, p)
                 if count:
                     _count_daily(conn, day, p, side.other_feeds if side else None)
-                rows += _indicators(conn, day, p, side.case_windows.result() if side else None)
+                rows += _indicators(conn, day, p, side.case_windows if side else None)
     return {"days": len(days), "rows": rows, "scope": scoped["scope"],
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -132,15 +132,17 @@ def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | No
         conn.exec_driver_sql(SQL["mark_refreshed"], p)
 
 
-def _indicators(conn, day: dt.date, params: dict, case_windows: str | None = None) -> int:
-    """The day's indicators of out_units; case_windows: their case counts as COPY text, if counted already."""
+def _indicators(conn, day: dt.date, params: dict, case_windows: Future[str] | None = None) -> int:
+    """The day's indicators of out_units. case_windows: their case counts as COPY text, coming from a second
+    connection; the running totals are computed here meanwhile."""
     p = {**params, "day": day}
+    chained = conn.exec_driver_sql(SQL["has_indicators"], {"day": day - dt.timedelta(days=1)}).scalar()
+    cumulative = SQL["cumulative_chained"] if chained else SQL["cumulative_from_events"]
+    conn.exec_driver_sql(f"CREATE TEMP TABLE cumulative ON COMMIT DROP AS {cumulative}", p)
     conn.exec_driver_sql(SQL["create_case_window"])
     if case_windows is None:
         conn.exec_driver_sql("INSERT INTO case_window " + SQL["case_windows"], p)
     else:
-        _copy_in(conn, "case_window", case_windows)
-    chained = conn.exec_driver_sql(SQL["has_indicators"], {"day": day - dt.timedelta(days=1)}).scalar()
-    cumulative = SQL["cumulative_chained"] if chained else SQL["cumulative_from_events"]
+        _copy_in(conn, "case_window", case_windows.result())
     conn.exec_driver_sql(SQL["delete_indicators"], p)
-    return conn.exec_driver_sql(f"WITH {cumulative} {SQL['insert_indicators']}", p).rowcount
+    return conn.exec_driver_sql(SQL["insert_indicators"], p).rowcount

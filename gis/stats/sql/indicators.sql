@@ -123,7 +123,7 @@ WHERE o.level = %(level)s
 GROUP BY o.code;
 
 -- name: cumulative_chained
-cumulative AS (
+-- The running totals and the tests' window of out_units, continued from the day before (temporary table cumulative).
     SELECT u.code,
            coalesce(p.vaccinated_18plus_1dose, 0) + coalesce(t.first_doses_18plus, 0) AS vaccinated_18plus_1dose,
            coalesce(p.vaccinated_50plus_full, 0) + coalesce(t.full_doses_50plus, 0) AS vaccinated_50plus_full,
@@ -138,10 +138,9 @@ cumulative AS (
     LEFT JOIN stats.indicator p ON p.day = %(day)s::date - 1 AND p.area_code = u.code
     LEFT JOIN stats.daily t ON t.day = %(day)s AND t.area_code = u.code
     LEFT JOIN stats.daily gone ON gone.day = %(day)s::date - 7 AND gone.area_code = u.code
-)
 
 -- name: cumulative_from_events
-cumulative AS (
+-- The same, counted from the events (the day before was not computed).
     SELECT u.code, coalesce(v.first_18, 0) AS vaccinated_18plus_1dose, coalesce(v.full_50, 0) AS vaccinated_50plus_full,
            coalesce(v.full_65, 0) AS vaccinated_65plus_full, coalesce(f.n, 0) AS f1_in_community,
            coalesce(w.tests_7d, 0) AS tests_7d, coalesce(w.positive_tests_7d, 0) AS positive_tests_7d
@@ -166,7 +165,6 @@ cumulative AS (
         WHERE q.facility_id IS NULL AND q.start_on <= %(day)s AND (q.end_on IS NULL OR q.end_on >= %(day)s)
         GROUP BY l.ancestor
     ) f ON f.code = u.code
-)
 
 -- name: delete_indicators
 DELETE FROM stats.indicator
@@ -181,32 +179,42 @@ CREATE TEMP TABLE case_window (code text PRIMARY KEY, cases_7d integer, cases_14
 -- name: case_windows
 -- The case counts of the 7- and 14-day windows of every unit to recompute that had a case in them (the rest have
 -- none). A query of its own: for a whole day it runs on a second connection while the first counts the big feeds.
-WITH case_counts AS (
-    SELECT l.ancestor AS code,
-        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7) AS cases_7d,
-        count(*) AS cases_14d,
-        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.detection_setting = 'community')
+WITH per_area AS (  -- counted per area code first: far fewer rows than cases go through the ancestors
+    SELECT c.area_code,
+        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7)::int AS cases_7d,
+        count(*)::int AS cases_14d,
+        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.detection_setting = 'community')::int
             AS community_cases_7d,
-        count(*) FILTER (WHERE c.detected_on <= %(day)s::date - 7 AND c.detection_setting = 'community')
+        count(*) FILTER (WHERE c.detected_on <= %(day)s::date - 7 AND c.detection_setting = 'community')::int
             AS community_cases_prev_7d,
-        count(*) FILTER (WHERE c.source_known IS FALSE) AS unknown_source_cases_14d,
-        count(*) FILTER (WHERE c.setting IN ('industrial_zone', 'school', 'supermarket', 'market'))
+        count(*) FILTER (WHERE c.source_known IS FALSE)::int AS unknown_source_cases_14d,
+        count(*) FILTER (WHERE c.setting IN ('industrial_zone', 'school', 'supermarket', 'market'))::int
             AS hard_to_trace_cases_14d,
-        count(*) FILTER (WHERE c.detection_setting = 'community' AND c.source_known IS TRUE)
+        count(*) FILTER (WHERE c.detection_setting = 'community' AND c.source_known IS TRUE)::int
             AS known_source_community_cases_14d,
-        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.status IN ('hospital', 'icu')) AS admissions_7d
+        count(*) FILTER (WHERE c.detected_on > %(day)s::date - 7 AND c.status IN ('hospital', 'icu'))::int
+            AS admissions_7d
     FROM events.cases c
-    JOIN lineage l ON l.code = c.area_code
-    JOIN out_units o ON o.code = l.ancestor
     WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s
+    GROUP BY c.area_code
+), case_counts AS (
+    SELECT l.ancestor AS code, sum(p.cases_7d) AS cases_7d, sum(p.cases_14d) AS cases_14d,
+           sum(p.community_cases_7d) AS community_cases_7d, sum(p.community_cases_prev_7d) AS community_cases_prev_7d,
+           sum(p.unknown_source_cases_14d) AS unknown_source_cases_14d,
+           sum(p.hard_to_trace_cases_14d) AS hard_to_trace_cases_14d,
+           sum(p.known_source_community_cases_14d) AS known_source_community_cases_14d,
+           sum(p.admissions_7d) AS admissions_7d
+    FROM per_area p
+    JOIN lineage l ON l.code = p.area_code
+    JOIN out_units o ON o.code = l.ancestor
     GROUP BY l.ancestor
 ), cluster_counts AS (  -- apart from case_counts: a DISTINCT there would sort every case row
     SELECT l.ancestor AS code, count(DISTINCT c.cluster_id) AS unknown_source_clusters_14d
-    FROM events.cases c
+    FROM (SELECT DISTINCT area_code, cluster_id FROM events.cases
+          WHERE detected_on > %(day)s::date - 14 AND detected_on <= %(day)s AND source_known IS FALSE
+            AND cluster_id IS NOT NULL) c
     JOIN lineage l ON l.code = c.area_code
     JOIN out_units o ON o.code = l.ancestor
-    WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s AND c.source_known IS FALSE
-      AND c.cluster_id IS NOT NULL
     GROUP BY l.ancestor
 )
 SELECT c.code, c.cases_7d, c.cases_14d, c.community_cases_7d, c.community_cases_prev_7d, c.unknown_source_cases_14d,
@@ -215,8 +223,8 @@ SELECT c.code, c.cases_7d, c.cases_14d, c.community_cases_7d, c.community_cases_
 FROM case_counts c LEFT JOIN cluster_counts k ON k.code = c.code
 
 -- name: insert_indicators
--- Preceded by "WITH" + the chosen cumulative fragment; reads the temporary case_window.
-, served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
+-- Reads the temporary tables cumulative and case_window.
+WITH served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
     SELECT o.code, coalesce(l.ancestor, o.code) AS served_by
     FROM out_units o
     LEFT JOIN lineage l ON l.code = o.code AND l.ancestor_level = 2
