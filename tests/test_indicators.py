@@ -1,6 +1,7 @@
 """Daily indicators from the event tables: windows, levels, age groups, capacity, local days; then zones via the CLI."""
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import text
@@ -170,3 +171,25 @@ def test_zones_compute_cli_classifies_every_area(db_url, engine, events):
         areas = conn.execute(text("SELECT count(*) FROM pub.areas")).scalar_one()
     assert zones == areas
     assert '"zones": %d' % areas in proc.stdout
+
+
+def test_a_recompute_after_events_are_withdrawn_leaves_no_stale_count(engine, events):
+    """Rows are rewritten only when they change, so a unit whose events are gone must get its zeros written."""
+    days = [DAY - dt.timedelta(days=1), DAY]  # T1 was collected the day before DAY: both days change
+    before = ind(engine, HAMLET)["positive_tests_7d"]
+    with engine.begin() as conn:
+        withdrawn = conn.execute(text("DELETE FROM events.tests WHERE sample_id = 'T1' RETURNING *")).mappings().one()
+    try:
+        compute_indicators(engine, days, StatsSettings())
+        assert ind(engine, HAMLET)["positive_tests_7d"] == before - 1 == 0
+        assert ind(engine, COMMUNE)["positive_tests_7d"] == 0
+        with engine.connect() as conn:
+            daily = conn.execute(text("SELECT positive_tests FROM stats.daily WHERE day = :d AND area_code = :c"),
+                                 {"d": days[0], "c": HAMLET}).scalar_one()
+        assert daily == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO events.tests SELECT * FROM json_populate_record(NULL::events.tests, "
+                              "CAST(:row AS json))"), {"row": json.dumps(dict(withdrawn), default=str)})
+        compute_indicators(engine, days, StatsSettings())
+    assert ind(engine, HAMLET)["positive_tests_7d"] == before

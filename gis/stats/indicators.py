@@ -19,7 +19,8 @@ TEST_WINDOW = 7  # days of stats.daily an indicator sums (tests_7d)
 
 def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSettings,
                        refresh_daily: bool = True, communes: list[str] | None = None) -> dict:
-    """Recompute stats.indicator for these days from the events; returns days, rows written and seconds.
+    """Recompute stats.indicator for these days from the events; returns days, units computed and seconds.
+    A row is written only when one of its values changed (its computed_at says when).
 
     refresh_daily: recount the events of these days into stats.daily first (False when only the settings or
     boundaries changed). Window days never counted before are counted in any case, for every unit.
@@ -97,6 +98,11 @@ def _copy_in(conn, table: str, text: str) -> None:
     conn.connection.dbapi_connection.cursor().copy_expert(f"COPY {table} FROM STDIN", io.StringIO(text))
 
 
+def _statement(name: str, then: str) -> str:
+    """A named INSERT with a clause appended (ON CONFLICT …)."""
+    return SQL[name].rstrip().rstrip(";") + then
+
+
 def _by_ancestor(located: str) -> str:
     return SQL["daily_by_ancestor"].replace("{located}", located)
 
@@ -116,7 +122,8 @@ def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | No
     """The day's daily counts. other_feeds: the counts of the feeds besides tests, as COPY text, coming from a second
     connection; the tests are counted here meanwhile."""
     p = {**params, "day": day}
-    conn.exec_driver_sql(SQL["delete_daily"], p)
+    conn.exec_driver_sql(SQL["delete_daily_gone"], p)
+    upsert = " " + SQL["daily_changed_only"] if conn.exec_driver_sql(SQL["has_daily"], p).scalar() else ""
     if other_feeds is None:
         parts = _by_ancestor(f"{SQL['located_tests']} UNION ALL {SQL['located_other_feeds']}")
     else:
@@ -125,9 +132,9 @@ def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | No
         conn.exec_driver_sql(SQL["create_side_daily"])
         _copy_in(conn, "side_daily", other_feeds.result())
         parts = "SELECT * FROM tests_daily UNION ALL SELECT * FROM side_daily"
-    conn.exec_driver_sql(SQL["insert_daily_local"].replace("{parts}", parts), p)
+    conn.exec_driver_sql(_statement("insert_daily_local", upsert).replace("{parts}", parts), p)
     for level in (2, 1):  # districts from their communes, then provinces from their districts
-        conn.exec_driver_sql(SQL["insert_daily_rollup"], {**p, "level": level})
+        conn.exec_driver_sql(_statement("insert_daily_rollup", upsert), {**p, "level": level})
     if params["scope"] is None:
         conn.exec_driver_sql(SQL["mark_refreshed"], p)
 
@@ -144,5 +151,7 @@ def _indicators(conn, day: dt.date, params: dict, case_windows: Future[str] | No
         conn.exec_driver_sql("INSERT INTO case_window " + SQL["case_windows"], p)
     else:
         _copy_in(conn, "case_window", case_windows.result())
-    conn.exec_driver_sql(SQL["delete_indicators"], p)
-    return conn.exec_driver_sql(SQL["insert_indicators"], p).rowcount
+    conn.exec_driver_sql(SQL["delete_indicators_gone"], p)
+    upsert = " " + SQL["indicators_changed_only"] if conn.exec_driver_sql(SQL["has_indicators"], p).scalar() else ""
+    conn.exec_driver_sql(_statement("insert_indicators", upsert), p)
+    return conn.exec_driver_sql(SQL["unit_count"]).scalar_one()

@@ -43,19 +43,28 @@ WHERE x.ancestor IS NOT NULL;
 ANALYZE out_units;
 ANALYZE lineage;
 
--- name: delete_daily
-DELETE FROM stats.daily
-WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CAST(%(scope)s AS text[])));
+-- name: delete_daily_gone
+-- Rows of units no longer in force that day (every unit in force gets a row, zeros included, so none else is stale).
+DELETE FROM stats.daily d
+WHERE d.day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR d.area_code = ANY(CAST(%(scope)s AS text[])))
+  AND NOT EXISTS (SELECT 1 FROM out_units o WHERE o.code = d.area_code);
 
 -- name: insert_daily_local
--- Communes and hamlets from the events located in them (scoped: only the communes a batch touched). The parts are
--- rows of daily_by_ancestor: of every feed at once, or of tests here and the other feeds from a second connection.
-INSERT INTO stats.daily (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
-                         full_doses_65plus, home_stays_started, home_stays_ended)
-SELECT %(day)s, code, sum(tests), sum(positive_tests), sum(first_doses_18plus), sum(full_doses_50plus),
-       sum(full_doses_65plus), sum(home_stays_started), sum(home_stays_ended)
-FROM ({parts}) parts
-GROUP BY code;
+-- Communes and hamlets from the events located in them (scoped: only the communes a batch touched), a row for every
+-- one in force (zeros too). The parts are rows of daily_by_ancestor: of every feed at once, or of tests here and the
+-- other feeds from a second connection. (daily_changed_only follows it when the day has rows already.)
+INSERT INTO stats.daily AS d (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
+                              full_doses_65plus, home_stays_started, home_stays_ended)
+SELECT %(day)s, o.code, coalesce(p.tests, 0), coalesce(p.positive_tests, 0), coalesce(p.first_doses_18plus, 0),
+       coalesce(p.full_doses_50plus, 0), coalesce(p.full_doses_65plus, 0), coalesce(p.home_stays_started, 0),
+       coalesce(p.home_stays_ended, 0)
+FROM out_units o
+LEFT JOIN (SELECT code, sum(tests) AS tests, sum(positive_tests) AS positive_tests,
+                  sum(first_doses_18plus) AS first_doses_18plus, sum(full_doses_50plus) AS full_doses_50plus,
+                  sum(full_doses_65plus) AS full_doses_65plus, sum(home_stays_started) AS home_stays_started,
+                  sum(home_stays_ended) AS home_stays_ended
+           FROM ({parts}) parts GROUP BY code) p ON p.code = o.code
+WHERE o.level >= 3;
 
 -- name: daily_by_ancestor
 -- The day's counts of the located rows (events per area code) in the hamlet and the commune above it.
@@ -111,14 +120,17 @@ CREATE TEMP TABLE side_daily (code text, tests bigint, positive_tests bigint, fi
     ON COMMIT DROP
 
 -- name: insert_daily_rollup
--- Units of one level (districts, then provinces) as the sum of their children's rows.
-INSERT INTO stats.daily (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
-                         full_doses_65plus, home_stays_started, home_stays_ended)
-SELECT %(day)s, o.code, sum(c.tests), sum(c.positive_tests), sum(c.first_doses_18plus), sum(c.full_doses_50plus),
-       sum(c.full_doses_65plus), sum(c.home_stays_started), sum(c.home_stays_ended)
+-- Units of one level (districts, then provinces) as the sum of their children's rows (daily_changed_only follows it
+-- when the day has rows already).
+INSERT INTO stats.daily AS d (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
+                              full_doses_65plus, home_stays_started, home_stays_ended)
+SELECT %(day)s, o.code, coalesce(sum(c.tests), 0), coalesce(sum(c.positive_tests), 0),
+       coalesce(sum(c.first_doses_18plus), 0), coalesce(sum(c.full_doses_50plus), 0),
+       coalesce(sum(c.full_doses_65plus), 0), coalesce(sum(c.home_stays_started), 0),
+       coalesce(sum(c.home_stays_ended), 0)
 FROM out_units o
-JOIN units child ON child.parent_code = o.code
-JOIN stats.daily c ON c.day = %(day)s AND c.area_code = child.code
+LEFT JOIN units child ON child.parent_code = o.code
+LEFT JOIN stats.daily c ON c.day = %(day)s AND c.area_code = child.code
 WHERE o.level = %(level)s
 GROUP BY o.code;
 
@@ -166,9 +178,11 @@ GROUP BY o.code;
         GROUP BY l.ancestor
     ) f ON f.code = u.code
 
--- name: delete_indicators
-DELETE FROM stats.indicator
-WHERE day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR area_code = ANY(CAST(%(scope)s AS text[])));
+-- name: delete_indicators_gone
+-- Rows of units no longer in force that day (every unit in force gets a row).
+DELETE FROM stats.indicator i
+WHERE i.day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR i.area_code = ANY(CAST(%(scope)s AS text[])))
+  AND NOT EXISTS (SELECT 1 FROM out_units o WHERE o.code = i.area_code);
 
 -- name: create_case_window
 CREATE TEMP TABLE case_window (code text PRIMARY KEY, cases_7d integer, cases_14d integer, community_cases_7d integer,
@@ -223,7 +237,7 @@ SELECT c.code, c.cases_7d, c.cases_14d, c.community_cases_7d, c.community_cases_
 FROM case_counts c LEFT JOIN cluster_counts k ON k.code = c.code
 
 -- name: insert_indicators
--- Reads the temporary tables cumulative and case_window.
+-- Reads the temporary tables cumulative and case_window (indicators_changed_only follows it when the day has rows).
 WITH served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
     SELECT o.code, coalesce(l.ancestor, o.code) AS served_by
     FROM out_units o
@@ -234,7 +248,7 @@ WITH served_by AS (  -- whose treatment beds serve a unit: its district's (the p
     WHERE f.kind = 'treatment' AND f.beds > 0
     GROUP BY l.ancestor
 )
-INSERT INTO stats.indicator (day, area_code, admin_level, population, population_18plus, population_50plus,
+INSERT INTO stats.indicator AS i (day, area_code, admin_level, population, population_18plus, population_50plus,
     population_65plus, cases_7d, cases_14d, community_cases_7d, community_cases_prev_7d, unknown_source_cases_14d,
     unknown_source_clusters_14d, hard_to_trace_cases_14d, known_source_community_cases_14d, f1_in_community,
     tests_7d, positive_tests_7d, vaccinated_18plus_1dose, vaccinated_50plus_full, vaccinated_65plus_full,
@@ -255,11 +269,66 @@ JOIN served_by s ON s.code = u.code
 LEFT JOIN case_window c ON c.code = u.code
 LEFT JOIN beds b ON b.code = s.served_by;
 
+-- name: unit_count
+SELECT count(*) FROM out_units;
+
 -- name: refreshed_days
 SELECT DISTINCT day FROM stats.daily_day WHERE day BETWEEN %(first)s AND %(last)s;
 
 -- name: mark_refreshed
 INSERT INTO stats.daily_day (day) VALUES (%(day)s) ON CONFLICT (day) DO UPDATE SET refreshed_at = now();
+
+-- name: daily_changed_only
+-- Appended to the inserts of stats.daily when the day has rows already: a row is written only when it changed, so
+-- recomputing a day that is right writes nothing (a first computation inserts without it: cheaper).
+ON CONFLICT (day, area_code) DO UPDATE SET
+    tests = excluded.tests, positive_tests = excluded.positive_tests,
+    first_doses_18plus = excluded.first_doses_18plus, full_doses_50plus = excluded.full_doses_50plus,
+    full_doses_65plus = excluded.full_doses_65plus, home_stays_started = excluded.home_stays_started,
+    home_stays_ended = excluded.home_stays_ended
+WHERE (d.tests, d.positive_tests, d.first_doses_18plus, d.full_doses_50plus, d.full_doses_65plus,
+       d.home_stays_started, d.home_stays_ended)
+      IS DISTINCT FROM
+      (excluded.tests, excluded.positive_tests, excluded.first_doses_18plus, excluded.full_doses_50plus,
+       excluded.full_doses_65plus, excluded.home_stays_started, excluded.home_stays_ended)
+
+-- name: indicators_changed_only
+-- The same for stats.indicator (computed_at says when a row last changed).
+ON CONFLICT (day, area_code) DO UPDATE SET
+    admin_level = excluded.admin_level, population = excluded.population,
+    population_18plus = excluded.population_18plus, population_50plus = excluded.population_50plus,
+    population_65plus = excluded.population_65plus, cases_7d = excluded.cases_7d,
+    cases_14d = excluded.cases_14d, community_cases_7d = excluded.community_cases_7d,
+    community_cases_prev_7d = excluded.community_cases_prev_7d,
+    unknown_source_cases_14d = excluded.unknown_source_cases_14d,
+    unknown_source_clusters_14d = excluded.unknown_source_clusters_14d,
+    hard_to_trace_cases_14d = excluded.hard_to_trace_cases_14d,
+    known_source_community_cases_14d = excluded.known_source_community_cases_14d,
+    f1_in_community = excluded.f1_in_community, tests_7d = excluded.tests_7d,
+    positive_tests_7d = excluded.positive_tests_7d, vaccinated_18plus_1dose = excluded.vaccinated_18plus_1dose,
+    vaccinated_50plus_full = excluded.vaccinated_50plus_full,
+    vaccinated_65plus_full = excluded.vaccinated_65plus_full, admissions_7d = excluded.admissions_7d,
+    covid_inpatient_beds_7d_avg = excluded.covid_inpatient_beds_7d_avg,
+    staffed_inpatient_beds_7d_avg = excluded.staffed_inpatient_beds_7d_avg,
+    treatment_capacity_met = excluded.treatment_capacity_met, computed_at = now()
+WHERE (i.admin_level, i.population, i.population_18plus, i.population_50plus, i.population_65plus, i.cases_7d,
+       i.cases_14d, i.community_cases_7d, i.community_cases_prev_7d, i.unknown_source_cases_14d,
+       i.unknown_source_clusters_14d, i.hard_to_trace_cases_14d, i.known_source_community_cases_14d,
+       i.f1_in_community, i.tests_7d, i.positive_tests_7d, i.vaccinated_18plus_1dose, i.vaccinated_50plus_full,
+       i.vaccinated_65plus_full, i.admissions_7d, i.covid_inpatient_beds_7d_avg,
+       i.staffed_inpatient_beds_7d_avg, i.treatment_capacity_met)
+      IS DISTINCT FROM
+      (excluded.admin_level, excluded.population, excluded.population_18plus, excluded.population_50plus,
+       excluded.population_65plus, excluded.cases_7d, excluded.cases_14d, excluded.community_cases_7d,
+       excluded.community_cases_prev_7d, excluded.unknown_source_cases_14d,
+       excluded.unknown_source_clusters_14d, excluded.hard_to_trace_cases_14d,
+       excluded.known_source_community_cases_14d, excluded.f1_in_community, excluded.tests_7d,
+       excluded.positive_tests_7d, excluded.vaccinated_18plus_1dose, excluded.vaccinated_50plus_full,
+       excluded.vaccinated_65plus_full, excluded.admissions_7d, excluded.covid_inpatient_beds_7d_avg,
+       excluded.staffed_inpatient_beds_7d_avg, excluded.treatment_capacity_met)
+
+-- name: has_daily
+SELECT EXISTS (SELECT 1 FROM stats.daily WHERE day = %(day)s);
 
 -- name: has_indicators
 SELECT EXISTS (SELECT 1 FROM stats.indicator WHERE day = %(day)s);
