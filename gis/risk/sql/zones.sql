@@ -46,24 +46,28 @@ SELECT code, neighbour_code FROM risk.adjacency;
 CREATE TEMP TABLE zone_stage (LIKE risk.zone INCLUDING DEFAULTS) ON COMMIT DROP;
 
 -- name: merge_stage
--- Insert or update; a row counts only when something a user sees changed.
+-- Insert or update the rows whose digest changed; a row counts only when something a user sees changed (or it had no
+-- digest yet, written before migration 0006).
 INSERT INTO risk.zone AS z (ruleset_id, day, area_code, admin_level, ruleset_version, level, colour, label_vi,
-                            label_en, computed_level, override_id, reasons, decisive, inputs)
+                            label_en, computed_level, override_id, reasons, decisive, inputs, row_hash)
 SELECT ruleset_id, day, area_code, admin_level, ruleset_version, level, colour, label_vi, label_en,
-       computed_level, override_id, reasons, decisive, inputs
+       computed_level, override_id, reasons, decisive, inputs, row_hash
 FROM zone_stage
 ON CONFLICT (ruleset_id, day, area_code) DO UPDATE
 SET admin_level = excluded.admin_level, ruleset_version = excluded.ruleset_version, level = excluded.level,
     colour = excluded.colour, label_vi = excluded.label_vi, label_en = excluded.label_en,
     computed_level = excluded.computed_level, override_id = excluded.override_id, reasons = excluded.reasons,
-    decisive = excluded.decisive, inputs = excluded.inputs, computed_at = now()
-WHERE (z.ruleset_version, z.level, z.computed_level, z.override_id, z.reasons, z.decisive, z.inputs)
+    decisive = excluded.decisive, inputs = excluded.inputs, row_hash = excluded.row_hash, computed_at = now()
+WHERE (z.ruleset_version, z.level, z.computed_level, z.override_id, z.reasons, z.decisive, z.inputs, z.row_hash)
       IS DISTINCT FROM
       (excluded.ruleset_version, excluded.level, excluded.computed_level, excluded.override_id, excluded.reasons,
-       excluded.decisive, excluded.inputs);
+       excluded.decisive, excluded.inputs, excluded.row_hash);
 
 -- name: bump_snapshot
 UPDATE risk.snapshot SET version = version + 1, changed_at = now() RETURNING version;
 
--- name: day_has_zones
-SELECT EXISTS (SELECT 1 FROM risk.zone WHERE ruleset_id = :ruleset AND day = :day);
+-- name: stored_digests
+-- The digests of the zones stored for the day (of these areas): a recompute sends only rows whose digest differs.
+SELECT area_code, row_hash FROM risk.zone
+WHERE ruleset_id = %(ruleset)s AND day = %(day)s
+  AND (CAST(%(codes)s AS text[]) IS NULL OR area_code = ANY(CAST(%(codes)s AS text[])))
