@@ -165,8 +165,7 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
                     cur.execute(q.create_partition(day), {"lower": lower, "upper": upper})
             accepted = corrections = 0
             if good:
-                cur.execute(q.insert_new(), ids)
-                accepted = cur.rowcount
+                accepted = _insert_new(cur, q, ids)
             lap("insert")
             if accepted < good:  # some keys are stored already: duplicates, or corrections when the content differs
                 cur.execute(q.create_changed())
@@ -198,6 +197,20 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
         raise
     finally:
         conn.close()
+
+
+def _insert_new(cur, q: FeedSql, ids: dict) -> int:
+    """Insert the good rows whose key is new; how many. All of them new (the common case): one plain insert."""
+    cur.execute("SAVEPOINT new_rows")
+    try:
+        cur.execute(q.insert_new(skip_stored=False), ids)
+    except psycopg2.errors.UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT new_rows")
+        cur.execute(q.insert_new(), ids)
+        return cur.rowcount
+    inserted = cur.rowcount
+    cur.execute("RELEASE SAVEPOINT new_rows")
+    return inserted
 
 
 def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:

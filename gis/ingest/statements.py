@@ -223,7 +223,12 @@ class FeedSql:
         return _q("merge", "update_corrections", table=self.table, assignments=_join(sets),
                   key_join=self._key_join())
 
-    def insert_new(self) -> sql.Composed:
-        return _q("merge", "insert_new", table=self.table, incoming=self.incoming,
-                  columns=_join([sql.Identifier(c) for c in self.table_columns]),
-                  keys=_join([sql.Identifier(self.feed.column(k)) for k in self.feed.key]))
+    def insert_new(self, skip_stored: bool = True) -> sql.Composed:
+        """Insert the batch's good rows; skip_stored: leave out those whose key is stored (else a key stored
+        already is a unique violation)."""
+        insert = _q("merge", "insert_new", table=self.table, incoming=self.incoming,
+                    columns=_join([sql.Identifier(c) for c in self.table_columns]))
+        if not skip_stored:
+            return insert
+        keys = _join([sql.Identifier(self.feed.column(k)) for k in self.feed.key])
+        return sql.SQL("{} {}").format(insert, _q("merge", "on_conflict", keys=keys))
