@@ -68,7 +68,7 @@ class _Evaluation:
         self.frame = frame
         self.n = len(frame)
         self.values: dict[str, np.ndarray] = {}
-        self.fragments: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (mask, text, names)
+        self.fragments: list[tuple[np.ndarray, Any, Any]] = []  # (mask, text, names): arrays, or one str/tuple
 
     # --- values --------------------------------------------------------------------------------
     def get(self, name: str) -> np.ndarray:

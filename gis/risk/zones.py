@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import logging
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from gis import sqlfiles
-from gis.db.frames import read_frame
+from gis.db.frames import read_frame, write_text
 from gis.risk.classify import classify
 from gis.risk.ruleset import RuleSet
 from gis.risk.settings import RiskSettings
@@ -228,17 +227,15 @@ def _store(conn, zones: pd.DataFrame, day: dt.date, ruleset_id: str, scoped: boo
     computed for the first time is COPied straight into risk.zone; other changed rows go through a staging table
     and a merge.
     """
-    cursor = conn.connection.dbapi_connection.cursor()
     codes = zones["area_code"].tolist() if scoped else None  # a whole day: every stored zone of it
-    cursor.execute(SQL["stored_digests"], {"ruleset": ruleset_id, "day": day, "codes": codes})
-    stored = dict(cursor.fetchall())
+    stored = dict(conn.execute(text(SQL["stored_digests"]), {"ruleset": ruleset_id, "day": day, "codes": codes}).all())
     lines = _copy_text(zones, stored)
     columns = ", ".join([*STAGE_COLUMNS, "row_hash"])
     if not stored:
-        cursor.copy_expert(f"COPY risk.zone ({columns}) FROM STDIN", _Chunks(lines))
+        write_text(conn, f"risk.zone ({columns})", lines)
         return len(zones)
     conn.execute(text(SQL["create_stage"]))
-    cursor.copy_expert(f"COPY zone_stage ({columns}) FROM STDIN", _Chunks(lines))
+    write_text(conn, f"zone_stage ({columns})", lines)
     return conn.execute(text(SQL["merge_stage"])).rowcount
 
 
@@ -270,21 +267,6 @@ def _copy_text(zones: pd.DataFrame, stored: dict[str, str], chunk: int = 10_000)
                 lines.append(f"{line}\t{digest}")
         if lines:
             yield "\n".join(lines) + "\n"
-
-
-class _Chunks(io.TextIOBase):
-    """A file-like view of text chunks for COPY FROM STDIN: each read() is the next chunk."""
-
-    def __init__(self, chunks: Iterator[str]):
-        self._chunks = chunks
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> str:
-        return next(self._chunks, "")
-
-    readline = read
 
 
 def _escaped(values: list[str]) -> list[str]:

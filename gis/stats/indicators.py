@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from gis import sqlfiles
+from gis.db.frames import read_text, write_text
 from gis.stats.settings import StatsSettings
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "indicators.sql")
@@ -30,14 +30,14 @@ def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSetti
     days = sorted(set(days))
     params = {"tz": settings.timezone, "share_18plus": settings.share_18plus, "share_50plus": settings.share_50plus,
               "share_65plus": settings.share_65plus, "max_occupancy": settings.capacity_max_occupancy,
-              "roots": None, "scope": None, "communes": None}
+              "scope": None, "communes": None}
     rows = 0
     if not days:
         return {"days": 0, "rows": 0, "seconds": 0.0}
     if communes is not None:
         with engine.connect() as conn:
             reach = conn.exec_driver_sql(SQL["scope_of_communes"], {"communes": communes}).scalar() or []
-        scoped = {**params, "roots": reach, "scope": reach, "communes": list(communes)}
+        scoped = {**params, "scope": reach, "communes": list(communes)}
     else:
         scoped = params
     with engine.begin() as conn:
@@ -79,23 +79,12 @@ class _Side:
             with engine.begin() as conn:
                 _day_units(conn, day, p)
                 if count:
-                    self.other_feeds.set_result(_copy_out(conn, _by_ancestor(SQL["located_other_feeds"]), p))
-                self.case_windows.set_result(_copy_out(conn, SQL["case_windows"], p))
+                    self.other_feeds.set_result(read_text(conn, _by_ancestor(SQL["located_other_feeds"]), p))
+                self.case_windows.set_result(read_text(conn, SQL["case_windows"], p))
         except BaseException as exc:
             for future in (self.other_feeds, self.case_windows):
                 if not future.done():
                     future.set_exception(exc)
-
-
-def _copy_out(conn, query: str, params: dict) -> str:
-    cursor = conn.connection.dbapi_connection.cursor()
-    out = io.StringIO()
-    cursor.copy_expert(f"COPY ({cursor.mogrify(query, params).decode()}) TO STDOUT", out)
-    return out.getvalue()
-
-
-def _copy_in(conn, table: str, text: str) -> None:
-    conn.connection.dbapi_connection.cursor().copy_expert(f"COPY {table} FROM STDIN", io.StringIO(text))
 
 
 def _statement(name: str, then: str) -> str:
@@ -130,7 +119,7 @@ def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | No
         conn.exec_driver_sql(f"CREATE TEMP TABLE tests_daily ON COMMIT DROP AS {_by_ancestor(SQL['located_tests'])}",
                              p)
         conn.exec_driver_sql(SQL["create_side_daily"])
-        _copy_in(conn, "side_daily", other_feeds.result())
+        write_text(conn, "side_daily", other_feeds.result())
         parts = "SELECT * FROM tests_daily UNION ALL SELECT * FROM side_daily"
     conn.exec_driver_sql(_statement("insert_daily_local", upsert).replace("{parts}", parts), p)
     for level in (2, 1):  # districts from their communes, then provinces from their districts
@@ -150,7 +139,7 @@ def _indicators(conn, day: dt.date, params: dict, case_windows: Future[str] | No
     if case_windows is None:
         conn.exec_driver_sql("INSERT INTO case_window " + SQL["case_windows"], p)
     else:
-        _copy_in(conn, "case_window", case_windows.result())
+        write_text(conn, "case_window", case_windows.result())
     conn.exec_driver_sql(SQL["delete_indicators_gone"], p)
     upsert = " " + SQL["indicators_changed_only"] if conn.exec_driver_sql(SQL["has_indicators"], p).scalar() else ""
     conn.exec_driver_sql(_statement("insert_indicators", upsert), p)

@@ -69,5 +69,5 @@ UPDATE risk.snapshot SET version = version + 1, changed_at = now() RETURNING ver
 -- name: stored_digests
 -- The digests of the zones stored for the day (of these areas): a recompute sends only rows whose digest differs.
 SELECT area_code, row_hash FROM risk.zone
-WHERE ruleset_id = %(ruleset)s AND day = %(day)s
-  AND (CAST(%(codes)s AS text[]) IS NULL OR area_code = ANY(CAST(%(codes)s AS text[])))
+WHERE ruleset_id = :ruleset AND day = :day
+  AND (CAST(:codes AS text[]) IS NULL OR area_code = ANY(CAST(:codes AS text[])))

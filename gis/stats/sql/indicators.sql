@@ -7,8 +7,8 @@
 -- name: day_units
 -- The units in force on the day (and out_units: those to recompute — all, or a scope), each with itself and its
 -- ancestors (at most four levels: no recursion), as temporary tables with statistics: as CTEs the planner misjudged
--- their joins by twelve orders of magnitude at 100,000 hamlets. With roots (top-level codes), only the units under
--- them are loaded: a scoped recompute reads no others.
+-- their joins by twelve orders of magnitude at 100,000 hamlets. With a scope, only the provinces it reaches are
+-- loaded (their units are all a scoped recompute reads).
 -- For the day's transaction: JIT off (compiling these one-off aggregations cost more, 0.3-0.5 s, than it saved);
 -- no nested loops: the day's new rows (stats.daily) are not in the planner's statistics yet, so it takes them for
 -- one row, and nested loops over the unindexed temporary tables then ran a 0.05 s roll-up for minutes (a whole day)
@@ -19,15 +19,15 @@ CREATE TEMP TABLE units ON COMMIT DROP AS
 WITH RECURSIVE tree AS (
     SELECT code, level, parent_code, population FROM admin.area
     WHERE valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s) AND parent_code IS NULL
-      AND code = ANY(CAST(%(roots)s AS text[]))
+      AND (CAST(%(scope)s AS text[]) IS NULL OR code = ANY(CAST(%(scope)s AS text[])))
     UNION ALL
     SELECT a.code, a.level, a.parent_code, a.population FROM admin.area a JOIN tree t ON a.parent_code = t.code
     WHERE a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s)
 )
-SELECT * FROM tree WHERE CAST(%(roots)s AS text[]) IS NOT NULL
+SELECT * FROM tree WHERE CAST(%(scope)s AS text[]) IS NOT NULL
 UNION ALL
 SELECT code, level, parent_code, population FROM admin.area
-WHERE CAST(%(roots)s AS text[]) IS NULL AND valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s);
+WHERE CAST(%(scope)s AS text[]) IS NULL AND valid_from <= %(day)s AND (valid_to IS NULL OR valid_to > %(day)s);
 ANALYZE units;  -- before lineage joins it: without statistics that join took 0.5 s at 115,000 units, with them 0.2 s
 CREATE TEMP TABLE out_units ON COMMIT DROP AS
 SELECT * FROM units WHERE CAST(%(scope)s AS text[]) IS NULL OR code = ANY(CAST(%(scope)s AS text[]));
