@@ -21,6 +21,6 @@ class StatsSettings(BaseSettings):
     capacity_max_occupancy: float = 0.9
     # Local day of timestamps (test collection): Vietnam has one time zone.
     timezone: str = "Asia/Ho_Chi_Minh"
-    # Connections a whole day's recompute uses: 2 counts the case windows on a second connection while the first
-    # counts the big feeds (a second core's worth); 1 does everything in one connection.
+    # Connections a whole day's recompute uses: with 2, a second connection counts the vaccinations, quarantine stays
+    # and case windows while the first counts the tests (a second core's worth); 1 does everything in one.
     workers: int = Field(default_factory=lambda: 2 if (os.cpu_count() or 1) > 1 else 1, ge=1, le=2)
