@@ -1,0 +1,178 @@
+"""Soak `covidgis serve` with a mixed public / restricted / bad-input load and print its memory every minute.
+
+    .venv/bin/python benchmarks/soak.py [--minutes 10] [--clients 8] [--seed 1]
+
+Starts a throwaway PostGIS cluster, loads Đồng Nai with one day of zones (as benchmarks/serve.py does), makes an
+analyst key, starts `covidgis serve`, then runs `--clients` threads for `--minutes`, each drawing requests at random
+from a mix that defeats the response cache: items with random bbox / limit / offset / property filters, zone
+history by date, MVT tiles at random z/x/y, the map's JSON API, zone-at-point at random points, restricted layers
+with the key, and bad input (long ids, garbage filters and dates, NULs, unknown collections, nested JSON bodies).
+Every minute it prints the server's RSS (process and children) and the responses by status class. Goal: RSS flat
+after warm-up, ≤ 500 MB; no 5xx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from serve import BIN, free_port, prepare_database, rss_mb, start, tile_xy  # benchmarks/serve.py
+
+DAY = "2021-10-20"
+WEST, SOUTH, EAST, NORTH = 106.75, 10.55, 107.55, 11.55  # Đồng Nai, roughly
+GOAL_MB = 500
+
+
+def random_bbox(rng: random.Random) -> str:
+    w = rng.uniform(0.005, 0.3)
+    x, y = rng.uniform(WEST, EAST - w), rng.uniform(SOUTH, NORTH - w)
+    return f"{x:.5f},{y:.5f},{x + w:.5f},{y + w:.5f}"
+
+
+def public(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
+    kind = rng.randrange(8)
+    if kind == 0:
+        return "GET", f"{base}/collections/zones/items?f=json&bbox={random_bbox(rng)}&limit={rng.randint(1, 500)}", None
+    if kind == 1:
+        return ("GET", f"{base}/collections/areas/items?f=json&admin_level={rng.randint(1, 4)}"
+                       f"&limit={rng.randint(1, 200)}&offset={rng.randint(0, 1500)}", None)
+    if kind == 2:
+        day = f"2021-10-{rng.randint(19, 20)}"
+        return "GET", f"{base}/collections/zones-history/items?f=json&datetime={day}&limit={rng.randint(1, 100)}", None
+    if kind == 3:
+        z = rng.randint(8, 14)
+        x, y = tile_xy(rng.uniform(WEST, EAST), rng.uniform(SOUTH, NORTH), z)
+        return "GET", f"{base}/collections/zones/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt", None
+    if kind == 4:
+        path = rng.choice(["/map/api/meta", "/map/api/zones?level=4", "/map/api/zones?level=3",
+                           "/map/api/search?q=" + rng.choice(["bien hoa", "Tân", "long", "xã", "ấp 1"]),
+                           "/map/api/zone/" + rng.choice(["25996", "25996-01", "26002", "75", "731"])])
+        return "GET", base + path, None
+    if kind == 5:
+        body = {"inputs": {"lon": rng.uniform(WEST, EAST), "lat": rng.uniform(SOUTH, NORTH), "date": DAY}}
+        return "POST", f"{base}/processes/zone-at-point/execution", body
+    if kind == 6:
+        return "GET", f"{base}/collections/zones/items?f=html&limit={rng.randint(1, 50)}", None
+    return "GET", f"{base}/collections/facilities-public/items?f=json&limit={rng.randint(1, 100)}", None
+
+
+def restricted(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
+    collection = rng.choice(["cases", "quarantine-facilities", "indicators", "ingest-rejects"])
+    return "GET", f"{base}/collections/{collection}/items?f=json&limit={rng.randint(1, 200)}", None
+
+
+def bad(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
+    long = "A" * rng.choice([100, 2_000, 20_000, 60_000])
+    kind = rng.randrange(8)
+    if kind == 0:
+        return "GET", f"{base}/collections/areas/items/{long}", None
+    if kind == 1:
+        return "GET", f"{base}/collections/zones/items?filter={long}", None
+    if kind == 2:
+        return "GET", f"{base}/collections/zones-history/items?datetime={'9' * rng.randint(10, 5000)}", None
+    if kind == 3:
+        return "GET", f"{base}/collections/areas/items?f={long[:rng.randint(1, 5000)]}", None
+    if kind == 4:
+        return "GET", f"{base}/collections/{rng.choice(['nope', 'cases%00', '..%2F..'])}/items", None
+    if kind == 5:
+        return "GET", f"{base}/collections/zones/items?admin_level=x&code=%00", None
+    if kind == 6:
+        depth = rng.choice([10, 1_000, 5_000])
+        return "POST", f"{base}/processes/zone-at-point/execution", {"raw": "[" * depth + "]" * depth}
+    return "GET", f"{base}/jobs/{long}", None
+
+
+def client(base: str, token: str, seed: int, stop: threading.Event, counts: Counter, lock: threading.Lock) -> None:
+    rng = random.Random(seed)
+    session = requests.Session()
+    auth = {"Authorization": f"Bearer {token}"}
+    while not stop.is_set():
+        draw = rng.random()
+        maker = public if draw < 0.6 else restricted if draw < 0.8 else bad
+        method, url, body = maker(rng, base)
+        headers = auth if maker is restricted else {}
+        try:
+            if method == "POST":
+                data = body["raw"] if "raw" in body else json.dumps(body)
+                resp = session.post(url, data=data, headers={**headers, "Content-Type": "application/json"},
+                                    timeout=120)
+            else:
+                resp = session.get(url, headers=headers, timeout=120)
+            key = f"{resp.status_code // 100}xx"
+            if resp.status_code >= 500:
+                key += f" {resp.status_code} {method} {urlsplit(url).path[:60]}"
+        except requests.RequestException as exc:
+            key = f"error {type(exc).__name__}"
+        with lock:
+            counts[key] += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    top = Path(tempfile.mkdtemp(prefix="covidgis-soak-"))
+    top.chmod(0o755)
+    cluster, url = prepare_database(top)
+    proc = None
+    try:
+        env = {"DATABASE_URL": url, "COVIDGIS_VAR_DIR": str(top / "var")}
+        token = subprocess.run([str(BIN / "covidgis"), "users", "add", "soak", "--role", "analyst"],
+                               env={**os.environ, **env}, capture_output=True, text=True,
+                               check=True).stdout.strip()
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        proc = start([str(BIN / "covidgis"), "serve"], {**env, "COVIDGIS_PORT": str(port)}, f"{base}/health",
+                     top / "serve.log")
+        print(f"covidgis serve (pid {proc.pid}): RSS at start {rss_mb(proc.pid):.0f} MB; "
+              f"{args.clients} clients for {args.minutes:g} min (60 % public, 20 % restricted, 20 % bad input)",
+              flush=True)
+        stop, lock, counts = threading.Event(), threading.Lock(), Counter()
+        threads = [threading.Thread(target=client, args=(base, token, args.seed * 1000 + i, stop, counts, lock),
+                                    daemon=True) for i in range(args.clients)]
+        for thread in threads:
+            thread.start()
+        started = time.monotonic()
+        samples: list[float] = []
+        for minute in range(1, math.ceil(args.minutes) + 1):
+            time.sleep(max(0.0, started + min(minute, args.minutes) * 60 - time.monotonic()))
+            samples.append(rss_mb(proc.pid))
+            with lock:
+                snapshot = dict(sorted(counts.items()))
+            print(f"  minute {minute:>3}: RSS {samples[-1]:6.0f} MB   {sum(snapshot.values()):>7} requests  "
+                  + "  ".join(f"{k}: {v}" for k, v in snapshot.items()), flush=True)
+        stop.set()
+        for thread in threads:
+            thread.join(130)
+        time.sleep(5)
+        idle = rss_mb(proc.pid)
+        server_errors = sum(v for k, v in counts.items() if k.startswith("5") or k.startswith("error"))
+        warm = samples[len(samples) // 2:] or samples
+        growth = warm[-1] - warm[0]
+        print(f"\nRSS: peak {max(samples):.0f} MB, idle after the load {idle:.0f} MB (goal ≤ {GOAL_MB} MB); "
+              f"second half of the run grew {growth:+.0f} MB (goal: flat); 5xx/errors: {server_errors} (goal 0)")
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            proc.wait(15)
+        cluster.stop()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
