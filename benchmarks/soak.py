@@ -66,6 +66,8 @@ def public(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
         return "POST", f"{base}/processes/zone-at-point/execution", body
     if kind == 6:
         return "GET", f"{base}/collections/zones/items?f=html&limit={rng.randint(1, 50)}", None
+    if rng.random() < 0.1:  # now and then what QGIS asks for: a big page of polygons
+        return "GET", f"{base}/collections/zones-history/items?f=json&limit={rng.choice([2000, 10000])}", None
     return "GET", f"{base}/collections/facilities-public/items?f=json&limit={rng.randint(1, 100)}", None
 
 
