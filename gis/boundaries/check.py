@@ -15,7 +15,9 @@ from gis.boundaries.errors import BoundaryError
 
 WGS84 = "EPSG:4326"
 
-# kind -> severity; the order is the order of the report.
+# kind -> severity (outside_parent is graded by share, see check_boundaries); the order is the order of the report.
+# An error stops a load (gis/boundaries/load.py): the data would put units, and the counts located in them, in the
+# wrong place. Warnings are loaded and shown in the data-quality layer; info says what was done.
 SEVERITY: dict[str, str] = {
     "invalid_geometry": "warning",
     "duplicate_code": "error",
@@ -24,6 +26,7 @@ SEVERITY: dict[str, str] = {
     "level_mismatch": "error",
     "missing_parent": "error",
     "missing_geometry": "warning",
+    "swapped_geometry": "error",
     "outside_parent": "warning",
     "sibling_overlap": "warning",
     "gap": "warning",
@@ -31,12 +34,16 @@ SEVERITY: dict[str, str] = {
     "renamed": "info",
     "coverage": "info",
 }
+SEVERITY_ORDER = ("error", "warning", "info")
 FRAME_COLUMNS = ["kind", "severity", "code", "other_code", "level", "area_m2", "share", "detail"]
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One finding; geometry (EPSG:4326) locates it, None where the problem is not spatial."""
+    """One finding; geometry (EPSG:4326) locates it, None where the problem is not spatial.
+
+    severity defaults to the kind's (SEVERITY); a graded kind passes its own.
+    """
 
     kind: str
     code: str | None
@@ -46,11 +53,11 @@ class Problem:
     share: float | None = None
     detail: str = ""
     geometry: BaseGeometry | None = None
+    severity: str = ""
 
-    @property
-    def severity(self) -> str:
-        """Severity follows from the kind so one kind never mixes severities."""
-        return SEVERITY[self.kind]
+    def __post_init__(self) -> None:
+        if not self.severity:
+            object.__setattr__(self, "severity", SEVERITY[self.kind])
 
     def to_dict(self) -> dict:
         """JSON-ready fields without the geometry."""
@@ -76,16 +83,24 @@ class BoundaryReport:
     parameters: dict = field(default_factory=dict)
 
     def summary(self) -> dict[str, dict]:
-        """Per kind: severity, count, count per level (1 province … 4 hamlet) and, for areal kinds, total_area_m2."""
+        """Per kind: its worst severity, count, count per severity and per level (1 province … 4 hamlet) and, for
+        areal kinds, total_area_m2."""
         out: dict[str, dict] = {}
         for p in self.problems:
-            entry = out.setdefault(p.kind, {"severity": p.severity, "count": 0, "by_level": {}})
+            entry = out.setdefault(p.kind, {"severity": p.severity, "count": 0, "by_severity": {}, "by_level": {}})
             entry["count"] += 1
+            entry["by_severity"][p.severity] = entry["by_severity"].get(p.severity, 0) + 1
+            entry["severity"] = min(entry["severity"], p.severity, key=SEVERITY_ORDER.index)
             if p.level is not None:
                 entry["by_level"][int(p.level)] = entry["by_level"].get(int(p.level), 0) + 1
             if p.area_m2 is not None:
                 entry["total_area_m2"] = entry.get("total_area_m2", 0.0) + p.area_m2
         return {kind: out[kind] for kind in SEVERITY if kind in out}
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The findings that stop a load."""
+        return [p for p in self.problems if p.severity == "error"]
 
     def to_json(self) -> dict:
         """Summary, parameters and problems without geometry, ready for json.dumps."""
@@ -224,9 +239,29 @@ def _area(geoms, metric_crs: str) -> np.ndarray:
     return gpd.GeoSeries(list(geoms), crs=WGS84).to_crs(metric_crs).area.to_numpy()
 
 
-def _outside_parent(df, geoms, area, first, metric_crs, min_area, share_min) -> list[Problem]:
-    """Share of each child lying outside its parent polygon."""
+def _containment(df, geoms, area, first, metric_crs) -> tuple[np.ndarray, dict[int, dict[int, float]]]:
+    """The children (units whose coded parent has a shape) and, per child, the m² of it inside each unit of its
+    parent's level (positive overlaps only): where a child's land really lies."""
     child = np.array([i for i in range(len(df)) if df.at[i, "parent_code"] in first and area[i] > 0], dtype=int)
+    levels = df["level"].to_numpy()
+    parents = np.array(sorted(set(first.values())), dtype=int)
+    inside: dict[int, dict[int, float]] = {int(c): {} for c in child}
+    parent_level = levels[[first[df.at[c, "parent_code"]] for c in child]] if len(child) else np.zeros(0, dtype=int)
+    for lvl in sorted(set(parent_level)):
+        kids, units = child[parent_level == lvl], parents[levels[parents] == lvl]
+        k, u = shapely.STRtree(geoms[units]).query(geoms[kids], predicate="intersects")
+        overlap = _area(shapely.intersection(geoms[kids[k]], geoms[units[u]]), metric_crs) if len(k) else []
+        for c, unit, a in zip(kids[k], units[u], overlap):
+            if a > 0:
+                inside[int(c)][int(unit)] = float(a)
+    return child, inside
+
+
+def _outside_parent(df, geoms, area, first, child, inside, metric_crs, min_area, share_min,
+                    share_error) -> list[Problem]:
+    """Share of each child lying outside its parent polygon; an error from share_error on (most of the unit is
+    elsewhere: its code or its shape is wrong), a warning below. The detail names the other unit holding most of
+    it."""
     if len(child) == 0:
         return []
     parent = np.array([first[df.at[i, "parent_code"]] for i in child], dtype=int)
@@ -234,10 +269,60 @@ def _outside_parent(df, geoms, area, first, metric_crs, min_area, share_min) -> 
     out_area = _area(outside, metric_crs)
     share = out_area / area[child]
     keep = (share >= share_min) & (out_area >= min_area)
-    return [Problem("outside_parent", df.at[c, "code"], int(df.at[c, "level"]), other_code=df.at[p, "code"],
-                    area_m2=float(a), share=float(s), geometry=_multipolygon(g),
-                    detail=f"{df.at[c, 'name']}: {s:.2%} ({a / 1e6:.4f} km²) lies outside {df.at[p, 'name']}")
-            for c, p, a, s, g in zip(child[keep], parent[keep], out_area[keep], share[keep], outside[keep])]
+    problems = []
+    for c, p, a, s, g in zip(child[keep], parent[keep], out_area[keep], share[keep], outside[keep]):
+        detail = f"{df.at[c, 'name']}: {s:.2%} ({a / 1e6:.4f} km²) lies outside {df.at[p, 'name']}"
+        elsewhere = {u: m2 for u, m2 in inside[int(c)].items() if u != p}
+        host = max(elsewhere, key=elsewhere.get, default=None)
+        if host is not None:
+            detail += f"; {elsewhere[host] / area[c]:.1%} of it lies in {df.at[host, 'name']} ({df.at[host, 'code']})"
+        problems.append(Problem("outside_parent", df.at[c, "code"], int(df.at[c, "level"]),
+                                other_code=df.at[p, "code"], area_m2=float(a), share=float(s),
+                                geometry=_multipolygon(g), detail=detail,
+                                severity="error" if s >= share_error else "warning"))
+    return problems
+
+
+def _swapped(df, geoms, area, first, child, inside, share_min) -> list[Problem]:
+    """Units whose shapes hold each other's children: most of A's children (by area) lie in B's shape and most of
+    B's in A's — the source swapped their geometries (or, for longer cycles, permuted them)."""
+    kids: dict[int, list[int]] = {}
+    for c in child:
+        kids.setdefault(first[df.at[c, "parent_code"]], []).append(int(c))
+    holder: dict[int, tuple[int, float]] = {}  # unit -> (the other unit holding most of its children, share)
+    for unit, members in kids.items():
+        held: Counter = Counter()
+        for c in members:
+            held.update(inside[c])
+        total = sum(area[c] for c in members)
+        other = max((u for u in held if u != unit), key=held.get, default=None)
+        if other is not None and held[other] / total >= share_min:
+            holder[unit] = (other, held[other] / total)
+    problems, seen = [], set()
+    for start in sorted(holder, key=lambda u: df.at[u, "code"]):
+        path, unit = [], start
+        while unit in holder and unit not in path and unit not in seen:
+            path.append(unit)
+            unit = holder[unit][0]
+        seen.update(path)
+        if unit not in path:
+            continue
+        cycle = path[path.index(unit):]
+        first_at = min(range(len(cycle)), key=lambda i: df.at[cycle[i], "code"])
+        cycle = cycle[first_at:] + cycle[:first_at]
+        label = [f"{df.at[u, 'code']} ({df.at[u, 'name']})" for u in cycle]
+        shares = [holder[u][1] for u in cycle]
+        if len(cycle) == 2:
+            detail = (f"the geometries of {label[0]} and {label[1]} look swapped: {shares[0]:.0%} of the first's "
+                      f"children lie in the second's shape and {shares[1]:.0%} of the second's in the first's")
+        else:
+            chain = "; ".join(f"{s:.0%} of {a}'s children lie in {b}'s shape"
+                              for a, b, s in zip(label, label[1:] + label[:1], shares))
+            detail = f"the geometries of {', '.join(label[:-1])} and {label[-1]} look permuted: {chain}"
+        problems.append(Problem("swapped_geometry", df.at[cycle[0], "code"], int(df.at[cycle[0], "level"]),
+                                other_code=df.at[cycle[1], "code"], share=float(min(shares)), detail=detail,
+                                geometry=_multipolygon(shapely.union_all(geoms[cycle]))))
+    return problems
 
 
 def _overlaps(df, geoms, idx, metric_crs, min_area) -> list[Problem]:
@@ -329,12 +414,19 @@ def check_boundaries(
     metric_crs: str | None = None,
     min_area_m2: float = 0.01,
     outside_share_min: float = 0.001,
+    outside_share_error: float = 0.5,
 ) -> BoundaryReport:
     """Check units against the official code list and against each other; areas in a metric CRS.
 
     metric_crs defaults to the UTM zone of the data (EPSG:32648 for Đồng Nai). min_area_m2 only
     drops floating-point noise (< 1e-5 m² on shared edges); the thinned Đồng Nai communes have
     genuine overlaps from 0.04 m² and gaps from 0.16 m² that PROVENANCE counts.
+
+    A child with outside_share_min or more of its area outside its coded parent is `outside_parent`: a warning
+    (edges of sources that do not share an origin), an error from outside_share_error on — at least half of the
+    unit lies elsewhere, so either its code or its shape is wrong (Đồng Nai's worst, Đông Hoà, is 37 % outside
+    Trảng Bom). When at least outside_share_error of one unit's children lie in another's shape and the other's in
+    the first's (or around a longer cycle), the finding is `swapped_geometry`, an error naming both.
     """
     df = _normalise_units(units)
     code_list = _normalise_codes(codes)
@@ -354,7 +446,10 @@ def check_boundaries(
     for i in np.flatnonzero(areal):
         first.setdefault(df.at[i, "code"], int(i))
     first.pop("", None)
-    problems += _outside_parent(df, geoms, area, first, metric_crs, min_area_m2, outside_share_min)
+    child, inside = _containment(df, geoms, area, first, metric_crs)
+    problems += _swapped(df, geoms, area, first, child, inside, outside_share_error)
+    problems += _outside_parent(df, geoms, area, first, child, inside, metric_crs, min_area_m2, outside_share_min,
+                                outside_share_error)
     levels = df["level"].to_numpy()
     for lvl in sorted(set(levels[areal])):
         idx = np.flatnonzero(areal & (levels == lvl))
@@ -372,5 +467,6 @@ def check_boundaries(
     problems += _coverage(df, geoms, area, first, metric_crs, min_area_m2, outside_share_min)
     order = {kind: n for n, kind in enumerate(SEVERITY)}
     problems.sort(key=lambda p: order[p.kind])
-    params = {"min_area_m2": min_area_m2, "outside_share_min": outside_share_min}
+    params = {"min_area_m2": min_area_m2, "outside_share_min": outside_share_min,
+              "outside_share_error": outside_share_error}
     return BoundaryReport(problems=problems, repaired=repaired, metric_crs=metric_crs, parameters=params)

@@ -215,9 +215,24 @@ def _reallocate_dissolved(units: gpd.GeoDataFrame) -> list[dict]:
     return problems
 
 
-def store(engine: Engine, ds: Dataset, prepared: PreparedDataset) -> LoadSummary:
-    """Write the load, its problems and the new area versions in one transaction."""
+def refuse_errors(ds: Dataset, report: BoundaryReport, shown: int = 5) -> None:
+    """Stop a load whose boundaries have errors (swapped shapes, units mostly outside their parent, bad codes):
+    stored, they would put units and every count located in them in the wrong place."""
+    errors = report.errors
+    if errors:
+        listed = "; ".join(f"{p.kind} {p.code or ''}: {p.detail}" for p in errors[:shown])
+        more = f" (and {len(errors) - shown} more)" if len(errors) > shown else ""
+        raise BoundaryError(f"{ds.name}: {len(errors)} error(s) in the boundaries, nothing was loaded: {listed}{more}. "
+                            "Fix the data (`covidgis boundaries check` lists every finding), or load with "
+                            "--accept-errors once they are understood (they are then kept in the data-quality layer)")
+
+
+def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors: bool = False) -> LoadSummary:
+    """Write the load, its problems and the new area versions in one transaction; a report with errors is refused
+    unless accept_errors."""
     units, report = prepared.units, prepared.report
+    if not accept_errors:
+        refuse_errors(ds, report)
     problems = report.problems_frame()
     if prepared.extra_problems:
         problems = pd.concat([problems, gpd.GeoDataFrame(prepared.extra_problems, geometry="geometry", crs=4326)],
