@@ -1,7 +1,8 @@
 """The map's JSON API under /map/api: geometry once, light zone colours revalidated by ETag, details on click.
 
-Everything is read from the public views (schema `pub`); responses carry an ETag made of the data version
-(pub.data_version), so a page that asks again with If-None-Match gets a 304 until the zone snapshot changes.
+Everything is read from the public views (schema `pub`) as the public role, like every public path; responses carry
+an ETag made of the data version (pub.data_version), so a page that asks again with If-None-Match gets a 304 until
+the zone snapshot changes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SQL = sqlfiles.load(Path(__file__).parent / "sql" / "map.sql")
 LAYERS = {"quarantine": ["quarantine"], "sites": ["testing", "vaccination"], "essential": ["essential_goods"]}
 GEOJSON = "application/geo+json"
 MAX_QUERY = 100
+MAX_CODE = 32  # area codes are short ("25996-01"); a longer one is no code
 
 
 class MapRequestError(CovidGisError):
@@ -127,7 +129,15 @@ def _day(request: Request, default: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError as exc:
-        raise MapRequestError(f"date must look like 2021-09-05, not {raw!r}") from exc
+        shown = raw if len(raw) <= 20 else raw[:20] + "…"
+        raise MapRequestError(f"date must look like 2021-09-05, not {shown!r}") from exc
+
+
+def _code(request: Request) -> str:
+    code = request.path_params["code"]
+    if len(code) > MAX_CODE or not code.isprintable():
+        raise MapRequestError(f"an area code has at most {MAX_CODE} printable characters, e.g. 25996 or 25996-01")
+    return code
 
 
 def _float(request: Request, name: str, low: float, high: float) -> float:
@@ -186,7 +196,7 @@ def api_routes(data: MapData) -> list[Route]:
         return conditional(request, etag, body, "application/json")
 
     def zone(request: Request) -> Response:
-        code, version = request.path_params["code"], data.version()
+        code, version = _code(request), data.version()
         day = _day(request, data.published(version["zones"])["last_day"])
         if day is None:
             return JSONResponse({"error": "no zones have been computed yet"}, status_code=404)

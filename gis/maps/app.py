@@ -19,7 +19,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def map_routes(engine: Engine, settings: MapSettings | None = None) -> list[BaseRoute]:
-    """Routes to add to the served app (the API reads only the public views, so any role with `pub` will do)."""
+    """Routes to add to the served app; `engine` connects as the public role (the API reads only the views of `pub`)."""
     settings = settings or MapSettings()
     data = MapData(engine, settings)
     pages: dict[str, str] = {}

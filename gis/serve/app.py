@@ -1,8 +1,10 @@
 """`covidgis serve`: one ASGI app — pygeoapi (OGC API) per audience, auth, HTTP caching, and our own routes.
 
-Request path: AuthMiddleware (who is asking; restricted collections → 401/403) → CacheMiddleware (ETag, 304,
-hot responses per data version; anonymous only) → our routes (/health, /map) → the pygeoapi app of the
-caller's audience (anonymous: public collections only; analyst / committee: public + their restricted ones).
+Request path: RequestLimits (too long a URL, header block or value → 414/431/400) → DatabaseOutage (503 +
+Retry-After while the database cannot answer) → AuthMiddleware (who is asking; restricted collections → 401/403) →
+CacheMiddleware (ETag, 304, hot responses per data version; anonymous only) → our routes (/health, /map) → the
+pygeoapi app of the caller's audience (anonymous: public collections only; analyst / committee: public + their
+restricted ones).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,7 +26,9 @@ from gis.risk.settings import RiskSettings
 from gis.serve import pygeoapi_fixes
 from gis.serve.auth import ROLE_COLLECTIONS, USER_KEY, AuthMiddleware, TokenVerifier
 from gis.serve.caching import CacheMiddleware, DataVersion
+from gis.serve.limits import RequestLimits
 from gis.serve.ogc import audience_config, load_config, make_api, ogc_app, restricted_collections
+from gis.serve.outage import OUTAGE_ERRORS, DatabaseOutage, serving_engine, too_slow
 from gis.serve.settings import ServeSettings
 from gis.settings import PROJECT_ROOT, Settings
 
@@ -32,13 +36,19 @@ PYGEOAPI_CONFIG = PROJECT_ROOT / "pygeoapi-config.yml"
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 
 
+def _secret(value) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def public_url(settings: Settings, serve: ServeSettings) -> URL:
+    """The database URL as the public role (`pub` only), which every public path reads through."""
+    return make_url(settings.url).set(username=serve.public_db_user,
+                                      password=_secret(serve.public_db_password) or None)
+
+
 def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, str]:
     """The variables pygeoapi-config.yml reads, derived from our settings."""
     url = make_url(settings.url)
-
-    def secret(value) -> str:
-        return value.get_secret_value() if value is not None else ""
-
     return {
         "COVIDGIS_HOST": settings.host,
         "COVIDGIS_PORT": str(settings.port),
@@ -47,9 +57,9 @@ def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, 
         "COVIDGIS_DB_PORT": str(url.port or 5432),
         "COVIDGIS_DB_NAME": url.database or "",
         "COVIDGIS_DB_PUBLIC_USER": serve.public_db_user,
-        "COVIDGIS_DB_PUBLIC_PASSWORD": secret(serve.public_db_password),
+        "COVIDGIS_DB_PUBLIC_PASSWORD": _secret(serve.public_db_password),
         "COVIDGIS_DB_RESTRICTED_USER": serve.restricted_db_user,
-        "COVIDGIS_DB_RESTRICTED_PASSWORD": secret(serve.restricted_db_password),
+        "COVIDGIS_DB_RESTRICTED_PASSWORD": _secret(serve.restricted_db_password),
     }
 
 
@@ -85,15 +95,26 @@ def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None =
     for role, readable in ROLE_COLLECTIONS.items():
         apps[role] = ogc_app(make_api(audience_config(config, restricted - readable)))
 
+    # The server's own reads (data version, API keys, /health) and the map's (as the public role), with timeouts.
+    own = serving_engine(engine.url, serve, "covidgis-serve")
+
     def health(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
-        with engine.connect() as conn:
-            areas = conn.execute(text("SELECT count(*) FROM admin.area WHERE valid_to IS NULL")).scalar_one()
-        return JSONResponse({"status": "ok", "current_areas": areas})
+        try:
+            with own.connect() as conn:
+                areas = conn.execute(text("SELECT count(*) FROM admin.area WHERE valid_to IS NULL")).scalar_one()
+        except OUTAGE_ERRORS as error:
+            return JSONResponse({"status": "unavailable", "database": "slow" if too_slow(error) else "down"},
+                                status_code=503,
+                                headers={"Retry-After": str(serve.retry_after_seconds)})
+        return JSONResponse({"status": "ok", "database": "up", "current_areas": areas})
 
     # Our own routes (health, the map), before pygeoapi's catch-all.
-    routes: list[BaseRoute] = [Route("/health", health), *map_routes(engine)]
+    routes: list[BaseRoute] = [Route("/health", health),
+                               *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map"))]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],
-        middleware=[Middleware(AuthMiddleware, verifier=TokenVerifier(engine, serve), restricted=restricted),
-                    Middleware(CacheMiddleware, version=DataVersion(engine, serve.version_ttl_seconds),
+        middleware=[Middleware(RequestLimits, settings=serve),
+                    Middleware(DatabaseOutage, engine=own, settings=serve),
+                    Middleware(AuthMiddleware, verifier=TokenVerifier(own, serve), restricted=restricted),
+                    Middleware(CacheMiddleware, version=DataVersion(own, serve.version_ttl_seconds),
                                settings=serve)])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import secrets
 import time
@@ -19,6 +18,7 @@ from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis import sqlfiles
+from gis.serve.limits import send_error
 from gis.serve.settings import ServeSettings
 
 log = logging.getLogger(__name__)
@@ -155,10 +155,5 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _deny(send: Send, status: int, code: str, description: str) -> None:
-    body = json.dumps({"code": code, "description": description}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               (b"cache-control", b"no-store")]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="covid-gis"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, status, code, description,
+                     [(b"www-authenticate", b'Bearer realm="covid-gis"')] if status == 401 else None)

@@ -1,7 +1,9 @@
 """HTTP caching of public responses, tied to the data version (zone snapshot, boundary load, facility batch).
 
 Every anonymous GET gets a weak ETag = data version + hash of (URL, Accept, Accept-Language), Last-Modified = when
-the data last changed, and Cache-Control. If-None-Match / If-Modified-Since answer 304 without touching pygeoapi.
+the data last changed, and Cache-Control. If-None-Match naming the ETag answers 304 without touching pygeoapi (only
+200s carry one); `If-None-Match: *` and If-Modified-Since answer 304 only once the response is known to be a 200
+(from the cache, or computed), never for a 404 or an invalid request. HEAD is answered from the GET's response.
 The version is read at most once per `version_ttl_seconds`, so a recompute shows within about a second.
 Hot responses (200, up to a size) are kept in memory for the current version and served without pygeoapi;
 concurrent misses for one URL wait for a single computation. Requests with credentials are never cached.
@@ -125,24 +127,18 @@ class CacheMiddleware:
         etag = f'W/"{version.tag}-{hashlib.sha1(key).hexdigest()[:16]}"'
         validators = [(b"etag", etag.encode()), (b"last-modified", version.last_modified.encode()),
                       (b"cache-control", self.cache_control), (b"vary", VARY)]
-        if _not_modified(headers, etag, version):
-            await send({"type": "http.response.start", "status": 304, "headers": validators})
-            await send({"type": "http.response.body", "body": b""})
+        if _holds(headers, etag):  # the client holds this very response: it was a 200 of this version
+            await _send(send, 304, validators, b"")
             return
-        head = scope["method"] == "HEAD"
         hit = self.responses.get(version.tag, etag)
-        if hit is None and not head:
-            hit = await self._compute_once(scope, receive, send, version.tag, etag, validators)
-            if hit is None:
-                return  # not cacheable: already sent
-        if hit is None:
-            await self.app(scope, receive, _with_headers(send, validators, only_ok=True))
-            return
+        if hit is None:  # HEAD is answered from the GET's response (and fills the cache for it)
+            hit = await self._compute_once({**scope, "method": "GET"}, receive, version.tag, etag, validators)
         status, stored, body = hit
-        await send({"type": "http.response.start", "status": status, "headers": stored})
-        await send({"type": "http.response.body", "body": b"" if head else body})
+        if status == 200 and _not_modified(headers, version):
+            status, stored, body = 304, validators, b""
+        await _send(send, status, stored, b"" if scope["method"] == "HEAD" else body)
 
-    async def _compute_once(self, scope, receive, send, version_tag: str, etag: str, validators: list):
+    async def _compute_once(self, scope, receive, version_tag: str, etag: str, validators: list):
         """Run the app once per ETag; concurrent requests for it wait and share the result."""
         waiting = self._inflight.get(etag)
         if waiting is not None:
@@ -163,17 +159,27 @@ class CacheMiddleware:
             self.responses.put(version_tag, etag, status, headers, body)
         else:
             headers = [h for h in headers if h[0].lower() != b"cache-control"] + [(b"cache-control", b"no-cache")]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return None
+        return status, headers, body
 
 
-def _not_modified(headers: dict, etag: str, version: Version) -> bool:
+def _tags(headers: dict) -> list[str] | None:
     inm = headers.get(b"if-none-match")
-    if inm is not None:
-        tags = [t.strip() for t in inm.decode("latin-1").split(",")]
-        bare = etag.removeprefix("W/")
-        return any(t == "*" or t.removeprefix("W/") == bare for t in tags)
+    return None if inm is None else [t.strip().removeprefix("W/") for t in inm.decode("latin-1").split(",")]
+
+
+def _holds(headers: dict, etag: str) -> bool:
+    """If-None-Match names this ETag (weak comparison). Only 200s carry one, so the resource exists."""
+    return etag.removeprefix("W/") in (_tags(headers) or [])
+
+
+def _not_modified(headers: dict, version: Version) -> bool:
+    """For a response known to exist (a 200): If-None-Match: *, or If-Modified-Since not before the data changed.
+
+    Neither is trusted before the response is known: `*` and a date match 404s and invalid requests too.
+    """
+    tags = _tags(headers)
+    if tags is not None:  # If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
+        return "*" in tags
     ims = headers.get(b"if-modified-since")
     if ims is not None and version.changed_at is not None:
         try:
@@ -184,6 +190,11 @@ def _not_modified(headers: dict, etag: str, version: Version) -> bool:
             return False
         return version.changed_at.replace(microsecond=0) <= since
     return False
+
+
+async def _send(send: Send, status: int, headers: list, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, list, bytes]:
@@ -200,11 +211,11 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, l
     return status, headers, b"".join(chunks)
 
 
-def _with_headers(send: Send, extra: list, only_ok: bool = False) -> Send:
+def _with_headers(send: Send, extra: list) -> Send:
     names = {name for name, _ in extra}
 
     async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start" and (not only_ok or message["status"] == 200):
+        if message["type"] == "http.response.start":
             kept = [h for h in message.get("headers", []) if h[0].lower() not in names]
             message = {**message, "headers": kept + extra}
         await send(message)

@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ServeSettings(BaseSettings):
-    """Database roles, privacy, HTTP caching and credentials of `covidgis serve`."""
+    """Database roles, privacy, HTTP caching, request limits, outages and credentials of `covidgis serve`."""
 
     model_config = SettingsConfigDict(env_prefix="COVIDGIS_SERVE_", env_file=".env", extra="ignore")
 
@@ -27,6 +27,22 @@ class ServeSettings(BaseSettings):
     # Hot public responses are kept in memory per data version, up to this many MB (0 turns the cache off).
     response_cache_mb: int = 128
     response_cache_entry_mb: int = 16
+
+    # Request limits (gis/serve/limits.py), checked before anything else reads the request: a longer URL (path and
+    # query, in bytes) answers 414, more header bytes (names and values together) 431, a longer path segment or query
+    # value (characters, after decoding) 400. QGIS, OWSLib and GDAL stay far below; a CQL polygon of ~150 vertices fits.
+    max_url_bytes: int = 8192
+    max_header_bytes: int = 16384
+    max_value_chars: int = 4096
+    # Nothing the server logs is longer than this (message, argument, traceback line): user values are cut.
+    max_log_chars: int = 1000
+
+    # The server's own connections (data version, API keys, /health, the map API): a statement is cancelled after
+    # this, and connecting gives up after that; while the database cannot answer, every path is a 503 with this
+    # Retry-After (gis/serve/outage.py).
+    statement_timeout_seconds: float = 10.0
+    connect_timeout_seconds: int = 5
+    retry_after_seconds: int = 10
 
     # API keys are looked up again after this many seconds (so a revoked key stops working within it).
     token_ttl_seconds: float = 5.0

@@ -106,3 +106,14 @@ def test_public_collections_connect_as_the_public_role(filled, served):
         users = set(conn.execute(text("SELECT DISTINCT usename FROM pg_stat_activity "
                                       "WHERE datname = current_database() AND application_name = 'pygeoapi'")).scalars())
     assert "covidgis_public" in users and "postgres" not in users
+
+
+def test_the_map_api_reads_as_the_public_role(filled, served):
+    for path in ("/map", "/map/api/meta", "/map/api/areas?level=3", "/map/api/zones?level=3",
+                 "/map/api/zone/25996", "/map/api/search?q=tan%20phong", "/map/api/layers/sites"):
+        assert requests.get(served + path, timeout=30).status_code == 200, path
+    with filled.connect() as conn:
+        users = set(conn.execute(text("SELECT DISTINCT usename FROM pg_stat_activity "
+                                      "WHERE datname = current_database() AND application_name = 'covidgis-map'"))
+                    .scalars())
+    assert users == {"covidgis_public"}

@@ -37,6 +37,39 @@ def test_cached_body_is_the_computed_one(served):
     assert other_language.headers["etag"] != first.headers["etag"]
 
 
+MISSING = ["/collections/areas/items/no-such-code", "/collections/no-such-collection", "/no/such/path",
+           "/collections/zones/items?admin_level=x", "/collections/zones-history/items?datetime=not-a-date",
+           "/collections/zones/items?f=no-such-format"]
+
+
+def test_star_and_dates_revalidate_only_what_exists(served):
+    """`If-None-Match: *` and If-Modified-Since match an existing resource, never a 404 or an invalid request."""
+    ok = requests.get(served + URLS[0], timeout=30)
+    conditions = [{"If-None-Match": "*"}, {"If-None-Match": '"other", *'},
+                  {"If-Modified-Since": ok.headers["last-modified"]},
+                  {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}]
+    for url in MISSING:
+        plain = requests.get(served + url, timeout=30).status_code
+        assert plain in (400, 404), url
+        for headers in conditions:
+            for method in ("GET", "HEAD"):
+                resp = requests.request(method, served + url, headers=headers, timeout=30)
+                assert resp.status_code == plain, (method, url, headers, resp.status_code)
+    for url in ["/collections/zones/items?f=json&limit=3", "/collections/areas/items/" + TAN_PHONG + "?f=json"]:
+        for headers in conditions:
+            for method in ("GET", "HEAD"):
+                resp = requests.request(method, served + url, headers=headers, timeout=30)
+                assert resp.status_code == 304 and resp.headers["etag"] and not resp.content, (method, url, headers)
+
+
+def test_head_answers_like_get_without_a_body(served):
+    url = served + "/collections/areas/items?f=json&level=1"  # asked first with HEAD: its GET must still have a body
+    head, get = requests.head(url, timeout=30), requests.get(url, timeout=30)
+    assert head.status_code == 200 and not head.content and get.json()["features"]
+    assert head.headers["etag"] == get.headers["etag"] and head.headers["content-type"] == get.headers["content-type"]
+    assert requests.head(served + "/collections/areas/items/no-such-code", timeout=30).status_code == 404
+
+
 def test_errors_and_health_are_not_cached(served):
     bad = requests.get(served + "/collections/zones/items?admin_level=x", timeout=30)
     assert bad.status_code == 400 and "etag" not in bad.headers
