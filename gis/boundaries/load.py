@@ -239,8 +239,10 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors:
                              ignore_index=True)
     problem_counts = report.summary()
     for extra in prepared.extra_problems:
-        entry = problem_counts.setdefault(extra["kind"], {"severity": extra["severity"], "count": 0, "by_level": {}})
+        entry = problem_counts.setdefault(extra["kind"], {"severity": extra["severity"], "count": 0,
+                                                          "by_severity": {}, "by_level": {}})
         entry["count"] += 1
+        entry["by_severity"][extra["severity"]] = entry["by_severity"].get(extra["severity"], 0) + 1
         entry["by_level"][extra["level"]] = entry["by_level"].get(extra["level"], 0) + 1
     summary = {"units_by_level": _count_by_level(units), "problems": problem_counts}
     files = {str(p.name): _sha256(p) for p in ds.files()}
