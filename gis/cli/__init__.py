@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
 from gis.cli import boundaries, db, export, risk, serve, users, zones
@@ -47,10 +48,10 @@ def main() -> None:
     try:
         app()
     except CovidGisError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print("[bold red]error:[/]", escape(str(exc)), highlight=False)
         sys.exit(2)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        err.print(f"[bold red]error:[/] cannot reach the database ({reason}). Is it running? "
-                  "`covidgis db start` starts the local one; DATABASE_URL names another.", highlight=False)
+        err.print("[bold red]error:[/]", escape(f"cannot reach the database ({reason}). Is it running? "
+                  "`covidgis db start` starts the local one; DATABASE_URL names another."), highlight=False)
         sys.exit(2)

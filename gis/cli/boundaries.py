@@ -34,6 +34,8 @@ SYNTHETIC = typer.Option(False, "--synthetic-hamlets", help="Mark the hamlets as
 VALID_FROM = typer.Option(None, help="First day these boundaries hold (default: today).")
 NAME = typer.Option(None, help="Dataset name (default: the folder name).")
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+ACCEPT_ERRORS = typer.Option(False, "--accept-errors",
+                             help="Load although the check found errors (they are kept in the data-quality layer).")
 
 
 def dataset_from_args(paths: list[Path], codes: Path | None, population: Path | None, pop_column: str,
@@ -61,8 +63,10 @@ def dataset_from_args(paths: list[Path], codes: Path | None, population: Path | 
 def load(ctx: typer.Context, paths: list[Path] = PATHS, codes: Path = CODES, population: Path = POPULATION,
          pop_column: str = POP_COLUMN, raster: Path = RASTER, hamlet_points: Path = HAMLET_POINTS,
          hamlet_polygons: Path = HAMLET_POLYGONS, synthetic: bool = SYNTHETIC,
-         valid_from: dt.datetime = VALID_FROM, name: str = NAME, as_json: bool = JSON) -> None:
-    """Check a boundary dataset and store it as the current areas (re-loading the same data changes nothing)."""
+         valid_from: dt.datetime = VALID_FROM, name: str = NAME, as_json: bool = JSON,
+         accept_errors: bool = ACCEPT_ERRORS) -> None:
+    """Check a boundary dataset and store it as the current areas (re-loading the same data changes nothing);
+    a dataset with errors is refused unless --accept-errors."""
     from gis.boundaries.load import prepare, store
     from gis.db.engine import start_database
 
@@ -73,7 +77,7 @@ def load(ctx: typer.Context, paths: list[Path] = PATHS, codes: Path = CODES, pop
     with out.status(f"checking {ds.name}…", spinner="dots") if not as_json else nullcontext():
         prepared = prepare(ds)
     with out.status("storing…", spinner="dots") if not as_json else nullcontext():
-        summary = store(start_database(settings), ds, prepared)
+        summary = store(start_database(settings), ds, prepared, accept_errors=accept_errors)
     summary.seconds = round(time.perf_counter() - started, 2)
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
@@ -104,6 +108,7 @@ def check(paths: list[Path] = typer.Argument(None, help=f"Dataset folder or file
 def _print_problems(problems: dict[str, dict]) -> None:
     table = Table(title="Boundary problems / Lỗi ranh giới")
     table.add_column("kind", no_wrap=True)
+    table.add_column("severity")
     table.add_column("count", justify="right")
     for level in LEVEL_NAMES.values():
         table.add_column(level, justify="right")
@@ -111,7 +116,8 @@ def _print_problems(problems: dict[str, dict]) -> None:
     for kind, entry in problems.items():
         area = entry.get("total_area_m2")
         by_level = [str(entry["by_level"].get(lvl, "")) for lvl in LEVEL_NAMES]
-        table.add_row(kind, str(entry["count"]), *by_level, f"{area:,.0f}" if area is not None else "")
+        severity = ", ".join(f"{n} {sev}" for sev, n in entry["by_severity"].items())
+        table.add_row(kind, severity, str(entry["count"]), *by_level, f"{area:,.0f}" if area is not None else "")
     out.print(table)
 
 

@@ -12,14 +12,17 @@ import functools
 import pygeoapi.api.itemtypes as itemtypes
 import pygeoapi.util as util
 
+from gis.serve import csv_formatter
+
 _applied = False
 
 
 def apply() -> None:
-    """Memoise CRS lookups and skip identity bbox transforms (idempotent)."""
+    """Memoise CRS lookups, skip identity bbox transforms, and serve f=csv with our formatter (idempotent)."""
     global _applied
     if _applied:
         return
+    csv_formatter.register()
     cached_crs = functools.lru_cache(maxsize=64)(util.get_crs_from_uri)
     original_transform_bbox = util.transform_bbox
 
