@@ -30,6 +30,8 @@ from gis.serve.limits import RequestLimits
 from gis.serve.ogc import audience_config, load_config, make_api, ogc_app, restricted_collections
 from gis.serve.outage import OUTAGE_ERRORS, DatabaseOutage, serving_engine, too_slow
 from gis.serve.settings import ServeSettings
+from gis.serve.security import SecurityHeadersMiddleware
+from gis.maps.settings import MapSettings
 from gis.settings import PROJECT_ROOT, Settings
 
 PYGEOAPI_CONFIG = PROJECT_ROOT / "pygeoapi-config.yml"
@@ -113,7 +115,9 @@ def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None =
                                *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map"))]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],
-        middleware=[Middleware(RequestLimits, settings=serve),
+        middleware=[Middleware(SecurityHeadersMiddleware, inline_paths=[MapSettings().prefix],
+                               tile_urls=[MapSettings().basemap_url, config["server"]["map"]["url"]]),
+                    Middleware(RequestLimits, settings=serve),
                     Middleware(DatabaseOutage, engine=own, settings=serve),
                     Middleware(AuthMiddleware, verifier=TokenVerifier(own, serve), restricted=restricted),
                     Middleware(CacheMiddleware, version=DataVersion(own, serve.version_ttl_seconds),

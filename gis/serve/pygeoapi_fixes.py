@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 import pygeoapi.api.itemtypes as itemtypes
+import pygeoapi.api.tiles as tiles_api
 import pygeoapi.util as util
 
 from gis.serve import csv_formatter
@@ -35,9 +36,21 @@ def apply() -> None:
     itemtypes.get_crs_from_uri = cached_crs
     util.transform_bbox = transform_bbox
     itemtypes.transform_bbox = transform_bbox
+    tiles_api.render_j2_template = _with_templates(tiles_api.render_j2_template)
     _applied = True
 
 
 @functools.lru_cache(maxsize=64)
 def _same_crs(a: str, b: str) -> bool:
     return util.get_crs_from_uri(a) == util.get_crs_from_uri(b)
+
+
+def _with_templates(render):
+    """pygeoapi's tile matrix set pages pass the whole config where the template config belongs, so they ignore
+    `server.templates` (our overrides, gis/serve/templates): give them the configured one."""
+    @functools.wraps(render)
+    def render_j2_template(config: dict, tpl_config: dict, *args, **kwargs):
+        if "path" not in tpl_config and "server" in tpl_config:
+            tpl_config = tpl_config["server"]["templates"]
+        return render(config, tpl_config, *args, **kwargs)
+    return render_j2_template

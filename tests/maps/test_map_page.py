@@ -163,7 +163,7 @@ def test_date_control_changes_the_colours(open_page, zones, communes):
     page = p.open(f"level=3&date={DAY1}")
     assert p.fills()[TAN_PHONG] == HEX["green"]
     page.fill("#cg-date", DAY2.isoformat())
-    page.wait_for_function(f"window.covidgis.fills()['{TAN_PHONG}'] === '{HEX['red']}'")
+    page.wait_for_function(f"() => window.covidgis.fills()['{TAN_PHONG}'] === '{HEX['red']}'")
     assert p.fills() == expected_fills(zones[DAY2], communes)
     # the page marks the day shown two animation frames after it painted: wait for it rather than race it
     page.wait_for_selector(f"body[data-cg-day='{DAY2.isoformat()}']", state="attached", timeout=5000)
@@ -216,10 +216,10 @@ def test_layers_toggle(open_page):
     p = open_page()
     page = p.open(f"level=3&date={DAY2}")
     page.check("#cg-layer-sites")
-    page.wait_for_function("window.covidgis.state.overlays.sites && "
+    page.wait_for_function("() => window.covidgis.state.overlays.sites && "
                            "window.covidgis.state.overlays.sites.getLayers().length === 2")
     page.check("#cg-layer-data-quality")
-    page.wait_for_function("!!window.covidgis.state.overlays['data-quality']")
+    page.wait_for_function("() => !!window.covidgis.state.overlays['data-quality']")
     page.uncheck("#cg-layer-sites")
     p.shot("layers")
 
@@ -231,7 +231,7 @@ def test_restricted_layers_only_after_signing_in(open_page, db_url):
     page.fill("#cg-token", "not-a-token")
     # The server answers 401 for the restricted collections: the browser logs those as errors, expected here.
     page.click("#cg-signin")
-    page.wait_for_function("document.getElementById('cg-signin-msg').textContent.includes('không hợp lệ')")
+    page.wait_for_function("() => document.getElementById('cg-signin-msg').textContent.includes('không hợp lệ')")
     assert page.query_selector_all("[data-restricted]") == []
     token = run_cli("users", "add", "map-test", "--role", "committee", database_url=db_url).stdout.strip()
     page.fill("#cg-token", token)
@@ -263,7 +263,7 @@ def test_a_new_snapshot_is_drawn_without_a_reload(open_page, engine, zones, comm
     put_indicators(engine, DAY2, {**{c: 60 for c in yellow}, **{c: 60 for c in orange}, TAN_PHONG: 200,
                                   FAR_COMMUNE: 200})
     compute(engine, [DAY2])
-    page.wait_for_function(f"window.covidgis.fills()['{FAR_COMMUNE}'] === '{HEX['red']}' && "
+    page.wait_for_function(f"() => window.covidgis.fills()['{FAR_COMMUNE}'] === '{HEX['red']}' && "
                            f"Number(document.body.dataset.cgSnapshot) > {snapshot}", timeout=15000)
     assert page.evaluate("window.__sameDocument") is True
     assert p.fills() == expected_fills(zone_colours(engine, DAY2), communes)
