@@ -1,7 +1,11 @@
 """OGC API Processes: `zone-at-point` and `route-risk` (pygeoapi processors, by dotted path in the config).
 
 Both read the public views only (pub.zones, pub.zones_history) through the connection in the processor's `data`
-(the public role). Bad input raises BadInput: pygeoapi answers 400 with the message, never 500.
+(the public role). Bad input raises BadInput (400 with the message). A process must never hold the server: a route
+has at most MAX_ROUTE_POINTS positions and MAX_ROUTE_KM, every statement has a timeout (a slower answer is a 503
+saying so), and at most `concurrency` processes run at once — pygeoapi runs them in the thread pool the feature
+endpoints share, so a process that finds no free slot answers 503 "busy" at once instead of queueing workers.
+ProcessManager (the `server.manager` of pygeoapi-config.yml) gives those errors their own HTTP status.
 """
 
 from __future__ import annotations
@@ -10,17 +14,46 @@ import datetime as dt
 import functools
 import json
 import math
+import threading
+import uuid
 from pathlib import Path
 
+import psycopg2.errors
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
-from sqlalchemy import Engine, create_engine, text
+from pygeoapi.process.manager.dummy import DummyManager
+from pygeoapi.util import JobStatus, RequestedProcessExecutionMode, RequestedResponse
+from pyproj import Geod
+from sqlalchemy import Connection, Engine, create_engine, exc, text
 from sqlalchemy.engine import URL
 
 from gis import sqlfiles
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "processes.sql")
-MAX_ROUTE_POINTS = 10_000
+# A route from a phone or a GIS client, simplified: 400 positions draw a road trip across the country well.
+MAX_ROUTE_POINTS = 400
+# The longest trip in Việt Nam by road, National Route 1 from Hữu Nghị to Năm Căn, is ~2,360 km; a longer route
+# is no journey to check, and the work of a route grows with its length (the areas it crosses).
+MAX_ROUTE_KM = 2_500
 ZONE_FIELDS = ["code", "name", "level", "colour", "label_vi", "label_en"]
+SHOWN_CHARS = 40  # a value echoed in a message is cut to this
+WGS84 = Geod(ellps="WGS84")
+
+
+class ProcessSettings(BaseSettings):
+    """How long a process may take and how many may run at once (COVIDGIS_SERVE_PROCESS_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="COVIDGIS_SERVE_PROCESS_", env_file=".env", extra="ignore")
+
+    # Each statement of a process is cancelled after this (a 400-position route across Đồng Nai takes ~0.2 s).
+    statement_timeout_seconds: float = Field(10.0, gt=0)
+    # Processes running at once in one server; pygeoapi's thread pool has min(32, cores + 4) workers for everything.
+    concurrency: int = Field(2, ge=1)
+
+
+SETTINGS = ProcessSettings()
+SLOTS = threading.BoundedSemaphore(SETTINGS.concurrency)  # created at import: one bound for every API and thread
 
 
 class BadInput(ProcessorExecuteError):
@@ -28,6 +61,31 @@ class BadInput(ProcessorExecuteError):
 
     http_status_code = 400
     ogc_exception_code = "InvalidParameterValue"
+
+
+class Unavailable(ProcessorExecuteError):
+    """The request is fine but cannot be answered now (busy, or it took too long); the message says what to do."""
+
+    http_status_code = 503
+    ogc_exception_code = "ServiceUnavailable"
+
+
+class ProcessManager(DummyManager):
+    """pygeoapi's synchronous manager, except that a processor's error keeps its HTTP status and message.
+
+    The Dummy manager answers every exception as 400 "Error executing process: …" (a busy server would look like a
+    bad request, a driver's text would reach the caller) and POSTs to any `subscriber` URL a caller names, without a
+    timeout. Here a ProcessorExecuteError reaches pygeoapi, which answers its status (400, 503) with its message;
+    anything else is a fault of ours and propagates; subscriber URLs are never called.
+    """
+
+    def execute_process(self, process_id: str, data_dict: dict, execution_mode=None, requested_outputs=None,
+                        subscriber=None, requested_response=RequestedResponse.raw.value):
+        mime_type, outputs = self.get_processor(process_id).execute(data_dict, outputs=requested_outputs)
+        if requested_response == RequestedResponse.document.value:
+            outputs = {"outputs": [outputs]}
+        applied = None if execution_mode is None else {"Preference-Applied": RequestedProcessExecutionMode.wait.value}
+        return str(uuid.uuid1()), mime_type, outputs, JobStatus.successful, applied
 
 
 def _output(name: str, description: str) -> dict:
@@ -66,8 +124,16 @@ ROUTE_RISK = {
     "jobControlOptions": ["sync-execute"],
     "keywords": ["zone", "risk", "route", "PC-Covid"],
     "inputs": {
-        "route": {"title": "Route", "description": "GeoJSON LineString in WGS 84 (lon, lat)",
-                  "schema": {"type": "object", "contentMediaType": "application/geo+json"},
+        "route": {"title": "Route",
+                  "description": f"GeoJSON LineString in WGS 84 (lon, lat), or a Feature holding one: 2 to "
+                                 f"{MAX_ROUTE_POINTS} positions, at most {MAX_ROUTE_KM:,} km long, no step of more "
+                                 "than 180° of longitude",
+                  "schema": {"type": "object", "contentMediaType": "application/geo+json",
+                             "properties": {"type": {"enum": ["LineString", "Feature"]},
+                                            "coordinates": {"type": "array", "minItems": 2,
+                                                            "maxItems": MAX_ROUTE_POINTS,
+                                                            "items": {"type": "array", "minItems": 2,
+                                                                      "items": {"type": "number"}}}}},
                   "minOccurs": 1, "maxOccurs": 1},
         "date": {"title": "Date", "description": "ISO date; default the latest computed day",
                  "schema": {"type": "string", "format": "date"}, "minOccurs": 0, "maxOccurs": 1},
@@ -83,67 +149,95 @@ ROUTE_RISK = {
 def _engine(host: str, port: int, dbname: str, user: str, password: str | None) -> Engine:
     url = URL.create("postgresql+psycopg2", username=user, password=password or None, host=host, port=int(port),
                      database=dbname)
-    return create_engine(url, pool_pre_ping=True, connect_args={"application_name": "covidgis-processes"})
+    # JIT off: PostGIS costs ST_Intersection so high that a route query can be JIT-compiled (seen: 158 of 182 ms).
+    timeout_ms = max(1, round(SETTINGS.statement_timeout_seconds * 1000))
+    return create_engine(url, pool_pre_ping=True, connect_args={
+        "application_name": "covidgis-processes", "options": f"-c statement_timeout={timeout_ms} -c jit=off"})
 
 
 class _ZoneProcessor(BaseProcessor):
+    """Checks the inputs, then answers in one of the SLOTS (or 503 busy), within the statement timeout."""
+
+    too_slow: str  # the 503 answer when a statement is cancelled, with {seconds}
+
     def __init__(self, processor_def: dict, metadata: dict):
         super().__init__(processor_def, metadata)
         data = processor_def["data"]
         self.engine = _engine(data["host"], data["port"], data["dbname"], data["user"], data.get("password"))
 
-    def _day(self, conn, data: dict) -> dt.date:
-        raw = data.get("date")
-        if raw in (None, ""):
-            day = conn.execute(text(SQL["latest_day"])).scalar()
-            if day is None:
-                raise BadInput(user_msg="no zones have been computed yet")
-            return day
+    def execute(self, data: dict, outputs=None):
+        request = self.parse(data or {})
+        if not SLOTS.acquire(blocking=False):
+            raise Unavailable(user_msg="the server is busy with other zone and route requests; retry in a few "
+                                       "seconds")
         try:
-            return dt.date.fromisoformat(str(raw))
-        except ValueError:
-            raise BadInput(user_msg=f"date: {raw!r} is not an ISO date (YYYY-MM-DD)")
+            with self.engine.connect() as conn:
+                return self.answer(conn, request)
+        except exc.OperationalError as error:
+            if isinstance(error.orig, psycopg2.errors.QueryCanceled):
+                raise Unavailable(user_msg=self.too_slow.format(seconds=SETTINGS.statement_timeout_seconds))
+            raise
+        finally:
+            SLOTS.release()
+
+    def parse(self, data: dict) -> dict:
+        """The checked inputs (BadInput when they are wrong), before the database is asked anything."""
+        raise NotImplementedError
+
+    def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
+        raise NotImplementedError
 
 
 class ZoneAtPointProcessor(_ZoneProcessor):
     """zone-at-point: lon, lat, optional date → the area at each level with its colour and reasons."""
 
+    too_slow = "the zone lookup took too long (over {seconds:g} s); retry in a few seconds"
+
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, ZONE_AT_POINT)
 
-    def execute(self, data: dict, outputs=None):
-        data = data or {}
-        lon, lat = _coordinate(data.get("lon"), "lon", 180), _coordinate(data.get("lat"), "lat", 90)
-        with self.engine.connect() as conn:
-            day = self._day(conn, data)
-            rows = conn.execute(text(SQL["zone_at_point"]), {"day": day, "lon": lon, "lat": lat}).mappings().all()
+    def parse(self, data: dict) -> dict:
+        return {"lon": _coordinate(data.get("lon"), "lon", 180), "lat": _coordinate(data.get("lat"), "lat", 90),
+                "day": _date(data.get("date"))}
+
+    def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
+        day = request["day"] or _latest_day(conn)
+        rows = conn.execute(text(SQL["zone_at_point"]), {**request, "day": day}).mappings().all()
         if not rows:
-            raise BadInput(user_msg=f"no zone contains ({lon}, {lat}) on {day}: the point is outside the served "
-                                    "areas, or no zones were computed that day")
-        return "application/json", {"id": "zones", "lon": lon, "lat": lat, "date": day.isoformat(),
-                                    "areas": [_plain(row) for row in rows]}
+            raise BadInput(user_msg=f"no zone contains ({request['lon']}, {request['lat']}) on {day}: the point is "
+                                    "outside the served areas, or no zones were computed that day")
+        return "application/json", {"id": "zones", "lon": request["lon"], "lat": request["lat"],
+                                    "date": day.isoformat(), "areas": [_plain(row) for row in rows]}
 
 
 class RouteRiskProcessor(_ZoneProcessor):
     """route-risk: a LineString → the zones crossed in order, the highest level, the length in each colour."""
 
+    too_slow = "the route took too long (over {seconds:g} s); send a shorter route"
+
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, ROUTE_RISK)
 
-    def execute(self, data: dict, outputs=None):
-        data = data or {}
+    def parse(self, data: dict) -> dict:
         route = _linestring(data.get("route"))
         admin_level = data.get("admin_level", 4)
         if isinstance(admin_level, bool) or not isinstance(admin_level, (int, str)) \
                 or str(admin_level) not in ("1", "2", "3", "4"):
-            raise BadInput(user_msg=f"admin_level: expected 1, 2, 3 or 4, got {admin_level!r}")
-        params = {"route": json.dumps(route), "admin_level": int(admin_level)}
-        with self.engine.connect() as conn:
-            params["day"] = self._day(conn, data)
-            pieces = conn.execute(text(SQL["route_pieces"]), params).mappings().all()
-            total = conn.execute(text(SQL["route_length"]), params).scalar_one()
+            raise BadInput(user_msg=f"admin_level: expected 1, 2, 3 or 4, got {_shown(admin_level)}")
+        lons, lats = zip(*route["coordinates"])
+        length_m = WGS84.line_length(lons, lats)
+        if length_m > MAX_ROUTE_KM * 1000:
+            raise BadInput(user_msg=f"route: {length_m / 1000:,.0f} km long; at most {MAX_ROUTE_KM:,} km are "
+                                    "accepted, send a shorter route")
+        return {"route": route, "admin_level": int(admin_level), "day": _date(data.get("date")),
+                "length_m": length_m}
+
+    def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
+        day = request["day"] or _latest_day(conn)
+        pieces = conn.execute(text(SQL["route_pieces"]), {"route": json.dumps(request["route"]), "day": day,
+                                                          "admin_level": request["admin_level"]}).mappings().all()
         if not pieces:
-            raise BadInput(user_msg=f"the route crosses no zone on {params['day']}: it is outside the served areas, "
+            raise BadInput(user_msg=f"the route crosses no zone on {day}: it is outside the served areas, "
                                     "or no zones were computed that day")
         crossings: list[dict] = []
         per_colour: dict[str, float] = {}
@@ -155,13 +249,36 @@ class RouteRiskProcessor(_ZoneProcessor):
             crossings.append({**{k: piece[k] for k in ZONE_FIELDS}, "length_m": piece["length_m"]})
         for crossing in crossings:
             crossing["length_m"] = round(crossing["length_m"], 1)
-        inside = sum(per_colour.values())
+        inside, total = sum(per_colour.values()), request["length_m"]
         highest = max(crossings, key=lambda c: c["level"])
         return "application/json", {
-            "id": "route", "date": params["day"].isoformat(), "admin_level": int(admin_level),
+            "id": "route", "date": day.isoformat(), "admin_level": request["admin_level"],
             "crossings": crossings, "highest_level": highest["level"], "highest_colour": highest["colour"],
             "length_m_by_colour": {k: round(v, 1) for k, v in per_colour.items()},
             "length_m": round(total, 1), "outside_m": round(max(total - inside, 0.0), 1)}
+
+
+def _latest_day(conn: Connection) -> dt.date:
+    day = conn.execute(text(SQL["latest_day"])).scalar()
+    if day is None:
+        raise BadInput(user_msg="no zones have been computed yet")
+    return day
+
+
+def _date(raw) -> dt.date | None:
+    """The requested day, or None for the latest computed one."""
+    if raw in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise BadInput(user_msg=f"date: {_shown(raw)} is not an ISO date (YYYY-MM-DD)")
+
+
+def _shown(value) -> str:
+    """A caller's value as a message may echo it: its repr, cut to SHOWN_CHARS."""
+    shown = repr(value)
+    return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…"
 
 
 def _coordinate(value, name: str, bound: float) -> float:
@@ -169,15 +286,17 @@ def _coordinate(value, name: str, bound: float) -> float:
         raise BadInput(user_msg=f"{name}: required, a number of degrees")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(user_msg=f"{name}: {value!r} is not a number")
+    except (TypeError, ValueError, OverflowError):
+        raise BadInput(user_msg=f"{name}: {_shown(value)} is not a number")
     if not math.isfinite(number) or abs(number) > bound:
-        raise BadInput(user_msg=f"{name}: {value!r} is outside -{bound}..{bound}")
+        raise BadInput(user_msg=f"{name}: {_shown(value)} is outside -{bound}..{bound}")
     return number
 
 
 def _linestring(value) -> dict:
-    """A GeoJSON LineString (object, Feature or JSON text) with finite lon/lat positions, or BadInput."""
+    """A GeoJSON LineString (object, Feature or JSON text) of 2 to MAX_ROUTE_POINTS finite lon/lat positions, no step
+    over 180° of longitude (a route is drawn straight in lon/lat, so such a step would circle the Earth), or
+    BadInput."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -187,16 +306,21 @@ def _linestring(value) -> dict:
         value = value.get("geometry")
     if not isinstance(value, dict) or value.get("type") != "LineString":
         kind = value.get("type") if isinstance(value, dict) else type(value).__name__
-        raise BadInput(user_msg=f"route: expected a GeoJSON LineString, got {kind!r}")
+        raise BadInput(user_msg=f"route: expected a GeoJSON LineString, got {_shown(kind)}")
     coords = value.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2 or len(coords) > MAX_ROUTE_POINTS:
-        raise BadInput(user_msg=f"route: a LineString needs 2 to {MAX_ROUTE_POINTS} positions")
+        count = f"{len(coords)} positions" if isinstance(coords, list) else "no list of positions"
+        raise BadInput(user_msg=f"route: a LineString needs 2 to {MAX_ROUTE_POINTS} positions, got {count}; "
+                                "simplify a longer route")
     clean = []
     for i, pos in enumerate(coords):
         if not isinstance(pos, list) or len(pos) < 2:
             raise BadInput(user_msg=f"route: position {i} is not [lon, lat]")
         clean.append([_coordinate(pos[0], f"route position {i} lon", 180),
                       _coordinate(pos[1], f"route position {i} lat", 90)])
+        if i and abs(clean[i][0] - clean[i - 1][0]) > 180:
+            raise BadInput(user_msg=f"route: positions {i - 1} and {i} are more than 180° of longitude apart; "
+                                    "split a route that crosses the antimeridian")
     if all(p == clean[0] for p in clean):
         raise BadInput(user_msg="route: all positions are the same point; a route needs length")
     return {"type": "LineString", "coordinates": clean}

@@ -12,21 +12,22 @@ WHERE h.day = :day
 ORDER BY h.admin_level, h.code;
 
 -- name: route_pieces
--- The route cut by the zones of one admin level; each line piece with its position along the route (0..1).
+-- The route cut by the zones of one admin level: one row per piece, in route order. Each area the route touches
+-- (GiST index, then ST_Intersects with the route prepared once for all areas) is cut by the whole route once; a
+-- piece is placed by one ST_LineLocatePoint per end, for ordering only (it was computed four times). The work grows
+-- with areas touched × positions, which MAX_ROUTE_POINTS and MAX_ROUTE_KM bound (10,000 positions took 46–118 s;
+-- 400 positions within the limits take 15–200 ms on Đồng Nai). Cutting segment by segment (ST_DumpSegments, a GiST
+-- probe per segment) was measured too: as fast to 7× slower on those routes, each segment × area pair paying its
+-- own GEOS call (benchmarks/route_risk.py). A stretch travelled twice counts once per colour: PostGIS dissolves
+-- the route's overlapping parts when it cuts them.
 WITH route AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:route), 4326) AS g),
-pieces AS (
+piece AS (
     SELECT h.code, h.name, h.level, h.colour, h.label_vi, h.label_en,
-           (ST_Dump(ST_Intersection(h.geom, route.g))).geom AS piece, route.g
+           (ST_Dump(ST_Intersection(h.geom, route.g))).geom AS p, route.g
     FROM pub.zones_history h, route
     WHERE h.day = :day AND h.admin_level = :admin_level AND ST_Intersects(h.geom, route.g)
 )
-SELECT code, name, level, colour, label_vi, label_en,
-       ST_LineLocatePoint(g, ST_StartPoint(piece)) AS start_at,
-       ST_LineLocatePoint(g, ST_EndPoint(piece)) AS end_at,
-       ST_Length(piece::geography) AS length_m
-FROM pieces
-WHERE ST_Dimension(piece) = 1
-ORDER BY least(ST_LineLocatePoint(g, ST_StartPoint(piece)), ST_LineLocatePoint(g, ST_EndPoint(piece))), code;
-
--- name: route_length
-SELECT ST_Length(ST_SetSRID(ST_GeomFromGeoJSON(:route), 4326)::geography) AS length_m;
+SELECT code, name, level, colour, label_vi, label_en, ST_Length(p::geography) AS length_m
+FROM piece
+WHERE ST_Dimension(p) = 1
+ORDER BY least(ST_LineLocatePoint(g, ST_StartPoint(p)), ST_LineLocatePoint(g, ST_EndPoint(p))), code;
