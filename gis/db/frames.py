@@ -36,6 +36,12 @@ def read_text(conn, sql: str, params: dict | None = None) -> str:
     return buf.getvalue()
 
 
+def escape_text(value: str) -> str:
+    """A value as COPY text holds it: backslash, tab, line feed and carriage return escaped. A NUL has no COPY text
+    form (PostgreSQL text cannot hold it): the caller rejects or replaces it first."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def write_text(conn, target: str, text: str | Iterator[str]) -> None:
     """COPY text into target ("table" or "table (columns)"); an iterator of chunks is sent as it is made, so the
     server parses one chunk while the next is built."""

@@ -13,3 +13,10 @@ class FeedError(IngestError):
 
 class UnusableFileError(IngestError):
     """The file as a whole cannot be ingested (unreadable, wrong format or encoding, a required column missing)."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """Text from a file as a message shows it: quoted with control characters escaped (repr), cut to limit
+    characters, so that a header or value can neither flood nor garble the one line a user reads."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import unicodedata
 from pathlib import Path
 from typing import Literal
@@ -83,6 +84,10 @@ class Feed(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Feed:
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {self.encoding!r} (Python codec names: utf-8-sig, cp1258, …)") from exc
         names = set(self.fields)
         loc = self.locate
         used = list(self.key) + ([self.partition_by_day] if self.partition_by_day else [])
@@ -117,20 +122,29 @@ class Feed(_Strict):
             return set()
         return {n for n in (loc.code, loc.lon, loc.lat) if n}
 
-    def match_header(self, header: list[str]) -> dict[str, int]:
-        """Canonical field -> column index in the file, matching headers by NFC, case and spacing."""
-        index = {_norm(h): i for i, h in enumerate(header) if h is not None}
-        found = {}
+    def match_columns(self, header: list) -> dict[str, list[int]]:
+        """Canonical field -> every column of the file that gives it (under any of its spellings), matching headers
+        by NFC, case and spacing: more than one column for a field makes the file ambiguous (transform.plan)."""
+        spellings = {}
         for name, spec in self.fields.items():
             for alias in [*spec.source, name]:
-                if _norm(alias) in index:
-                    found[name] = index[_norm(alias)]
-                    break
+                spellings.setdefault(_norm(alias), name)
+        found: dict[str, list[int]] = {}
+        for i, h in enumerate(header):
+            name = spellings.get(_norm(h)) if h is not None else None
+            if name is not None:
+                found.setdefault(name, []).append(i)
         return found
+
+    def match_header(self, header: list) -> dict[str, int]:
+        """Canonical field -> the (first) column index that gives it in the file."""
+        return {name: columns[0] for name, columns in self.match_columns(header).items()}
 
 
 def _norm(header: object) -> str:
-    return " ".join(unicodedata.normalize("NFC", str(header)).casefold().split())
+    """A header as it is matched: NFC, case-folded, spacing collapsed, without a byte order mark (a UTF-8 file read
+    as utf-8 keeps its BOM in the first header)."""
+    return " ".join(unicodedata.normalize("NFC", str(header)).replace("\ufeff", "").casefold().split())
 
 
 def load_feed(name: str, feeds_dir: Path) -> Feed:

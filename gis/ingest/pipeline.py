@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from gis.ingest.errors import UnusableFileError
 from gis.ingest.feeds import Feed
 from gis.ingest.pseudonym import Pseudonymiser
-from gis.ingest.read import Source, open_source
+from gis.ingest.read import Source, csv_problem, open_source
 from gis.ingest.settings import IngestSettings
 from gis.ingest.statements import FeedSql, statement
 from gis.ingest.transform import plan, records
@@ -70,10 +70,9 @@ class CopyStream(io.TextIOBase):
     CHUNK_LINES = 20_000
 
     def __init__(self, lines: Iterator[str], source: Source, progress: Progress | None):
-        self._lines = lines
+        self.lines = lines
         self._source = source
         self._progress = progress
-        self.rows_sent = 0
         self.error: Exception | None = None  # why reading stopped (psycopg2 reports it only as a cancelled COPY)
 
     def readable(self) -> bool:
@@ -82,15 +81,14 @@ class CopyStream(io.TextIOBase):
     @property
     def keys_increasing(self) -> bool:
         """Whether every record's key was greater than the one before (then no key can repeat)."""
-        return getattr(self._lines, "keys_increasing", False)
+        return getattr(self.lines, "keys_increasing", False)
 
     def read(self, size: int = -1) -> str:
         try:
-            chunk = list(islice(self._lines, self.CHUNK_LINES))
+            chunk = list(islice(self.lines, self.CHUNK_LINES))
         except Exception as exc:
             self.error = exc
             raise
-        self.rows_sent += len(chunk)
         if self._progress:
             self._progress(self._source.done(), self._source.total)
         if not chunk:
@@ -109,7 +107,7 @@ def ingest_file(engine: Engine, feed: Feed, path: Path, pseudonymiser: Pseudonym
     hashed = time.perf_counter() - started
     with open_source(path, feed) as source:
         plan(feed, source.header, path.name)  # required columns present, before anything is written
-        lines = records(feed, source.header, source.rows(), pseudonymiser, path.name)
+        lines = records(feed, source.header, source.rows(), pseudonymiser, path.name, source.width)
         summary = _run_batch(engine, feed, path, sha256, CopyStream(lines, source, progress), settings)
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.phases = {"file_sha256": round(hashed, 3), **summary.phases}
@@ -214,15 +212,16 @@ def _insert_new(cur, q: FeedSql, ids: dict) -> int:
 
 
 def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:
-    """Turn the reader's error behind a cancelled COPY into the user error it is."""
+    """Turn the reader's error behind a cancelled COPY into the user error it is, naming the row: rows are
+    numbered one after another, so the reader stopped in the row after the last one it read whole."""
     exc = stream.error
+    last = getattr(stream.lines, "last_row", None)
+    after = f"after row {last}" if last else "after the header"
     if isinstance(exc, UnicodeDecodeError):
-        raise UnusableFileError(f"{path.name}: not {feed.encoding} text after about {stream.rows_sent} rows; "
-                                f"the feed {feed.name!r} declares encoding {feed.encoding}: re-export the file "
-                                f"as {feed.encoding}") from exc
+        raise UnusableFileError(f"{path.name}: not {feed.encoding} text {after}; the feed {feed.name!r} declares "
+                                f"encoding {feed.encoding}: re-export the file as {feed.encoding}") from exc
     if isinstance(exc, csv.Error):
-        raise UnusableFileError(f"{path.name}: not readable as {feed.format.upper()} after about "
-                                f"{stream.rows_sent} rows ({exc})") from exc
+        raise UnusableFileError(f"{path.name}: row {(last or 1) + 1}: {csv_problem(exc, feed.delimiter)}") from exc
     if exc is not None:
         raise exc
 

@@ -69,8 +69,9 @@ class FeedSql:
     def _checks(self, name: str) -> list[tuple[str, str, dict[str, sql.Composable]]]:
         """(check fragment, reason, parts) for each check of a field, in the order a clerk would fix them."""
         feed, spec = self.feed, self.feed.fields[name]
-        base = {"col": sql.Identifier(feed.column(name)), "field": sql.Literal(name),
-                "label": sql.Literal(feed.label(name))}
+        col = sql.Identifier(feed.column(name))
+        base = {"col": col, "field": sql.Literal(name), "label": sql.Literal(feed.label(name)),
+                "value": _q("validate", "shown", col=col)}
         out = []
         if spec.required:
             out.append(("missing", "missing_required", base))
@@ -100,7 +101,11 @@ class FeedSql:
         return out
 
     def insert_problems(self) -> sql.Composed:
-        rows, messages, failed = [], [], []
+        """Every check of the feed in one pass; the first is the row's own flaw, whose field and reason come with
+        the row (k = -1)."""
+        rows = [sql.SQL("({}, -1, s._field, s._reason)").format(_q("validate", "flaw"))]
+        messages = [sql.SQL("WHEN -1 THEN {}").format(_q("validate", "flaw_message"))]
+        failed = [sql.SQL("({})").format(_q("validate", "flaw"))]
         checks = [(name, *c) for name in self.feed.fields for c in self._checks(name)]
         for k, (name, check, reason, parts) in enumerate(checks):
             rows.append(sql.SQL("({}, {}, {}, {})").format(_q("validate", check, **parts), sql.Literal(k),
@@ -120,7 +125,10 @@ class FeedSql:
     # --- locate ------------------------------------------------------------------------------------------------
     def _locate_parts(self) -> dict[str, sql.Composable]:
         loc = self.feed.locate
-        return {"code": sql.Identifier(loc.code), "lon": sql.Identifier(loc.lon), "lat": sql.Identifier(loc.lat),
+        shown = {f"{n}_value": _q("validate", "shown", col=sql.Identifier(getattr(loc, n)))
+                 for n in ("code", "lon", "lat")}
+        return {**shown, "code": sql.Identifier(loc.code), "lon": sql.Identifier(loc.lon),
+                "lat": sql.Identifier(loc.lat),
                 "pattern": sql.Literal(DECIMAL), "code_field": sql.Literal(loc.code),
                 "lon_field": sql.Literal(loc.lon), "code_label": sql.Literal(self.feed.label(loc.code)),
                 "lon_label": sql.Literal(self.feed.label(loc.lon)), "lat_label": sql.Literal(self.feed.label(loc.lat))}

@@ -10,20 +10,25 @@ spelling) and yields COPY text lines directly.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from gis.ingest.errors import UnusableFileError
+from gis.db.frames import escape_text
+from gis.ingest.errors import UnusableFileError, shown
 from gis.ingest.feeds import BOOL_VALUES, Feed, FieldSpec
 from gis.ingest.pseudonym import Pseudonymiser
 
 Converter = Callable[[Any], str | None]
 _CACHE_LIMIT = 200_000
+MAX_VALUE = 32_767  # characters of one value: what a spreadsheet cell holds (Excel's limit)
+MAX_KEY = 200  # characters of a key field (B-tree indexed: PostgreSQL refuses index entries over 2,704 bytes)
+SHOWN = 200  # characters of a value too long that the reject keeps
+# An unpaired UTF-16 surrogate (only JSON's \ud800-\udfff escapes make them): not text, staged as a NUL (below).
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text(value: Any) -> str | None:
@@ -31,6 +36,8 @@ def _text(value: Any) -> str | None:
         return value.strip() or None
     if isinstance(value, float) and value.is_integer():  # spreadsheet numbers: 26020.0 is the code 26020
         value = int(value)
+    if isinstance(value, (dict, list)):  # a JSON object or array where one value belongs: checked as its JSON text
+        return SURROGATE.sub("\0", json.dumps(value, ensure_ascii=False))
     s = str(value).strip()
     return s or None
 
@@ -186,26 +193,37 @@ def converter(spec: FieldSpec, pseudonymiser: Pseudonymiser) -> Converter:
 
 
 def plan(feed: Feed, header: list[str], file_name: str) -> list[tuple[str, int | None]]:
-    """Field → column index, in feed order; UnusableFileError when a required field has no column."""
-    found = feed.match_header(header)
-    missing = [f"{feed.label(n)} ({n})" for n, spec in feed.fields.items() if spec.required and n not in found]
+    """Field → column index, in feed order; UnusableFileError when a required field has no column, or when a field
+    has more than one (two columns named alike: which one holds the data is not ours to guess)."""
+    columns = feed.match_columns(header)
+    twice = [(name, found) for name, found in columns.items() if len(found) > 1]
+    if twice:
+        name, found = twice[0]
+        listed = " and ".join(f"{i + 1} ({shown(header[i])})" for i in found)
+        raise UnusableFileError(f"{file_name}: columns {listed} both give {feed.label(name)} ({name}) of feed "
+                                f"{feed.name!r}: keep one of them")
+    missing = [f"{feed.label(n)} ({n})" for n, spec in feed.fields.items() if spec.required and n not in columns]
     if missing:
+        names = [shown(h, 40) for h in header[:40]] + (["…"] if len(header) > 40 else [])
         raise UnusableFileError(f"{file_name}: required column(s) missing for feed {feed.name!r}: "
-                                f"{', '.join(missing)}. The file has: {', '.join(map(str, header))}")
-    return [(name, found.get(name)) for name in feed.fields]
+                                f"{', '.join(missing)}. The file has: {', '.join(names)}")
+    return [(name, columns[name][0] if name in columns else None) for name in feed.fields]
 
 
 class Records:
-    """Staging records as lines of COPY text (FORMAT csv, DELIMITER tab, QUOTE \\x01, see COPY_OPTIONS): row number,
-    bad fields (an array literal, or empty), then one value per field in feed order; an empty value is NULL.
+    """Staging records as lines of COPY text (see COPY_OPTIONS): row number, bad fields (an array literal, or
+    empty), the row's flaw (reason, field, message; empty when none), then one value per field in feed order; an
+    empty value is NULL.
 
-    keys_increasing: so far every row's natural key (as staged) was greater than the row before's, so no two rows
-    share a key and the batch need not look for duplicate keys (exports are often sorted by their id)."""
+    width: the cells a row must have (the header's, CSV), or None (objects and worksheets: cells are named or
+    positioned). keys_increasing: so far every row's natural key (as staged) was greater than the row before's, so
+    no two rows share a key and the batch need not look for duplicate keys (exports are often sorted by their id).
+    last_row: the number of the last row read whole (the source's error, if any, lies after it)."""
 
     def __init__(self, feed: Feed, header: list[str], rows: Iterator[tuple[int, list]], pseudonymiser: Pseudonymiser,
-                 file_name: str):
-        self._state = [True]
-        self._lines = _compile(feed, plan(feed, header, file_name), pseudonymiser, self._state)(rows)
+                 file_name: str, width: int | None = None):
+        self._state = [True, None]
+        self._lines = _compile(feed, plan(feed, header, file_name), pseudonymiser, width, self._state)(rows)
 
     def __iter__(self) -> Iterator[str]:
         return self._lines  # the generator itself: no extra call per row
@@ -214,13 +232,18 @@ class Records:
     def keys_increasing(self) -> bool:
         return self._state[0]
 
+    @property
+    def last_row(self) -> int | None:
+        return self._state[1]
+
 
 records = Records
 
 
-COPY_OPTIONS = "FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL ''"
+COPY_OPTIONS = "FORMAT text, NULL ''"
 _BAD = object()  # a value that did not convert: staged as written, its field listed in the bad fields
 _MEMO_LIMIT = 200_000  # distinct spellings remembered per field (dates at minute precision, vocabularies)
+NO_FLAW = "\t\t"  # the three empty flaw columns of a sound row
 
 
 def _memo(convert: Converter, memo: dict) -> Callable[[Any], Any]:
@@ -236,29 +259,81 @@ def _memo(convert: Converter, memo: dict) -> Callable[[Any], Any]:
     return slow
 
 
-def _fallback_line(values: list) -> str:
-    """One record with tabs, line breaks or \\x01 in a value: quoted the way COPY_OPTIONS reads it (rare)."""
-    buf = io.StringIO()
-    csv.writer(buf, delimiter="\t", quotechar="\x01", lineterminator="").writerow(values)
-    return buf.getvalue()
+def _flaw(reason: str, field: str | None, message: str) -> str:
+    """The flaw columns of a row that no per-field check can see (validate.sql reports them as they are)."""
+    return f"{reason}\t{field or ''}\t{escape_text(message)}"
 
 
-def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Pseudonymiser, state: list[bool]):
+def _cells(width: int, need: int) -> Callable[[list], tuple[str, list]]:
+    """For a row whose cell count differs from the header's: its flaw (none when the extra cells are empty, as
+    trailing separators leave them) and the row padded to the cells the fields read."""
+    def check(row: list) -> tuple[str, list]:
+        n = len(row)
+        if n < width:
+            return (_flaw("missing_values", None, f"the row has {n} values but the header has {width} columns: "
+                          "it ends early (a value or separator is missing)"),
+                    list(row) + [None] * (need - n) if n < need else row)
+        if any(_text(v) is not None for v in row[width:]):
+            return (_flaw("extra_values", None, f"the row has {n} values but the header has {width} columns: a "
+                          "value too many, or a separator inside a value that is not quoted"), row)
+        return NO_FLAW, row
+    return check
+
+
+def _short_fields(feed: Feed) -> list[str]:
+    """The fields held to MAX_KEY: the natural key and the key a row is located through (both B-tree indexed)."""
+    via = feed.locate.via.key if feed.locate and feed.locate.via else None
+    return list(dict.fromkeys([*feed.key, *([via] if via else [])]))
+
+
+def _careful(feed: Feed, names: list[str]) -> Callable[..., str]:
+    """The COPY line of a rare record (a value with a tab, line break, backslash or NUL, or very long): values
+    escaped for COPY text, and the row flawed (if it is not already) when a value holds a NUL, which no text can
+    hold (it is staged as U+FFFD so that the reject shows where), or is longer than MAX_VALUE (MAX_KEY for the
+    key), which is staged cut to SHOWN characters."""
+    labels = [feed.label(n) for n in names]
+    limits = [MAX_KEY if n in _short_fields(feed) else MAX_VALUE for n in names]
+
+    def line(number: int, bad: str, flaw: str, values: list[str]) -> str:
+        out = []
+        for name, label, limit, value in zip(names, labels, limits, values):
+            if "\0" in value:
+                value = value.replace("\0", "\ufffd")
+                if flaw == NO_FLAW:
+                    flaw = _flaw("invalid_character", name, f"{label}: holds a character no text can hold (a NUL "
+                                 "byte, or in JSON a lone \\ud800-\\udfff escape); remove it")
+            if len(value) > limit:
+                if flaw == NO_FLAW:
+                    flaw = _flaw("value_too_long", name, f"{label}: {len(value):,} characters; at most {limit:,} "
+                                 "are accepted")
+                value = value[:SHOWN] + "…"
+            out.append(escape_text(value))
+        return "\t".join([str(number), bad, flaw, *out])
+    return line
+
+
+def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Pseudonymiser, width: int | None,
+             state: list):
     """A generator function (rows -> COPY lines) written out for this feed and header: the per-row work is one flat
     function with no loop over fields, no per-value calls for text and one dict lookup for dates and vocabularies.
     Semantics are those of converter(): blank is NULL, a value that does not convert is kept as written (stripped)
-    and its field listed as bad."""
-    env: dict[str, Any] = {"_text": _text, "_BAD": _BAD, "_fallback_line": _fallback_line,
-                           "_key": pseudonymiser.keyer(), "_state": state}
-    width = max([i for _, i in fields if i is not None], default=-1) + 1
-    body = [f"    pad = [None] * {width}",
-            "    increasing, last = _state[0], ()",
-            "    for number, row in rows:",
+    and its field listed as bad. A line is checked whole for what COPY text must escape or cannot hold (and for its
+    length), so a value costs nothing more; the rare line that fails goes through _careful."""
+    need = max([i for _, i in fields if i is not None], default=-1) + 1
+    env: dict[str, Any] = {"_text": _text, "_BAD": _BAD, "_NO_FLAW": NO_FLAW, "_key": pseudonymiser.keyer(),
+                           "_state": state, "_careful": _careful(feed, [n for n, _ in fields]),
+                           "_cells": _cells(width, need) if width is not None else None}
+    body = ["    for number, row in rows:",
             "        if not row:",  # a blank line of a CSV file
             "            continue",
-            f"        if len(row) < {width}:",
-            "            row = list(row) + pad[len(row):]",
-            "        bad = None"]
+            "        flaw = _NO_FLAW"]
+    if width is not None:
+        body += [f"        if len(row) != {width}:",
+                 "            flaw, row = _cells(row)"]
+    else:
+        body += [f"        if len(row) < {need}:",
+                 "            row = list(row) + pad[len(row):]"]
+    body.append("        bad = None")
     names = []
     position = {name: k for k, (name, _) in enumerate(fields)}
     key = " ".join(f"f{position[k]}," for k in feed.key)
@@ -292,8 +367,9 @@ def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Ps
         else:
             body.append(f"        {out} = v.strip() if v.__class__ is str else (_text(v) or '') if v is not None "
                         f"else ''")
-    columns = 2 + len(fields)
-    line = "\\t".join(["{number}", "{b}"] + ["{" + n + "}" for n in names])
+    columns = 5 + len(fields)
+    line = "\\t".join(["{number}", "{b}", "{flaw}"] + ["{" + n + "}" for n in names])
+    keys = " or ".join(f"len(f{position[k]}) > {MAX_KEY}" for k in _short_fields(feed))
     body += [f"        key = ({key})",  # as staged: what the duplicate check of the batch compares
              "        if increasing:",
              "            if key <= last:",
@@ -301,9 +377,12 @@ def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Ps
              "            last = key",
              "        b = '{' + bad + '}' if bad else ''",
              f"        line = f'{line}'",
-             f"        if line.count('\\t') != {columns - 1} or '\\n' in line or '\\r' in line or '\\x01' in line:",
-             f"            line = _fallback_line([number, b, {', '.join(names)}])",
+             (f"        if (line.count('\\t') != {columns - 1} or '\\\\' in line or '\\n' in line or '\\r' in line "
+              f"or '\\0' in line or len(line) > {MAX_VALUE} or {keys}):"),
+             f"            line = _careful(number, b, flaw, [{', '.join(names)}])",
              "        yield line"]
-    source = "def lines(rows):\n" + "\n".join(body) + "\n"
+    source = "\n".join(["def lines(rows):", f"    pad = [None] * {need}", "    increasing, last = _state[0], ()",
+                        "    number = None", "    try:", *["    " + b for b in body], "    finally:",
+                        "        _state[1] = number  # the last row read whole", ""])
     exec(compile(source, f"<ingest records of feed {feed.name}>", "exec"), env)
     return env["lines"]

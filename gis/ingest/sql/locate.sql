@@ -48,9 +48,9 @@ SELECT _row, field, reason, message FROM (
               WHEN s.{lon} ~ {pattern} AND s.{lat} ~ {pattern} THEN 'point_outside_province'
               WHEN s.{lon} IS NULL OR s.{lat} IS NULL THEN 'missing_required' END AS reason,
          CASE WHEN s.{code} IS NOT NULL
-                   THEN {code_label} || ': "' || s.{code} || '" is not the code of a current hamlet or commune'
+                   THEN {code_label} || ': "' || {code_value} || '" is not the code of a current hamlet or commune'
               WHEN s.{lon} IS NOT NULL AND s.{lat} IS NOT NULL
-                   THEN 'the point (' || s.{lon} || ', ' || s.{lat} || ') is outside the province (more than '
+                   THEN 'the point (' || {lon_value} || ', ' || {lat_value} || ') is outside the province (more than '
                         || round(%(tolerance_m)s::numeric) || ' m from any hamlet)'
               ELSE 'no area code and no coordinates: give ' || {code_label} || ' or ' || {lon_label} || ' and '
                    || {lat_label} END AS message

@@ -13,6 +13,16 @@ CROSS JOIN LATERAL (VALUES {checks}) AS c(failed, k, field, reason)
 WHERE c.failed;
 ANALYZE problem
 
+-- name: flaw
+-- What transform.py found wrong with the row as a whole: reason, field and message come with the row.
+s._reason IS NOT NULL
+-- name: flaw_message
+s._message
+
+-- name: shown
+-- A value as a message quotes it: at most 80 characters (a value may hold 32,767).
+CASE WHEN length(s.{col}) > 80 THEN left(s.{col}, 80) || '…' ELSE s.{col} END
+
 -- name: missing
 s.{col} IS NULL
 -- name: missing_message
@@ -21,7 +31,7 @@ s.{col} IS NULL
 -- name: unparseable_date
 {field} = ANY (s._bad)
 -- name: unparseable_date_message
-{label} || ': "' || coalesce(s.{col}, '') || '" is not a date written ' || {hint}
+{label} || ': "' || coalesce({value}, '') || '" is not a date written ' || {hint}
 
 -- name: future_date
 -- A parsed date is staged as ISO text (YYYY-MM-DD, transform.py), which orders as the date does under byte
@@ -42,22 +52,22 @@ CASE WHEN s.{col} IS NULL OR {field} = ANY (s._bad) THEN false
 -- name: number
 s.{col} !~ {pattern}
 -- name: number_message
-{label} || ': "' || s.{col} || '" is not ' || {kind}
+{label} || ': "' || {value} || '" is not ' || {kind}
 
 -- name: range
 CASE WHEN s.{col} ~ {pattern} THEN s.{col}::numeric NOT BETWEEN {min} AND {max} ELSE false END
 -- name: range_message
-{label} || ': ' || s.{col} || ' is outside ' || {range}
+{label} || ': ' || {value} || ' is outside ' || {range}
 
 -- name: birth_year
 CASE WHEN s.{col} ~ {pattern} THEN s.{col}::numeric NOT BETWEEN 1900 AND extract(year FROM now()) ELSE false END
 -- name: birth_year_message
-{label} || ': ' || s.{col} || ' is not a plausible birth year (1900 to this year)'
+{label} || ': ' || {value} || ' is not a plausible birth year (1900 to this year)'
 
 -- name: vocabulary
 s.{col} <> ALL ({values})
 -- name: vocabulary_message
-{label} || ': "' || s.{col} || '" is not one of ' || {allowed}
+{label} || ': "' || {value} || '" is not one of ' || {allowed}
 
 -- name: check_duplicate_keys
 -- Within one file the first good row of a key wins; later rows with that key are rejected. Runs after the
