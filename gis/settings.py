@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # Secret for pseudonymising person identifiers (HMAC). Generated into var/ for the demo when unset.
     hmac_secret: SecretStr | None = None
 
+    # Backups (gis/db/backup.py, pgBackRest). Unset paths live under var_dir/backup.
+    backup_repo: Path | None = None  # the pgBackRest repository: base backups and the WAL archive
+    backup_secrets: Path | None = None  # the HMAC secret and settings of each backup, readable by their owner only
+    backup_retention_full: int = 4  # full backups kept (with their differential and incremental ones)
+    backup_archive_timeout_s: int = 60  # WAL is archived at least this often: the most a lost disk can lose
+    backup_check_timeout_s: int = 60  # how long `backup check` and a backup wait for a WAL segment to be archived
+
     @property
     def local_cluster(self) -> bool:
         """True when we run our own PostgreSQL under var/ (DATABASE_URL unset)."""
@@ -45,6 +52,19 @@ class Settings(BaseSettings):
     @property
     def pg_socket_dir(self) -> Path:
         return self.var_dir / "pgsock"
+
+    @property
+    def backup_dir(self) -> Path:
+        """pgBackRest's configuration, log and locks (and, by default, the repository and the secrets)."""
+        return self.var_dir.resolve() / "backup"
+
+    @property
+    def backup_repo_dir(self) -> Path:
+        return (self.backup_repo or self.backup_dir / "repo").resolve()
+
+    @property
+    def backup_secrets_dir(self) -> Path:
+        return (self.backup_secrets or self.backup_dir / "secrets").resolve()
 
     @property
     def url(self) -> str:

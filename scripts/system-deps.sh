@@ -2,7 +2,8 @@
 # Install the Debian packages covid-gis needs, only those missing (idempotent; needs root or sudo to install).
 # Usage: scripts/system-deps.sh [--test]   (--test adds what only the test suite needs)
 set -euo pipefail
-PACKAGES=(postgresql-15-postgis-3 gdal-bin)
+# pgbackrest: `covidgis db backup|restore` (the backup tests need it too)
+PACKAGES=(postgresql-15-postgis-3 gdal-bin pgbackrest)
 if [ "${1:-}" = "--test" ]; then
   # chromium: the map tests (headless); qgis*: QGIS reads our OGC API in the tests (qgis_process.bin)
   PACKAGES+=(chromium qgis python3-qgis qgis-providers)

@@ -1,21 +1,52 @@
-"""`covidgis db`: the database's lifecycle."""
+"""`covidgis db`: the database's lifecycle, its backups and point-in-time restores (docs/operations.md)."""
 
 from __future__ import annotations
 
+import json
+from enum import Enum
+from pathlib import Path
+
 import typer
 from rich import print as rprint
+from rich.console import Console
+from rich.table import Table
 
+from gis.db import backup as backups
+from gis.db.cluster import Cluster
 from gis.db.engine import local_cluster, make_engine, start_database
 from gis.db.migrate import current_revision, upgrade as migrate_upgrade
 from gis.settings import Settings
 
-app = typer.Typer(help="Start, stop, inspect and migrate the database.", no_args_is_help=True)
+app = typer.Typer(help="Start, stop, inspect, migrate, back up and restore the database.", no_args_is_help=True)
+backup_app = typer.Typer(help="Back up the database, the HMAC secret and the settings; check and list the backups.",
+                         invoke_without_command=True)
+app.add_typer(backup_app, name="backup")
+out = Console()
+
+
+class Kind(str, Enum):
+    full = "full"
+    diff = "diff"
+    incr = "incr"
+
+
+def _archiving_cluster(settings: Settings) -> Cluster | None:
+    """The project-local cluster, archiving WAL into the backup repository; None when DATABASE_URL names a server."""
+    return backups.archiving(local_cluster(settings), settings) if settings.local_cluster else None
+
+
+def _secret(settings: Settings) -> bytes:
+    from gis.ingest.pseudonym import load_secret
+
+    return load_secret(settings)
 
 
 @app.command()
 def start(ctx: typer.Context) -> None:
-    """Start the project-local PostGIS under var/ (nothing to do when DATABASE_URL names a server)."""
+    """Start the project-local PostGIS under var/, archiving WAL (nothing to do when DATABASE_URL names a server)."""
     settings: Settings = ctx.obj
+    if settings.local_cluster:
+        backups.start(settings, _archiving_cluster(settings))
     start_database(settings)
     rprint(f"database ready: {settings.url}")
 
@@ -49,3 +80,95 @@ def upgrade(ctx: typer.Context) -> None:
     engine = start_database(settings)
     migrate_upgrade(engine)
     rprint(f"database at migration {current_revision(engine)}")
+
+
+@backup_app.callback()
+def backup(ctx: typer.Context,
+           kind: Kind = typer.Option(Kind.incr, "--type", help="full, diff (since the last full) or incr (since the "
+                                     "last backup; a full when there is none)."),
+           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """Back up the database (pgBackRest) and copy the HMAC secret and settings, kept apart (0600)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings: Settings = ctx.obj
+    made = backups.backup(settings, _archiving_cluster(settings), kind.value, _secret(settings))
+    if as_json:
+        print(json.dumps(made))
+        return
+    if made["backup"] is None:
+        out.print(backups.server_instructions(settings), highlight=False)
+    else:
+        b = made["backup"]
+        out.print(f"backup {b['label']} ({b['type']}): database {_size(b['database_bytes'])}, stored "
+                  f"{_size(b['stored_bytes'])} in {settings.backup_repo_dir} ({made['seconds']} s)", highlight=False)
+    out.print(f"HMAC secret and settings copied to {made['secrets']} (mode 0600)", highlight=False)
+
+
+@backup_app.command("check")
+def backup_check(ctx: typer.Context) -> None:
+    """Check that WAL reaches the repository now and the secret's copy is current; exit 2 saying what is broken."""
+    settings: Settings = ctx.obj
+    engine = None if settings.local_cluster else make_engine(settings.url)
+    for line in backups.check(settings, _archiving_cluster(settings), _secret(settings), engine):
+        out.print(f"ok: {line}", highlight=False)
+
+
+@backup_app.command("list")
+def backup_list(ctx: typer.Context,
+                as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """The backups (type, times, sizes), the WAL they can be rolled forward with, the secret's copies."""
+    settings: Settings = ctx.obj
+    found = backups.list_backups(settings)
+    if as_json:
+        print(json.dumps(found))
+        return
+    if not settings.local_cluster:
+        out.print("DATABASE_URL is set: the data's backups are on its server (`pgbackrest info` there)")
+    else:
+        table = Table("backup", "type", "started (UTC)", "finished (UTC)", "database", "stored", "WAL",
+                      title=f"{len(found['backups'])} backups in {found['repository']} "
+                            f"(keeping {settings.backup_retention_full} full)")
+        for b in found["backups"]:
+            table.add_row(b["label"], b["type"], _when(b["started"]), _when(b["finished"]), _size(b["database_bytes"]),
+                          _size(b["stored_bytes"]), " … ".join(b["wal"]))
+        out.print(table)
+        out.print(f"WAL archive: {' … '.join(found['wal']) if found['wal'] else 'empty'}", highlight=False)
+    latest = found["secrets"][-1]["taken"] if found["secrets"] else None
+    out.print(f"HMAC secret and settings: {len(found['secrets'])} copies in {settings.backup_secrets_dir}"
+              + (f", latest {_when(latest)} UTC" if latest else ""), highlight=False)
+
+
+@app.command()
+def restore(ctx: typer.Context,
+            to: str = typer.Option(..., "--to", help="The time to restore, e.g. '2021-07-05 14:30:00' (this "
+                                   "machine's time zone) or '2021-07-05T14:30:00+07:00'."),
+            into: Path = typer.Option(None, "--into", help="A new, empty directory (default var/restore-TIME): "
+                                      "pgdata/, hmac.key and settings/ go there."),
+            port: int = typer.Option(None, "--port", help="Port of the restored cluster (default: the first free "
+                                     "after COVIDGIS_PG_PORT).")) -> None:
+    """Restore the database as it was at a time into a new cluster beside the running one, with that time's secret."""
+    settings: Settings = ctx.obj
+    target = backups.parse_time(to)
+    into = into or settings.var_dir / f"restore-{target.astimezone():%Y%m%dT%H%M%S}"
+    done = backups.restore(settings, _archiving_cluster(settings), target, into, port)
+    secret = f"the HMAC secret and settings copied at {done.secrets:%Y-%m-%d %H:%M:%S} UTC"
+    if done.label is None:
+        out.print(f"{secret} are in {done.into} (hmac.key, settings/)", highlight=False)
+        out.print(backups.server_instructions(settings), highlight=False)
+        return
+    url = f"postgresql://postgres@127.0.0.1:{done.port}/{settings.pg_dbname}"
+    out.print(f"restored {target:%Y-%m-%d %H:%M:%S %Z} from backup {done.label} into {done.into / 'pgdata'}, "
+              f"running on 127.0.0.1:{done.port} ({done.seconds} s); {secret} are beside it (hmac.key, settings/)",
+              highlight=False)
+    out.print(f"look at it:  DATABASE_URL={url} COVIDGIS_VAR_DIR={done.into} covidgis …\n"
+              f"stop it:     COVIDGIS_VAR_DIR={done.into} COVIDGIS_PG_PORT={done.port} covidgis db stop\n"
+              f"make it the database: stop the old one, then COVIDGIS_VAR_DIR={done.into} COVIDGIS_PG_PORT={done.port} "
+              "covidgis db start, and take a full backup (docs/operations.md)", highlight=False)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _when(iso: str) -> str:
+    return iso[:19].replace("T", " ")

@@ -14,6 +14,7 @@ from gis.errors import CovidGisError
 log = logging.getLogger(__name__)
 
 DEBIAN_PACKAGES = "postgresql-15-postgis-3 gdal-bin"
+ARCHIVE_CONF = "covidgis-archive.conf"
 
 
 class ClusterError(CovidGisError):
@@ -29,6 +30,10 @@ class Cluster:
     port: int
     bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
     server_options: str = ""  # extra `postgres` flags, e.g. "-c fsync=off" for throwaway test clusters
+    # WAL archiving: the shell command PostgreSQL runs for each finished WAL segment (%p: its path), written into the
+    # data directory at start so every later start archives too. None leaves the data directory's setting alone.
+    archive_command: str | None = None
+    archive_timeout_s: int = 60  # a segment is archived at least this often, even when it is not full
 
     @property
     def log_file(self) -> Path:
@@ -52,9 +57,7 @@ class Cluster:
         self._require_binaries()
         for d in (self.data_dir, self.socket_dir):
             d.mkdir(parents=True, exist_ok=True)
-            self._own(d)
-        self.log_file.touch()
-        self._own(self.log_file)
+            own(d)
         log.info("initdb %s", self.data_dir)
         self._run([self.bin_dir / "initdb", "-D", self.data_dir, "-U", "postgres", "-A", "trust",
                    "--locale=C.UTF-8", "-E", "UTF8"])
@@ -62,10 +65,16 @@ class Cluster:
     def start(self) -> None:
         """initdb if needed, then start the server and wait until it accepts connections."""
         self.init()
+        changed = self.archive_command is not None and self.configure_archiving(self.archive_command)
         if self.running():
+            if changed:
+                self._pg_ctl("reload")  # archive_command applies now; a changed archive_mode needs a restart
             return
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self._own(self.socket_dir)
+        own(self.socket_dir)
+        if not self.log_file.exists():  # a restored data directory comes without its log
+            self.log_file.touch()
+            own(self.log_file)
         opts = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.socket_dir} {self.server_options}".strip()
         log.info("starting PostgreSQL on 127.0.0.1:%s", self.port)
         self._pg_ctl("start", "-w", "-t", "60", "-l", str(self.log_file), "-o", opts)
@@ -73,6 +82,33 @@ class Cluster:
     def stop(self) -> None:
         if self.running():
             self._pg_ctl("stop", "-m", "fast", "-w")
+
+    def configure_archiving(self, command: str | None) -> bool:
+        """Archive WAL with command (None: archiving off) from the next start, in a file postgresql.conf includes.
+
+        A file of our own rather than ALTER SYSTEM: it can be written while the server is stopped, and a restored copy
+        of the data directory can be switched off before it first starts (so it never pushes into the original's
+        repository). Returns whether the file changed.
+        """
+        conf = self.data_dir / "postgresql.conf"
+        include = f"include_if_exists = '{ARCHIVE_CONF}'"
+        if include not in conf.read_text().splitlines():
+            with open(conf, "a") as f:
+                f.write(f"\n# WAL archiving, written by covidgis at each start (gis/db/cluster.py)\n{include}\n")
+        if command is None:
+            lines = ["archive_mode = off"]
+        else:
+            quoted = command.replace("'", "''")
+            lines = ["archive_mode = on", f"archive_command = '{quoted}'",
+                     f"archive_timeout = {self.archive_timeout_s}s"]
+        path = self.data_dir / ARCHIVE_CONF
+        text = ("# Written by covidgis (gis/db/cluster.py); edits are overwritten at the next start.\n"
+                + "\n".join(lines) + "\n")
+        if path.exists() and path.read_text() == text:
+            return False
+        path.write_text(text)
+        own(path)
+        return True
 
     def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self._run([self.bin_dir / "pg_ctl", "-D", self.data_dir, *args], check=check)
@@ -84,33 +120,40 @@ class Cluster:
                                f"install them with: apt-get install -y {DEBIAN_PACKAGES}")
 
     def _run(self, cmd: list, check: bool = True) -> subprocess.CompletedProcess:
-        cmd = [str(c) for c in cmd]
-        if _is_root():  # PostgreSQL refuses to run as root
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = run_as_cluster_user(cmd)
         if check and proc.returncode != 0:
-            tail = _tail(self.log_file)
-            raise ClusterError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"
-                               + (f"\nserver log ({self.log_file}):\n{tail}" if tail else ""))
+            logged = tail(self.log_file)
+            raise ClusterError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): "
+                               f"{proc.stderr.strip() or proc.stdout.strip()}"
+                               + (f"\nserver log ({self.log_file}):\n{logged}" if logged else ""))
         return proc
 
-    def _own(self, path: Path) -> None:
-        """As root, hand the path to `postgres` and check that user can reach it."""
-        if not _is_root():
-            return
-        pw = pwd.getpwnam("postgres")
-        os.chown(path, pw.pw_uid, pw.pw_gid)
-        probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(path)])
-        if probe.returncode != 0:
-            raise ClusterError(f"the postgres OS user cannot write {path}: a parent directory is not "
-                               "traversable by it. Move the project, or set DATABASE_URL to an existing server.")
+
+def run_as_cluster_user(cmd: list) -> subprocess.CompletedProcess:
+    """Run a PostgreSQL tool (pg_ctl, pgBackRest) as the user the cluster runs as: `postgres` when we are root."""
+    cmd = [str(c) for c in cmd]
+    if _is_root():  # PostgreSQL refuses to run as root
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def own(path: Path) -> None:
+    """As root, hand the path to `postgres` and check that user can reach it."""
+    if not _is_root():
+        return
+    pw = pwd.getpwnam("postgres")
+    os.chown(path, pw.pw_uid, pw.pw_gid)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(path)])
+    if probe.returncode != 0:
+        raise ClusterError(f"the postgres OS user cannot write {path}: a parent directory is not "
+                           "traversable by it. Move the project, or set DATABASE_URL to an existing server.")
 
 
 def _is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
