@@ -30,7 +30,7 @@ app.add_typer(export.app, name="export")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the terminal width
 
 
 @app.callback()

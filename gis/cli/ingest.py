@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -64,7 +65,7 @@ def load(ctx: typer.Context, file: Path = typer.Argument(..., help="The file to 
     if as_json:
         print(dumps({**summary.to_json(), "recomputed": zones}))
         return
-    out.print(f"[bold]{file.name}[/] → {feed}: batch {summary.batch_id} — {summary.rows} rows: "
+    out.print(f"[bold]{escape(file.name)}[/] → {feed}: batch {summary.batch_id} — {summary.rows} rows: "
               f"{summary.accepted} new, {summary.corrections} corrections, {summary.duplicates} duplicates, "
               f"{summary.rejected} rejected ({summary.seconds} s)")
     for reason, n in summary.rejected_by_reason.items():
@@ -108,11 +109,11 @@ def rejects(ctx: typer.Context, batch: int = typer.Option(..., "--batch", "-b", 
     if as_json:
         print(dumps({"batch": info, "rejects": rows}))
         return
-    table = Table(title=f"Batch {batch}: {info['file_name']} ({info['feed']}) — {len(rows)} problems")
+    table = Table(title=f"Batch {batch}: {escape(info['file_name'])} ({info['feed']}) — {len(rows)} problems")
     for col in ("row", "field", "reason", "message"):
         table.add_column(col, justify="right" if col == "row" else "left")
     for r in rows:
-        table.add_row(str(r["row_number"]), r["field"] or "", r["reason"], r["message"])
+        table.add_row(str(r["row_number"]), escape(r["field"] or ""), r["reason"], escape(r["message"]))
     out.print(table)
 
 

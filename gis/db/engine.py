@@ -40,6 +40,10 @@ def ensure_database(url: str) -> None:
 def start_database(settings: Settings) -> Engine:
     """Make the configured database reachable: start the local cluster when DATABASE_URL is unset."""
     if settings.local_cluster:
-        local_cluster(settings).start()
+        cluster = local_cluster(settings)
+        if not cluster.running():
+            from gis.db import backup  # archiving from the cluster's first start: every change is restorable
+
+            backup.start(settings, backup.archiving(cluster, settings))
         ensure_database(settings.url)
     return make_engine(settings.url)

@@ -468,7 +468,6 @@ def test_random_bytes_never_a_traceback(engine, ingest, files, body):
     assert all(2 <= n <= body.count(b"\n") + body.count(b"\r") + 2 for n in numbers)
 
 
-@pytest.mark.xfail(strict=True, reason="gis/cli/ingest.py prints file names and reject messages as rich markup")
 def test_markup_in_a_file_name_or_value_is_printed_as_text(ingest_env, feeds_dir, files):
     """The plain (not --json) summary and the rejects table show text from the file as text: '[/]' is no markup."""
     path = files / "[/]tests[bold].csv"
