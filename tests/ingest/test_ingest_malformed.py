@@ -470,7 +470,7 @@ def test_random_bytes_never_a_traceback(engine, ingest, files, body):
 
 def test_markup_in_a_file_name_or_value_is_printed_as_text(ingest_env, feeds_dir, files):
     """The plain (not --json) summary and the rejects table show text from the file as text: '[/]' is no markup."""
-    path = files / "[/]tests[bold].csv"
+    path = files / "[red]tests[bold].csv"
     path.write_bytes(_u(csv_text(TESTS, [good_row(f"K{next(_prefixes)}-1", **{"Loại xét nghiệm": "[/]PCR[red]"})])))
     env = {**ingest_env, "COVIDGIS_INGEST_FEEDS_DIR": str(feeds_dir)}
 
@@ -479,7 +479,7 @@ def test_markup_in_a_file_name_or_value_is_printed_as_text(ingest_env, feeds_dir
 
     loaded = run("ingest", str(path), "--feed", "tests", "--no-recompute")
     assert loaded.returncode == 0 and "Traceback" not in loaded.stderr, loaded.stderr[-2000:]
-    assert "[/]tests[bold].csv" in loaded.stdout
+    assert "[red]tests[bold].csv" in loaded.stdout
     batch = json.loads(run("ingest", str(path), "--feed", "tests", "--json", "--no-recompute").stdout)["batch_id"]
     listed = run("ingest", "rejects", "--batch", str(batch))
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr[-2000:]
