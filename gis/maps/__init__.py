@@ -1,1 +1,2 @@
-"""The live risk map at /map: a folium page with local assets, and the small JSON API it reads."""
+"""The live risk map at /map: a page of our own with local assets and no inline script or style, and the small JSON API
+it reads."""

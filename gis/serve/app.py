@@ -115,7 +115,7 @@ def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None =
                                *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map"))]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],
-        middleware=[Middleware(SecurityHeadersMiddleware, inline_paths=[MapSettings().prefix],
+        middleware=[Middleware(SecurityHeadersMiddleware,
                                tile_urls=[MapSettings().basemap_url, config["server"]["map"]["url"]]),
                     Middleware(RequestLimits, settings=serve),
                     Middleware(DatabaseOutage, engine=own, settings=serve),

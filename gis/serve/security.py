@@ -1,14 +1,14 @@
 """Security headers on every response: a Content-Security-Policy without inline script, nosniff, a referrer policy.
 
 Defence in depth behind escaping. Our pages hand data to their scripts in JSON data blocks and build popups from DOM
-nodes (gis/serve/templates, gis/serve/static/covidgis), so an ingested value — a venue name a business typed — never
+nodes (gis/serve/templates, gis/serve/static/covidgis, gis/maps), so an ingested value — a venue name a business typed — never
 becomes markup; if one ever did, the policy keeps it from running: scripts only from this server (no inline script,
 event handler or javascript: URL), no plugins, no <base> to redirect relative URLs, no framing by other sites.
 Images may also come from the basemaps' tile servers; nothing else leaves this server.
 
-The policy is the same for every response (JSON and errors included: a browser opening one as a document gets it
-too), except `inline_paths`, pages that still carry inline script and style (the folium-built /map page), which are
-allowed 'unsafe-inline' for those two and nothing more.
+The policy is the same for every response, /map included (JSON and errors too: a browser opening one as a document
+gets it as well). No page has inline script or style: style comes from stylesheets, and scripts colour elements
+through the CSSOM (element.style), which the policy allows, never through style attributes in markup.
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ def tile_origin(url_template: str) -> str:
     return f"{parts.scheme}://{host}"
 
 
-def content_security_policy(tile_urls: Iterable[str] = (), inline: bool = False) -> str:
-    """The policy: everything from this server only, images also from the tile servers, no inline script unless
-    `inline` (then inline script and style are allowed, still nothing from elsewhere)."""
-    inline_source = ["'unsafe-inline'"] if inline else []
+def content_security_policy(tile_urls: Iterable[str] = ()) -> str:
+    """The policy: everything from this server only, images also from the tile servers, no inline script or style."""
     tiles = sorted({tile_origin(url) for url in tile_urls if url})
     directives = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", *inline_source],
-        "style-src": ["'self'", *inline_source],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
         "img-src": ["'self'", "data:", *tiles],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
@@ -52,24 +50,20 @@ class SecurityHeadersMiddleware:
     """Set Content-Security-Policy, X-Content-Type-Options and Referrer-Policy on every HTTP response (replacing any
     the app set, so the policy lives in one place)."""
 
-    def __init__(self, app: ASGIApp, tile_urls: Iterable[str] = (), inline_paths: Iterable[str] = ()):
+    def __init__(self, app: ASGIApp, tile_urls: Iterable[str] = ()):
         self.app = app
-        tile_urls = list(tile_urls)
-        self.inline_paths = frozenset(inline_paths)
         self.headers = _encoded(content_security_policy(tile_urls))
-        self.inline_headers = _encoded(content_security_policy(tile_urls, inline=True))
+        self.names = {name for name, _ in self.headers}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        ours = self.inline_headers if scope["path"].rstrip("/") in self.inline_paths else self.headers
-        names = {name for name, _ in ours}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message = {**message, "headers": kept + ours}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in self.names]
+                message = {**message, "headers": kept + self.headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

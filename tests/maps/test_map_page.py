@@ -1,5 +1,6 @@
 """The /map page in headless Chromium against `covidgis serve`: offline assets, every commune in its zone colour,
-popup with reasons, date control, accent-free search, my zone by location, layers, sign-in, live redraw."""
+popup with reasons, date control, accent-free search, my zone by location, layers, sign-in, live redraw; all of it
+under a Content-Security-Policy without 'unsafe-inline', with no violation reported on any page."""
 
 import datetime as dt
 
@@ -19,6 +20,10 @@ TAN_PHONG, FAR_COMMUNE = "25996", "26008"  # Phường Tân Phong (Biên Hòa); 
 ARTIFACTS = ROOT / "test-artifacts" / "maps"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+# Every refusal of the policy, whatever its directive (an inline script, a style attribute in built markup, …).
+WATCH_POLICY = """window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
 
 
 def put_indicators(engine, day, per_100k: dict[str, float]):
@@ -80,6 +85,7 @@ class Page:
 
     def __init__(self, browser, base, **context):
         self.context = browser.new_context(viewport={"width": 1280, "height": 860}, **context)
+        self.context.add_init_script(WATCH_POLICY)
         self.page = self.context.new_page()
         self.base = base
         self.errors, self.requests, self.zone_statuses = [], [], []
@@ -102,6 +108,7 @@ class Page:
 
     def close(self):
         assert self.errors == [], self.errors
+        assert self.page.evaluate("window.__cspViolations") == []
         outside = [u for u in self.requests if not u.startswith((self.base, "data:"))]
         assert outside == [], outside
         self.context.close()
@@ -138,6 +145,43 @@ def test_page_is_offline_and_draws_every_commune_in_its_colour(open_page, zones,
               for row in page.query_selector_all(".cg-legend-row")}
     assert legend == {"green": 162, "yellow": 5, "orange": 3, "red": 0}
     p.shot("communes-2021-09-04")
+
+
+def rgb(hex_colour: str) -> str:
+    """A #rrggbb colour as getComputedStyle reports it."""
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+SWATCHES = "(nodes) => nodes.map(n => [n.dataset.colour || '', getComputedStyle(n).backgroundColor])"
+
+
+def test_page_runs_under_a_policy_without_unsafe_inline(open_page, server, zones):
+    """/map has no inline script or style, so its policy allows none; the page still starts, and every swatch (legend,
+    popup level and two-week strip, my-zone card) has its colour: set through element.style, which the policy allows,
+    where a style attribute in built markup would be refused (a violation, checked on close) and stay uncoloured."""
+    response = requests.get(f"{server}/map", timeout=10)
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy and "'unsafe-inline'" not in policy
+    assert "style=" not in response.text and "<style" not in response.text
+    p = open_page()
+    page = p.open(f"level=3&date={DAY2}")
+    legend = page.eval_on_selector_all(".cg-legend-row", "rows => rows.map(r => [r.dataset.colour, "
+                                       "getComputedStyle(r.querySelector('.cg-swatch')).backgroundColor])")
+    assert len(legend) == 4 and all(shown == rgb(HEX.get(colour, NO_ZONE)) for colour, shown in legend)
+    page.click(f"path.cg-zone-{TAN_PHONG}")
+    page.wait_for_selector(f".cg-popup[data-code='{TAN_PHONG}']")
+    assert page.eval_on_selector(".cg-popup .cg-level .cg-swatch", "n => getComputedStyle(n).backgroundColor") == \
+        rgb(HEX["red"])
+    strip = page.eval_on_selector_all(".cg-popup .cg-day", SWATCHES)
+    assert len(strip) == 14 and strip[-1] == ["red", rgb(HEX["red"])]
+    assert all(shown == rgb(HEX[colour] if colour else NO_ZONE) for colour, shown in strip)
+    page.click("#cg-lang")  # the popup is rebuilt in English: coloured again
+    assert page.eval_on_selector_all(".cg-popup .cg-day", SWATCHES) == strip
+    page.fill("#cg-search", "tan phong")
+    page.click(f"button.cg-result[data-code='{TAN_PHONG}']")
+    card = page.wait_for_selector(f"#cg-myzone [data-code='{TAN_PHONG}'] .cg-swatch")
+    assert card.evaluate("n => getComputedStyle(n).backgroundColor") == rgb(HEX["red"])
 
 
 def test_popup_shows_level_rule_set_reasons_and_two_weeks(open_page, engine, zones):

@@ -286,7 +286,9 @@ def test_map_popups_search_and_my_zone(open_browser, token):
     and a search for a hostile hamlet name, its result, its zone popup and the 'my zone' card."""
     b = open_browser()
     page = b.page
-    b.open("/map?basemap=0&level=4", "body[data-cg-ready='1']")
+    policy = b.open("/map?basemap=0&level=4", "body[data-cg-ready='1']").headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "style-src 'self';" in policy and "'unsafe-inline'" not in policy
+    b.assert_clean("/map")
     page.check("#cg-layer-quarantine")
     # A function, not an expression: Playwright evaluates expressions with eval, which the policy refuses.
     page.wait_for_function("n => window.covidgis.state.overlays.quarantine && "
@@ -362,23 +364,21 @@ def test_every_html_page_works_offline_under_the_policy(open_browser, path):
 
 
 def test_policy_on_every_response(base, token):
-    """JSON, errors, restricted answers and the map carry the headers; only /map may run inline script."""
+    """JSON, errors, restricted answers, static files and the map carry the headers; none may run inline script."""
     for path, headers in [("/collections/zones/items?f=json", {}), ("/collections/nope", {}), ("/health", {}),
                           ("/collections/cases/items", {}), ("/collections/cases/items", bearer(token)),
-                          ("/static/covidgis/pages.js", {}), ("/map/api/search?q=x", {})]:
+                          ("/static/covidgis/pages.js", {}), ("/map/api/search?q=x", {}), ("/map", {}),
+                          ("/map/", {}), ("/map?level=4", {}), ("/map/static/map.js", {})]:
         response = requests.get(base + path, headers=headers, timeout=30)
         policy = response.headers["content-security-policy"]
         assert "'unsafe-inline'" not in policy and "object-src 'none'" in policy, path
         assert "frame-ancestors 'none'" in policy and "base-uri 'none'" in policy, path
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
-    page = requests.get(base + "/map", timeout=30).headers["content-security-policy"]
-    assert "script-src 'self' 'unsafe-inline'" in page  # folium's inline map script (gis/maps/page.py)
 
 
 def test_policy_allows_images_only_from_the_basemaps():
     policy = content_security_policy(["https://{s}.tile.example.org/{z}/{x}/{y}.png",
                                       "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", ""])
     assert "img-src 'self' data: http://127.0.0.1:8080 https://*.tile.example.org;" in policy
-    assert "'unsafe-inline'" not in policy and "script-src 'self';" in policy
-    assert "script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';" in content_security_policy(inline=True)
+    assert "'unsafe-inline'" not in policy and "script-src 'self';" in policy and "style-src 'self';" in policy

@@ -1,7 +1,9 @@
 /* covid-gis live risk map: zones coloured by level with a legend counting units per colour, a level selector,
    a date control, layers to toggle, "Vùng của tôi" (name search or location), live revalidation of the zones
    (If-None-Match every refreshSeconds, redraw on a new snapshot) and sign-in for restricted layers.
-   Vietnamese first, English by a toggle. Page parameters: level, date, lang, refresh (seconds), basemap=0. */
+   Vietnamese first, English by a toggle. Page parameters: level, date, lang, refresh (seconds), basemap=0.
+   The server's configuration is the JSON data block #cg-config. The page runs under a Content-Security-Policy without
+   'unsafe-inline': no inline script or style attribute in any markup built here (colours go on through element.style). */
 (function () {
   'use strict';
 
@@ -72,6 +74,13 @@
       return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
     });
   }
+  // Swatches carry their colour as data-swatch in the markup; the policy refuses style attributes in parsed HTML but
+  // not the CSSOM, so the colour is set on the element once the markup is in place.
+  function paint(root) {
+    root.querySelectorAll('[data-swatch]').forEach(function (n) { n.style.background = n.dataset.swatch; });
+    return root;
+  }
+  function setHtml(node, html) { node.innerHTML = html; return paint(node); }
   function fmtDay(iso) {
     if (!iso) return '—';
     var p = iso.split('-');
@@ -182,7 +191,7 @@
     document.querySelectorAll('[data-i18n-level]').forEach(function (n) { n.textContent = t('levels')[n.dataset.i18nLevel]; });
     renderLegend();
     renderStatus();
-    if (state.popup) state.popup.popup.setContent(zoneHtml(state.popup.zone));
+    if (state.popup) state.popup.popup.setContent(zoneNode(state.popup.zone));
     if (state.myZone) renderMyZone(state.myZone);
   }
 
@@ -281,19 +290,19 @@
     if (!box) return;
     var rows = cfg.levels.map(function (lv) {
       var n = state.counts[lv.colour] || 0;
-      return '<div class="cg-legend-row" data-colour="' + lv.colour + '"><span class="cg-swatch" style="background:' +
-        lv.hex + '"></span><span class="cg-legend-label">' + esc(lv['label_' + state.lang]) + '</span>' +
+      return '<div class="cg-legend-row" data-colour="' + lv.colour + '"><span class="cg-swatch" data-swatch="' +
+        esc(lv.hex) + '"></span><span class="cg-legend-label">' + esc(lv['label_' + state.lang]) + '</span>' +
         '<span class="cg-count">' + n + '</span></div>';
     });
     var total = Object.keys(state.zones).length;
     var known = Object.keys(state.counts).reduce(function (a, k) { return a + state.counts[k]; }, 0);
     var missing = (state.geometry[state.level] ? state.geometry[state.level].features.length : total) - known;
     if (missing > 0) {
-      rows.push('<div class="cg-legend-row" data-colour="none"><span class="cg-swatch" style="background:' + cfg.noZone +
-        '"></span><span class="cg-legend-label">' + t('noZone') + '</span><span class="cg-count">' + missing + '</span></div>');
+      rows.push('<div class="cg-legend-row" data-colour="none"><span class="cg-swatch" data-swatch="' +
+        esc(cfg.noZone) + '"></span><span class="cg-legend-label">' + t('noZone') + '</span><span class="cg-count">' + missing + '</span></div>');
     }
-    box.innerHTML = '<div class="cg-legend-title">' + t('legend') + ' — ' + t('levels')[state.level] + ' (' +
-      t('units') + '), ' + fmtDay(state.day) + '</div>' + rows.join('');
+    setHtml(box, '<div class="cg-legend-title">' + t('legend') + ' — ' + t('levels')[state.level] + ' (' +
+      t('units') + '), ' + fmtDay(state.day) + '</div>' + rows.join(''));
   }
 
   function renderStatus() {
@@ -305,13 +314,15 @@
   }
 
   // --- popup: name, level, colour, rule set, decisive indicators, reasons, the last days as a strip -------------
+  function zoneNode(z) { return setHtml(document.createElement('div'), zoneHtml(z)).firstChild; }
+
   function zoneHtml(z) {
     var lv = z.level !== undefined && z.level !== null ? levelDef(z.level) : null;
     var adm = cfg.adminLevels[state.lang][z.admin_level] || '';
     var html = '<div class="cg-popup" data-code="' + esc(z.code) + '"><h3>' + esc(z.name) + '</h3>' +
       '<div>' + t('adminLevel') + ': ' + esc(adm) + (z.parent_name ? ' · ' + t('parent') + ': ' + esc(z.parent_name) : '') + '</div>';
     if (!lv) return html + '<p>' + t('noZone') + ' (' + fmtDay(z.day) + ')</p></div>';
-    html += '<div class="cg-level"><span class="cg-swatch" style="background:' + hexOf(z.colour) + '"></span>' +
+    html += '<div class="cg-level"><span class="cg-swatch" data-swatch="' + esc(hexOf(z.colour)) + '"></span>' +
       t('zoneLevel') + ': <strong>' + esc(z['label_' + state.lang]) + '</strong> (' + esc(cfg.colours[z.colour][state.lang]) +
       ', ' + fmtDay(z.day) + ')</div>';
     if (z.overridden) html += '<div class="cg-note">' + t('overridden') + '</div>';
@@ -341,8 +352,8 @@
     for (var i = cfg.historyDays - 1; i >= 0; i--) {
       var d = new Date(end.getTime() - i * 86400000).toISOString().slice(0, 10);
       var h = byDay[d];
-      cells.push('<span class="cg-day" data-day="' + d + '" data-colour="' + (h ? h.colour : '') + '" style="background:' +
-        (h ? hexOf(h.colour) : cfg.noZone) + '" title="' + fmtDay(d) + ': ' + esc(h ? h['label_' + state.lang] : t('noZone')) +
+      cells.push('<span class="cg-day" data-day="' + d + '" data-colour="' + esc(h ? h.colour : '') + '" data-swatch="' +
+        esc(h ? hexOf(h.colour) : cfg.noZone) + '" title="' + fmtDay(d) + ': ' + esc(h ? h['label_' + state.lang] : t('noZone')) +
         '"></span>');
     }
     return '<div class="cg-strip">' + cells.join('') + '</div>';
@@ -357,7 +368,7 @@
       var at = latlng;
       if (!at && state.layersByCode[code]) at = state.layersByCode[code].getBounds().getCenter();
       if (!at && z.bbox) at = L.latLng((z.bbox[1] + z.bbox[3]) / 2, (z.bbox[0] + z.bbox[2]) / 2);
-      var popup = L.popup({maxWidth: 360, className: 'cg-leaflet-popup'}).setLatLng(at).setContent(zoneHtml(z));
+      var popup = L.popup({maxWidth: 360, className: 'cg-leaflet-popup'}).setLatLng(at).setContent(zoneNode(z));
       state.popup = {code: code, latlng: at, popup: popup, zone: z};
       popup.openOn(map);
       return z;
@@ -397,9 +408,9 @@
 
   function renderMyZone(z) {
     var lv = z.level !== undefined && z.level !== null ? levelDef(z.level) : null;
-    el('cg-myzone').innerHTML = '<div data-code="' + esc(z.code) + '"><span class="cg-swatch" style="background:' +
-      (lv ? lv.hex : cfg.noZone) + '"></span><strong>' + esc(z.name) + '</strong>' +
-      (z.parent_name ? ', ' + esc(z.parent_name) : '') + ': ' + esc(label(lv)) + '</div>';
+    setHtml(el('cg-myzone'), '<div data-code="' + esc(z.code) + '"><span class="cg-swatch" data-swatch="' +
+      esc(lv ? lv.hex : cfg.noZone) + '"></span><strong>' + esc(z.name) + '</strong>' +
+      (z.parent_name ? ', ' + esc(z.parent_name) : '') + ': ' + esc(label(lv)) + '</div>');
   }
 
   function locateMe() {
@@ -504,8 +515,11 @@
     img.src = cfg.basemap.url.replace('{s}', 'a').replace('{z}', z).replace('{x}', x).replace('{y}', y);
   }
 
-  function start(leafletMap, config) {
-    map = leafletMap; cfg = config;
+  // The map as folium made it (centre, zoom, zoom control, scale), then the controls and the zones.
+  function start(config) {
+    cfg = config;
+    map = L.map('cg-map', {center: cfg.view.center, zoom: cfg.view.zoom, zoomControl: true});
+    L.control.scale().addTo(map);
     var refresh = Number(params.get('refresh')) > 0 ? Number(params.get('refresh')) : cfg.refreshSeconds;
     addControls();
     translate();
@@ -523,5 +537,5 @@
     };
   }
 
-  window.CovidGisMap = {start: start};
+  start(JSON.parse(document.getElementById('cg-config').textContent));
 })();
