@@ -63,11 +63,17 @@ def run(name: str, db_url: str, **env) -> str:
 
 
 def test_commune_history_notebook(sample):
-    out = run("commune-zone-history", sample, COMMUNE=TAN_PHONG)
+    map_out = ARTIFACTS / "commune-map.html"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    map_out.unlink(missing_ok=True)
+    out = run("commune-zone-history", sample, COMMUNE=TAN_PHONG, MAP_OUT=str(map_out))
     assert "Phường Tân Phong (25996), vn-4800-2021" in out
     assert "2021-09-03: Cấp 4 – Nguy cơ rất cao" in out  # the day it turned red, with its reasons below
     assert "community_cases_7d_per_100k" in out
     assert "3 changes of level over 4 days" in out
+    assert f"communes written to {map_out}" in out
+    page = map_out.read_text(encoding="utf-8")
+    assert '"code": "25996"' in page and "L.geoJson" in page  # a Leaflet page with the commune among its features
 
 
 def test_ruleset_comparison_notebook(sample, engine):
