@@ -5,44 +5,73 @@ What changes against pygeoapi.provider.sql.PostgreSQLProvider:
 - numberMatched without a count per request: one row more than the page tells whether the page is the last one
   (then the total is known), otherwise the count is cached per filter and data version (pub.data_version);
   providers with `count: exact` (restricted ones, whose data the version does not track) count every time;
+- a deep page costs no more than the first one: keyset paging behind the numbered `next` links QGIS, GDAL and
+  OWSLib follow (see `_page`); offsets beyond MAX_OFFSET are a 400 that says to narrow the request;
+- every connection has a statement timeout (`statement_timeout_seconds` in the provider's `data`); a slower query is
+  a 503 that says so, never a hang;
 - the storage SRID is an integer worked out once (no pyproj per request) and bbox uses it;
 - spatial CQL with a CRS84 storage CRS works (pygeofilter would send `SRID=CRS84` to PostGIS);
-- bad values (a text for an integer property, an impossible date) are 400s, not database errors.
+- filters, query parameters and sortby name properties the collection has and can compare (not JSON objects or
+  lists); an unknown or unusable one, a value of the wrong type or a geometry that is not finite is a 400 naming it,
+  in our words, never the database's (pygeoapi ignores unknown query parameters, and pygeofilter compares an
+  unknown CQL property as a constant string, so both answered 200 with nothing).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
+import math
 import threading
-from http import HTTPStatus
 from collections import OrderedDict
-from decimal import Decimal
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from http import HTTPStatus
 
 from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
 from pygeoapi.provider.base import (ProviderConnectionError, ProviderInvalidQueryError,
-                                    ProviderItemNotFoundError)
+                                    ProviderItemNotFoundError, ProviderQueryError)
 from pygeoapi.provider.sql import PostgreSQLProvider as _PygeoapiPostgreSQLProvider
-from sqlalchemy import and_, func, select, text, true
-from sqlalchemy.exc import DataError, OperationalError, ProgrammingError
+from pygeofilter import ast, values
+from pygeofilter.backends.sqlalchemy.filters import function_map
+from sqlalchemy import JSON, and_, false, func, literal, or_, select, text, true
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 LOG = logging.getLogger(__name__)
 
 CRS84_NAMES = ("CRS84", "OGC::CRS84", "OGC/1.3/CRS84", "OGC/0/CRS84")
 GEOJSON_DECIMALS = 7  # ~1 cm at the equator
-_COUNTS: OrderedDict[tuple, int] = OrderedDict()
-_COUNTS_LOCK = threading.Lock()
-_COUNTS_MAX = 2048
+# The deepest page served. Paging through more than a million features is a download, not a map: narrow it.
+MAX_OFFSET = 1_000_000
+MAX_FILTER_DEPTH = 100  # nesting of a CQL filter; deeper ones would exhaust Python's recursion translating them
+# ServeSettings.statement_timeout_seconds reaches providers as `statement_timeout_seconds` in their `data`.
+DEFAULT_STATEMENT_TIMEOUT_SECONDS = 10.0
+SHOWN_CHARS = 40  # a value echoed in a message is cut to this
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", Decimal: "number", dict: "object", list: "array",
               str: "string"}
+COMPARABLE = {"boolean", "integer", "number", "string"}  # JSON objects and lists cannot be filtered or sorted by
+KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", Decimal: "a number", str: "text in quotes",
+              dt.date: "a date (YYYY-MM-DD)", dt.datetime: "a date and time (RFC 3339)"}
+SPATIAL_PREDICATES = (ast.SpatialComparisonPredicate, ast.Relate, ast.SpatialDistancePredicate, ast.BBox)
+TYPED_PREDICATES = (ast.Comparison, ast.Between, ast.In, ast.Like)
+LITERALS = tuple(t for t in values.LITERALS if t is not list)
+MISMATCHED_TYPES = {"42725", "42804", "42883"}  # ambiguous or undefined function or operator, datatype mismatch
 
 
 class DatabaseUnavailable(ProviderConnectionError):
     """The database did not answer: a 503, so clients retry."""
 
     http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class QueryTooSlow(ProviderQueryError):
+    """A query ran into the statement timeout: a 503 that says how to ask for less."""
+
+    http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+    ogc_exception_code = "ServiceUnavailable"
 
 
 def storage_srid(storage_crs: str) -> int:
@@ -55,26 +84,53 @@ def storage_srid(storage_crs: str) -> int:
     return int(code)
 
 
-def crs84_as_epsg4326(node) -> None:
-    """pygeoapi labels filter geometries with the storage CRS, which PostGIS cannot read for CRS84: relabel them."""
-    geometry = getattr(node, "geometry", None)
-    if isinstance(geometry, dict):
-        name = geometry.get("crs", {}).get("properties", {}).get("name", "")
-        if name.endswith("CRS84"):
-            geometry["crs"] = {"properties": {"name": "urn:ogc:def:crs:EPSG::4326"}}
+def with_statement_timeout(provider_def: dict) -> dict:
+    """The provider definition with a statement timeout among its connection options (pygeoapi hands the scalar
+    `options` to psycopg2), so no query of a request holds a connection longer than the server allows."""
+    seconds = float(provider_def["data"].get("statement_timeout_seconds", DEFAULT_STATEMENT_TIMEOUT_SECONDS))
+    timeout = f"-c statement_timeout={max(1, round(seconds * 1000))}"
+    return {**provider_def, "options": {**(provider_def.get("options") or {}), "options": timeout}}
+
+
+@contextmanager
+def database_errors():
+    """Database errors in our words: the driver's text names SQL types and echoes values, so it only goes to the log
+    (cut short); a statement timeout is a 503 saying how to ask for less, a lost database a 503."""
     try:
-        children = node.get_sub_nodes()
-    except AttributeError:
-        children = node if isinstance(node, (list, tuple)) else []
-    for child in children:
-        crs84_as_epsg4326(child)
+        yield
+    except DBAPIError as exc:
+        orig = getattr(exc, "orig", None)
+        code = getattr(orig, "pgcode", None) or ""
+        LOG.warning("query refused (%s): %.300s", code or type(exc).__name__, str(orig or exc).strip().split("\n")[0])
+        if code == "57014":  # query_canceled: the statement timeout
+            raise QueryTooSlow(user_msg="the query took longer than the server allows one request: narrow it with "
+                                        "bbox, datetime or property filters, or ask for fewer items (limit)") from exc
+        if code.startswith("54"):  # program_limit_exceeded: too many columns, too deep an expression
+            raise ProviderInvalidQueryError(user_msg="the request is too large: name fewer properties or write a "
+                                                     "shorter filter") from exc
+        if isinstance(exc, OperationalError):
+            raise DatabaseUnavailable(user_msg="the database is not reachable") from exc
+        if code.startswith("22"):  # data_exception: a value the column's type cannot hold
+            raise ProviderInvalidQueryError(user_msg="a value in the request does not fit the property it is "
+                                                     "compared with (the collection's queryables give the types)"
+                                            ) from exc
+        if code in MISMATCHED_TYPES:
+            raise ProviderInvalidQueryError(user_msg="the filter compares values of different types: compare text "
+                                                     "with 'quoted text', numbers with numbers, dates with "
+                                                     "'YYYY-MM-DD'") from exc
+        raise
+    except ValueError as exc:  # psycopg2 refuses some values before sending them
+        LOG.warning("value refused by the driver: %.300s", exc)
+        raise ProviderInvalidQueryError(user_msg="a value in the request holds a NUL character, which no property "
+                                                 "can hold") from exc
 
 
 class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
     """PostgreSQL/PostGIS features for pygeoapi, fast enough to serve QGIS and the public (see module docstring)."""
 
     def __init__(self, provider_def: dict):
-        super().__init__(provider_def)
+        # pygeoapi passes every query parameter that is not its own to the provider, which refuses unknown ones.
+        super().__init__({**with_statement_timeout(provider_def), "include_extra_query_parameters": True})
         self.srid = storage_srid(self.storage_crs)
         self.count_mode = provider_def.get("count", "cached")
 
@@ -86,6 +142,21 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
                     self._fields[column.name] = _json_schema(column.type)
         return self._fields
 
+    def _column(self, name: str, use: str = "filter by"):
+        """The column of a property the caller may filter or sort by; otherwise a 400 naming it and the usable ones."""
+        kind = self.fields.get(name, {}).get("type") if not self.properties or name in self.properties else None
+        if kind in COMPARABLE:
+            return self.table_model.__table__.c[name]
+        usable = ", ".join(n for n, f in self.fields.items()
+                           if f["type"] in COMPARABLE and (not self.properties or n in self.properties))
+        if name == self.geom:
+            reason = f"{name} is the geometry: filter it with bbox or a spatial filter (INTERSECTS, WITHIN, BBOX…)"
+        elif kind is None:
+            reason = f"{shown(name)} is not a property of this collection"
+        else:
+            reason = f"{name} holds {'a list' if kind == 'array' else 'JSON'}, which you cannot {use}"
+        raise ProviderInvalidQueryError(user_msg=f"{reason}; you can {use}: {usable}")
+
     # --- filters --------------------------------------------------------------------------------------------
     def _get_bbox_filter(self, bbox):
         if not bbox:
@@ -95,20 +166,73 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         return ST_Intersects(ST_MakeEnvelope(*bbox, self.srid), getattr(self.table_model, self.geom))
 
     def _get_cql_filters(self, filterq):
-        if filterq:
-            crs84_as_epsg4326(filterq)
+        if not filterq:
+            return True
+        self._check_filter(filterq)
         try:
             return super()._get_cql_filters(filterq)
         except (AttributeError, KeyError, TypeError, ValueError, NotImplementedError) as exc:
-            raise ProviderInvalidQueryError(user_msg=f"the filter cannot be applied to this collection: {exc}")
+            LOG.warning("CQL filter not translated: %.300r", exc)
+            raise ProviderInvalidQueryError(user_msg="the filter cannot be applied to this collection: use its "
+                                                     "properties with comparisons, LIKE, IN, BETWEEN, IS NULL and "
+                                                     f"spatial predicates on {self.geom}")
+
+    def _check_filter(self, root) -> None:
+        """Refuse, naming the property, what PostgreSQL would refuse or answer with nothing (pygeofilter turns an
+        unknown property into a constant string); label CRS84 geometries EPSG:4326 (pygeoapi labels them with the
+        storage CRS, which PostGIS cannot read)."""
+        pending = [(root, "value", 1)]  # node, what an attribute in it may be (value, spatial, null), depth
+        while pending:
+            node, context, depth = pending.pop()
+            if depth > MAX_FILTER_DEPTH:
+                raise ProviderInvalidQueryError(user_msg=f"the filter is nested more than {MAX_FILTER_DEPTH} levels "
+                                                         "deep: write it with IN lists or fewer parentheses")
+            if isinstance(node, ast.Attribute):
+                self._check_attribute(node.name, context)
+            elif isinstance(node, values.Geometry):
+                name = node.geometry.get("crs", {}).get("properties", {}).get("name", "")
+                if name.endswith("CRS84"):
+                    node.geometry["crs"] = {"properties": {"name": "urn:ogc:def:crs:EPSG::4326"}}
+                _require_finite(node.geometry.get("coordinates", node.geometry.get("geometries")))
+            elif isinstance(node, values.Envelope):
+                _require_finite([node.x1, node.y1, node.x2, node.y2])
+            elif isinstance(node, ast.BBox):
+                _require_finite([node.minx, node.miny, node.maxx, node.maxy])
+            elif isinstance(node, ast.SpatialDistancePredicate):
+                _require_finite([node.distance])
+            elif isinstance(node, ast.Function) and node.name not in function_map:
+                raise ProviderInvalidQueryError(user_msg=f"{shown(node.name)}(): not a function this server knows "
+                                                         f"({', '.join(function_map)})")
+            elif isinstance(node, TYPED_PREDICATES) and isinstance(node.lhs, ast.Attribute):
+                column = self._column(node.lhs.name)
+                if isinstance(node, ast.Like) and python_type(column) is not str:
+                    raise ProviderInvalidQueryError(user_msg=f"{node.lhs.name}: LIKE compares text, and this "
+                                                             "property is not text")
+                for operand in node.get_sub_nodes()[1:]:
+                    if isinstance(operand, LITERALS):
+                        _typed(column, node.lhs.name, operand)
+            if isinstance(node, ast.Node):
+                inner = ("spatial" if isinstance(node, SPATIAL_PREDICATES) else
+                         "null" if isinstance(node, ast.IsNull) else "value")
+                pending.extend((child, inner, depth + 1) for child in node.get_sub_nodes())
+            elif isinstance(node, list):
+                pending.extend((child, context, depth + 1) for child in node)
+
+    def _check_attribute(self, name: str, context: str) -> None:
+        """A property named in a filter: the geometry in spatial predicates (and IS NULL), any other where values
+        are compared."""
+        if context == "spatial" and name != self.geom:
+            raise ProviderInvalidQueryError(user_msg=f"{shown(name)}: spatial predicates compare the geometry, "
+                                                     f"{self.geom}")
+        if name != self.geom or context == "value":
+            self._column(name)
 
     def _get_property_filters(self, properties):
         if not properties:
             return True
-        table = self.table_model.__table__
         clauses = []
         for name, value in properties:
-            column = table.c[name]
+            column = self._column(name)
             clauses.append(column == _typed(column, name, value))
         return and_(*clauses)
 
@@ -126,37 +250,103 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             return column >= begin if begin is not None else (column <= end if end is not None else true())
         return column == _typed(column, "datetime", datetime_)
 
+    def _order(self, sortby: list[dict]) -> list[tuple]:
+        """(column, descending) of the requested order, then the id, so that pages never overlap or skip rows."""
+        named = {s["property"]: s["order"] == "-" for s in reversed(sortby)}  # a property named twice: its first
+        order = [(self._column(name, "sort by"), named[name]) for name in dict.fromkeys(s["property"] for s in sortby)]
+        if self.id_field not in named:
+            order.append((self.table_model.__table__.c[self.id_field], False))
+        return order
+
     # --- queries ---------------------------------------------------------------------------------------------
     def query(self, offset=0, limit=10, resulttype="results", bbox=None, datetime_=None, properties=None,
               sortby=None, select_properties=None, skip_geometry=False, q=None, filterq=None,
               crs_transform_spec=None, **kwargs):
-        table = self.table_model.__table__
+        if offset > MAX_OFFSET:
+            raise ProviderInvalidQueryError(
+                user_msg=f"offset: at most {MAX_OFFSET:,} (the deepest page served); narrow the request with "
+                         "datetime, bbox or property filters instead")
         where = and_(true(), self._get_property_filters(properties or []), self._get_cql_filters(filterq),
                      self._get_bbox_filter(bbox or []), self._get_datetime_filter(datetime_))
+        order = self._order(sortby or [])
+        filters = (tuple(properties or ()), tuple(bbox or ()), datetime_, repr(filterq))
         response = {"type": "FeatureCollection", "features": [], "numberMatched": 0, "numberReturned": 0}
         with self._session() as session:
+            # What a count or a page position holds for: this collection, its data version, these filters.
+            scope = functools.cache(lambda: (self.table, self._version(session), *filters))
             if resulttype == "hits":
-                response["numberMatched"] = self._count(session, where, (properties, bbox, datetime_, filterq))
+                response["numberMatched"] = self._count(session, where, scope)
                 return response
-            names = [n for n in (select_properties or self.fields.keys()) if n in table.c and n != self.geom]
-            if self.properties:
-                names = [n for n in names if n in self.properties]
-            columns = [table.c[self.id_field].label("__id"), *(table.c[n] for n in names if n != self.id_field)]
-            has_geom = self.geom in table.c and not skip_geometry
-            if has_geom:
-                columns.append(func.ST_AsGeoJSON(table.c[self.geom], GEOJSON_DECIMALS).label("__geom"))
-            stmt = (select(*columns).where(where).order_by(*self._get_order_by_clauses(sortby or [], self.table_model))
-                    .offset(offset).limit(limit + 1))
-            rows = self._run(session, stmt)
+            columns = self._columns(select_properties, skip_geometry)
+            rows = self._page(session, columns, where, order, offset, limit, scope)
             more = len(rows) > limit
             rows = rows[:limit]
             if not more and (rows or offset == 0):
                 matched = offset + len(rows)
             else:
-                matched = self._count(session, where, (properties, bbox, datetime_, filterq))
+                matched = self._count(session, where, scope)
+        features = self._features(rows, crs_transform_spec)
+        response.update(features=features, numberMatched=matched, numberReturned=len(features))
+        return response
+
+    def get(self, identifier, crs_transform_spec=None, **kwargs):
+        """One feature by id, with the ids before and after it (pygeoapi's item links)."""
+        id_column = self.table_model.__table__.c[self.id_field]
+        try:
+            key = _typed(id_column, self.id_field, identifier)
+        except ProviderInvalidQueryError:
+            key = None
+        if key is None or "\x00" in str(key):
+            raise ProviderItemNotFoundError(user_msg=f"no such item: {shown(identifier)}")
+        with self._session() as session:
+            rows = self._run(session, select(*self._columns()).where(id_column == key))
+            if not rows:
+                raise ProviderItemNotFoundError(user_msg=f"no such item: {shown(identifier)}")
+            neighbours = select(select(func.max(id_column)).where(id_column < key).scalar_subquery(),
+                                select(func.min(id_column)).where(id_column > key).scalar_subquery())
+            prev, next_ = self._run(session, neighbours)[0]
+        feature = self._features(rows, crs_transform_spec)[0]
+        return {**feature, "prev": identifier if prev is None else prev, "next": identifier if next_ is None else next_}
+
+    def _columns(self, select_properties=None, skip_geometry=False) -> list:
+        """The id as `__id`, the asked-for properties once each, and the geometry as GeoJSON text as `__geom`."""
+        table = self.table_model.__table__
+        names = [n for n in dict.fromkeys(select_properties or self.fields) if n in table.c and n != self.geom]
+        if self.properties:
+            names = [n for n in names if n in self.properties]
+        columns = [table.c[self.id_field].label("__id"), *(table.c[n] for n in names if n != self.id_field)]
+        if self.geom in table.c and not skip_geometry:
+            columns.append(func.ST_AsGeoJSON(table.c[self.geom], GEOJSON_DECIMALS).label("__geom"))
+        return columns
+
+    def _page(self, session: Session, columns: list, where, order: list[tuple], offset: int, limit: int,
+              scope) -> list:
+        """A page of rows (and one more, if there is one), by keyset. PostgreSQL computes every output column of the
+        rows an OFFSET skips (a view's masking expressions, the GeoJSON: 19.6 s at offset 350,000 of zones-history),
+        so a page beyond the first reads the rows after the sort key of the row before it: remembered from the page
+        before when a client follows `next` links, otherwise read with the sort columns only."""
+        clauses = [column.desc() if descending else column.asc() for column, descending in order]
+        keys = [column.label(f"__key{i}") for i, (column, _) in enumerate(order)]
+        stmt = select(*columns, *keys).where(where).order_by(*clauses).limit(limit + 1)
+        positions = tuple((column.name, descending) for column, descending in order)
+        if offset:
+            start = _PAGE_KEYS.get((*scope(), positions, offset))
+            if start is None:
+                found = self._run(session, select(*(column for column, _ in order)).where(where)
+                                  .order_by(*clauses).offset(offset - 1).limit(1))
+                if not found:
+                    return []
+                start = tuple(found[0])
+            stmt = stmt.where(_after(order, start))
+        rows = self._run(session, stmt)
+        if limit and len(rows) > limit:  # where the next page starts
+            _PAGE_KEYS.put((*scope(), positions, offset + limit), tuple(rows[limit - 1][-len(order):]))
+        return rows
+
+    def _features(self, rows: list, crs_transform_spec=None) -> list[dict]:
         features = []
         for row in rows:
-            props = dict(row._mapping)
+            props = {name: value for name, value in row._mapping.items() if not name.startswith("__key")}
             ident = props.pop("__id")
             geom = props.pop("__geom", None)
             features.append({"type": "Feature", "id": ident,
@@ -166,54 +356,68 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             for feature in features:
                 if feature["geometry"]:
                     feature["geometry"] = _transformed(feature["geometry"], transform)
-        response.update(features=features, numberMatched=matched, numberReturned=len(features))
-        return response
-
-    def get(self, identifier, crs_transform_spec=None, **kwargs):
-        try:
-            return super().get(identifier, crs_transform_spec=crs_transform_spec, **kwargs)
-        except DataError:
-            raise ProviderItemNotFoundError(user_msg=f"no such item: {identifier}")
-        except OperationalError as exc:
-            raise DatabaseUnavailable(user_msg="the database is not reachable") from exc
+        return features
 
     def _session(self) -> Session:
         return Session(self._engine)
 
     @staticmethod
     def _run(session: Session, stmt) -> list:
-        try:
+        with database_errors():
             return session.execute(stmt).all()
-        except (DataError, ProgrammingError) as exc:
-            session.rollback()
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise ProviderInvalidQueryError(user_msg=f"the query does not fit this collection: {reason}")
-        except OperationalError as exc:
-            raise DatabaseUnavailable(user_msg="the database is not reachable") from exc
-        except ValueError as exc:  # psycopg2 refuses some values before sending them (e.g. NUL in text)
-            session.rollback()
-            raise ProviderInvalidQueryError(user_msg=f"the query has a value the database cannot take: {exc}")
 
-    def _count(self, session: Session, where, filters: tuple) -> int:
+    def _version(self, session: Session) -> tuple | None:
+        """The data version counts and page positions hold for; None for `count: exact` (not tracked)."""
+        if self.count_mode == "exact":
+            return None
+        return tuple(self._run(session, text("SELECT zones, boundaries, facilities FROM pub.data_version"))[0])
+
+    def _count(self, session: Session, where, scope) -> int:
         count_stmt = select(func.count()).select_from(self.table_model.__table__).where(where)
         if self.count_mode == "exact":
             return self._run(session, count_stmt)[0][0]
-        version = tuple(self._run(session, text("SELECT zones, boundaries, facilities FROM pub.data_version"))[0])
-        properties, bbox, datetime_, filterq = filters
-        key = (self.table, version, tuple(properties or ()), tuple(bbox or ()), datetime_, repr(filterq))
-        with _COUNTS_LOCK:
-            if key in _COUNTS:
-                _COUNTS.move_to_end(key)
-                return _COUNTS[key]
-        matched = self._run(session, count_stmt)[0][0]
-        with _COUNTS_LOCK:
-            _COUNTS[key] = matched
-            while len(_COUNTS) > _COUNTS_MAX:
-                _COUNTS.popitem(last=False)
+        matched = _COUNTS.get(scope())
+        if matched is None:
+            matched = self._run(session, count_stmt)[0][0]
+            _COUNTS.put(scope(), matched)
         return matched
 
 
+class _Recent:
+    """The most recently used entries of a map, at most `size` (thread-safe: the server's threads share it)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+            return self.entries.get(key)
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_COUNTS = _Recent(2048)  # numberMatched per collection, data version and filters
+_PAGE_KEYS = _Recent(4096)  # the sort key a page ends with, per scope, order and offset: next links need no search
+
+
+def python_type(column) -> type | None:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return None
+
+
 def _json_schema(column_type) -> dict:
+    if isinstance(column_type, JSON):  # python_type is `object` for JSON and JSONB
+        return {"type": "object"}
     try:
         kind = column_type.python_type
     except NotImplementedError:
@@ -225,30 +429,76 @@ def _json_schema(column_type) -> dict:
     return {"type": JSON_TYPES.get(kind, "string")}
 
 
-def _typed(column, name: str, value: str):
-    """A query-string value as the column's Python type, or a 400 saying what was expected."""
+def shown(value) -> str:
+    """A value for a message: repr, cut short (it came from the caller)."""
+    shown = repr(value)
+    return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…"
+
+
+def _typed(column, name: str, value):
+    """A query value (text, or a CQL literal) as the column's Python type, or a 400 saying what was expected."""
+    kind = python_type(column)
     try:
-        kind = column.type.python_type
-    except NotImplementedError:
-        return value
-    try:
+        if kind is str:
+            if not isinstance(value, str):
+                raise ValueError(value)
+            return value
         if kind is bool:
             lowered = str(value).lower()
             if lowered not in ("true", "false", "1", "0"):
                 raise ValueError(value)
             return lowered in ("true", "1")
         if kind is dt.date:
-            return dt.date.fromisoformat(str(value)[:10])
+            if isinstance(value, dt.date):
+                return value if not isinstance(value, dt.datetime) else value.date()
+            value_text = str(value)
+            if len(value_text) <= 10:
+                return dt.date.fromisoformat(value_text)
+            return dt.datetime.fromisoformat(value_text).date()
         if kind is dt.datetime:
-            return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        if kind in (int, float):
+            if isinstance(value, dt.datetime):
+                return value
+            return dt.datetime.fromisoformat(str(value))
+        if kind in (int, float, Decimal):
+            if isinstance(value, bool):
+                raise ValueError(value)
             number = kind(value)
-            if kind is int and not -2**63 <= number < 2**63:
+            if kind is int and not -2**63 <= number < 2**63 or kind is float and not math.isfinite(number):
                 raise ValueError(value)
             return number
-    except (TypeError, ValueError, OverflowError):
-        raise ProviderInvalidQueryError(user_msg=f"{name}: {value!r} is not a valid {kind.__name__}")
+    except (TypeError, ValueError, OverflowError, InvalidOperation):
+        raise ProviderInvalidQueryError(user_msg=f"{name}: {shown(value)} is not {KIND_WORDS[kind]}")
     return value
+
+
+def _after(order: list[tuple], key) -> object:
+    """Rows after `key` in `order` (PostgreSQL's: NULLs last ascending, first descending); the last column, the id,
+    is unique and never NULL."""
+    def later(column, descending, value):
+        if value is None:
+            return column.isnot(None) if descending else false()
+        value = literal(value, column.type)  # a bound value even for True/False
+        return column < value if descending else or_(column > value, column.is_(None))
+
+    def same(column, value):
+        return column.is_(None) if value is None else column == literal(value, column.type)
+
+    return or_(*(and_(*(same(c, v) for (c, _), v in zip(order[:i], key)), later(*order[i], key[i]))
+                 for i in range(len(order))))
+
+
+def _require_finite(coordinates) -> None:
+    """Coordinates (nested lists of numbers) that PostGIS can read: 1e400 is infinite, and a 400."""
+    pending = [coordinates]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.append(item.get("coordinates", item.get("geometries")))
+        elif isinstance(item, (int, float)) and not math.isfinite(item):
+            raise ProviderInvalidQueryError(user_msg="the filter's geometry has a coordinate that is not a finite "
+                                                     "number")
 
 
 def _transformed(geometry: dict, transform) -> dict:
