@@ -9,7 +9,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from serve_support import (CASE_POINTS, PERSON_KEYS, PUBLIC, SMALL_HAMLET, filled, get_json, served, tile_of)  # noqa: F401
+from serve_support import (CASE_POINTS, PERSON_KEYS, PUBLIC, SMALL_HAMLET, TAN_PHONG, filled, get_json, served,  # noqa: F401
+                           tile_of)
 
 FORMATS = ["json", "html", "jsonld"]
 COUNT_KEYS = {"cases_7d", "cases_14d", "community_cases_7d", "community_cases_prev_7d", "unknown_source_cases_14d",
@@ -128,8 +129,25 @@ def test_small_count_is_suppressed_but_the_zone_stays_explained(served):
     assert all(v is None for v in props["decisive"].values()) and props["decisive"]
     assert any("community_cases_7d_per_100k = (suppressed)" in r for r in props["reasons"])
     assert props["colour"] and props["label_vi"]
-    bigger = get_json(f"{served}/collections/zones/items/25996")["properties"]  # 34 cases: shown
+    bigger = get_json(f"{served}/collections/zones/items/25996")["properties"]  # above the threshold: shown
     assert bigger["details_suppressed"] is False and bigger["decisive"]["community_cases_7d_per_100k"] > 50
+
+
+def test_shown_numbers_are_rounded_to_the_threshold(served, filled):
+    """A shown rate is that of the count rounded down to a multiple of the threshold, and the reasons give the
+    range the true rate lies in (tests/serve/test_serve_differencing.py attacks the demo with them)."""
+    with filled.connect() as conn:
+        population, cases = conn.execute(text(
+            "SELECT population, community_cases_7d FROM stats.indicator WHERE area_code = :c "
+            "ORDER BY day DESC LIMIT 1"), {"c": TAN_PHONG}).one()
+    assert cases % THRESHOLD, "the test needs a count that rounding changes"
+    props = get_json(f"{served}/collections/zones/items/{TAN_PHONG}")["properties"]
+    rate = props["decisive"]["community_cases_7d_per_100k"]
+    assert rate * population / 100_000 == pytest.approx(cases - cases % THRESHOLD)
+    shown = [re.search(r"community_cases_7d_per_100k = ([0-9.]+)–([0-9.]+) ", r) for r in props["reasons"]]
+    low, high = [float(x) for x in next(m for m in shown if m).groups()]
+    exact = cases * 100_000 / population
+    assert low <= rate < exact <= high and (high - low) * population / 100_000 >= THRESHOLD - 1 - 1e-3
 
 
 def test_facilities_public_has_places_without_occupancy(served):
