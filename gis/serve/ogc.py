@@ -3,6 +3,11 @@
 pygeoapi's own Starlette module reads its config from the environment at import and keeps one global API; we need
 one API per audience (anonymous: public collections only, in /collections and in the OpenAPI document; each role:
 public plus its restricted collections), so this module builds the routes around an API instance it is given.
+
+What a caller sends is checked here where pygeoapi would answer 500 (a NUL in the path or query, a datetime
+dateutil cannot hold, a process body nested too deep to parse, tiles of a collection without tiles, a job that
+does not exist: pygeoapi's message was its id) and a provider error pygeoapi lets through (tile-set metadata) keeps
+its status and message.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import copy
 import json
 import os
+import re
 from pathlib import Path
 
 from pygeoapi.api import API, APIRequest, apply_gzip
@@ -19,6 +25,8 @@ import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.processes as processes_api
 import pygeoapi.api.tiles as tiles_api
 from pygeoapi.openapi import get_oas
+from pygeoapi.process.base import JobNotFoundError
+from pygeoapi.provider.base import ProviderGenericError
 from pygeoapi.util import yaml_load
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,14 +34,23 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gis.serve.provider import shown
+
 STATIC_DIR = Path(core_api.__file__).resolve().parent.parent / "static"
+# RFC 3339 date or date-time; a datetime parameter is one, or an interval of two with '..' or nothing for open ends.
+DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?")
+MAX_BODY_DEPTH = 32  # nesting of a process request body; a GeoJSON FeatureCollection of polygons needs ~10
 
 
 def load_config(path: Path, environment: dict[str, str]) -> dict:
     """The config with its ${VAR:-default} values filled from `environment` (pygeoapi reads os.environ)."""
     os.environ.update(environment)
     with path.open(encoding="utf-8") as fh:
-        return yaml_load(fh)
+        config = yaml_load(fh)
+    templates = config["server"].get("templates")
+    if templates:  # relative to the config file, not to wherever the server was started
+        config["server"]["templates"] = {key: str(path.parent / value) for key, value in templates.items()}
+    return config
 
 
 def collections_of(config: dict) -> dict[str, dict]:
@@ -71,7 +88,26 @@ def ogc_app(api: API) -> Starlette:
         sortby = request.query_params.get("sortby")
         if sortby is not None and any(p.strip("+- ") == "" for p in sortby.split(",")):
             return _bad_request("sortby: a comma-separated list of property names, each optionally prefixed + or -")
+        datetime_ = request.query_params.get("datetime")
+        if datetime_ is not None and not _valid_datetime(datetime_):
+            return _bad_request("datetime: a date (2021-10-20), a date and time (2021-10-20T08:00:00Z) or an "
+                                "interval of them (2021-10-01/2021-10-20; '..' for an open end)")
         return await _execute(api, itemtypes_api.get_collection_items, request, [cid], True)
+
+    collections = collections_of(api.config)
+    tiled = sorted(name for name, res in collections.items()
+                   if any(p.get("type") == "tile" for p in res.get("providers", [])))
+
+    def tiles(path: str, function, *params: str) -> Route:
+        """A tile route; a collection without tiles is a 404 that names the tiled ones (pygeoapi: 400 "invalid
+        provider type"). Below the tile matrix set, the provider checks the format (mvt, tilejson: not pygeoapi's)."""
+        async def endpoint(request: Request) -> Response:
+            cid = request.path_params["collection_id"]
+            if cid in collections and cid not in tiled:
+                return _error(404, "NotFound", f"{cid} has no tiles; tiled collections: {', '.join(tiled)}")
+            return await _execute(api, function, request, [request.path_params[p] for p in params],
+                                  "tileMatrixSetId" in params)
+        return Route(path, endpoint)
 
     async def execution(request: Request) -> Response:
         problem = await _execution_body_problem(request)
@@ -82,8 +118,12 @@ def ogc_app(api: API) -> Starlette:
 
     async def jobs(request: Request) -> Response:
         job_id = request.path_params.get("job_id")
+        if job_id and not await asyncio.to_thread(_job_exists, api, job_id):
+            return _error(404, "NoSuchJob", f"no such job: {shown(job_id)}")  # pygeoapi: the id as its message
         if job_id and request.method == "DELETE":
             return await _execute(api, processes_api.delete_job, request, [job_id], False)
+        if request.url.path.endswith("/results"):
+            return await _execute(api, processes_api.get_job_result, request, [job_id], False)
         return await _execute(api, processes_api.get_jobs, request, [job_id] if job_id else [], False)
 
     c = "/collections/{collection_id}"
@@ -100,51 +140,93 @@ def ogc_app(api: API) -> Starlette:
         route(c + "/queryables", itemtypes_api.get_collection_queryables, "collection_id"),
         Route(c + "/items", items, methods=["GET", "POST"]),
         route(c + "/items/{item_id}", itemtypes_api.get_collection_item, "collection_id", "item_id"),
-        route(c + "/tiles", tiles_api.get_collection_tiles, "collection_id"),
-        route(tms, tiles_api.get_collection_tiles_metadata, "collection_id", "tileMatrixSetId",
-              skip_valid_check=True),
-        route(tms + "/metadata", tiles_api.get_collection_tiles_metadata, "collection_id", "tileMatrixSetId",
-              skip_valid_check=True),
-        route(tms + "/{tileMatrix}/{tileRow}/{tileCol}", tiles_api.get_collection_tiles_data, "collection_id",
-              "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", skip_valid_check=True),
+        tiles(c + "/tiles", tiles_api.get_collection_tiles, "collection_id"),
+        tiles(tms, tiles_api.get_collection_tiles_metadata, "collection_id", "tileMatrixSetId"),
+        tiles(tms + "/metadata", tiles_api.get_collection_tiles_metadata, "collection_id", "tileMatrixSetId"),
+        tiles(tms + "/{tileMatrix}/{tileRow}/{tileCol}", tiles_api.get_collection_tiles_data, "collection_id",
+              "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"),
         route("/processes", processes_api.describe_processes),
         route("/processes/{process_id}", processes_api.describe_processes, "process_id"),
         Route("/processes/{process_id}/execution", execution, methods=["POST"]),
         Route("/jobs", jobs),
         Route("/jobs/{job_id}", jobs, methods=["GET", "DELETE"]),
-        route("/jobs/{job_id}/results", processes_api.get_job_result, "job_id"),
+        Route("/jobs/{job_id}/results", jobs),
     ]
-    return Starlette(routes=[Mount("/static", StaticFiles(directory=STATIC_DIR)), *routes])
+    # /static: our templates' files, then the map's (its vendored Leaflet), then pygeoapi's (logo, default.css).
+    static = StaticFiles(directory=api.config["server"].get("templates", {}).get("static", STATIC_DIR),
+                         packages=[("gis.maps", "static"), ("pygeoapi", "static")])
+    return Starlette(routes=[Mount("/static", static), *routes])
+
+
+def _error(status: int, code: str, description: str) -> JSONResponse:
+    return JSONResponse({"code": code, "description": description}, status_code=status)
 
 
 def _bad_request(description: str) -> JSONResponse:
-    return JSONResponse({"code": "InvalidParameterValue", "description": description}, status_code=400)
+    return _error(400, "InvalidParameterValue", description)
+
+
+def _valid_datetime(value: str) -> bool:
+    """An RFC 3339 instant or interval (pygeoapi hands anything to dateutil, which overflows on 5,000 digits)."""
+    parts = value.split("/")
+    return len(parts) <= 2 and all(p in ("", "..") or DATE_TIME.fullmatch(p) for p in parts) and value != "/"
 
 
 async def _execution_body_problem(request: Request) -> str | None:
-    """pygeoapi answers 500 to a JSON body that is not an object; say what is expected instead."""
+    """pygeoapi answers 500 to a JSON body that is not an object, or nested too deep to parse; say what is
+    expected instead."""
     body = await request.body()
     if not body.strip():
         return None
+    too_deep = f"the request body is nested more than {MAX_BODY_DEPTH} levels deep"
     try:
         document = json.loads(body)
+    except RecursionError:
+        return too_deep
     except ValueError:
         return None  # pygeoapi's own 400
     if not isinstance(document, dict):
         return 'the request body must be a JSON object: {"inputs": {...}}'
     if not isinstance(document.get("inputs", {}), dict):
         return '"inputs" must be a JSON object of input name → value'
+    if _depth(document) > MAX_BODY_DEPTH:
+        return too_deep
     return None
 
 
-def _call_in_thread(loop: asyncio.AbstractEventLoop, function, *args):
-    """pygeoapi's process manager expects an event loop in the calling thread."""
+def _depth(document) -> int:
+    """How deep JSON objects and arrays nest in a parsed document (level by level: no recursion)."""
+    depth, level = 0, [document]
+    while level:
+        depth += 1
+        level = [child for node in level if isinstance(node, (dict, list))
+                 for child in (node.values() if isinstance(node, dict) else node)]
+    return depth - 1
+
+
+def _job_exists(api: API, job_id: str) -> bool:
+    try:
+        api.manager.get_job(job_id)
+    except JobNotFoundError:
+        return False
+    return True
+
+
+def _call_in_thread(loop: asyncio.AbstractEventLoop, function, api: API, api_request: APIRequest, *args):
+    """pygeoapi's process manager expects an event loop in the calling thread. A provider's error that pygeoapi
+    does not catch (tile-set metadata) is still the caller's: its status and message, as pygeoapi answers others."""
     asyncio.set_event_loop(loop)
-    return function(*args)
+    try:
+        return function(api, api_request, *args)
+    except ProviderGenericError as err:
+        return api.get_exception(err.http_status_code, api_request.get_response_headers(**api.api_headers),
+                                 api_request.format, err.ogc_exception_code, err.message)
 
 
 async def _execute(api: API, function, request: Request, args: list, skip_valid_check: bool) -> Response:
     """What pygeoapi.starlette_app.execute_from_starlette does, for a given API instance."""
+    if any("\x00" in value for value in request.path_params.values()):
+        return _bad_request("the path cannot contain NUL characters")
     if any("\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()):
         return _bad_request("query parameters cannot contain NUL characters")
     api_request = await APIRequest.from_starlette(request, api.locales)

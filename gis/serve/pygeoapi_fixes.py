@@ -1,16 +1,22 @@
-"""Speed fixes to pygeoapi's request path, applied once by create_app.
+"""Fixes to pygeoapi's request path, applied once by create_app.
 
-pygeoapi builds pyproj CRS objects from URIs and a Transformer for every items request (~18 ms with bbox, measured
-in a trial of this stack on a 2-core machine). CRS URIs are few and pyproj CRS objects immutable, so they are memoised, and a bbox
-given in the storage CRS is not transformed at all.
+Speed: pygeoapi builds pyproj CRS objects from URIs and a Transformer for every items request (~18 ms with bbox,
+measured in a trial of this stack on a 2-core machine). CRS URIs are few and pyproj CRS objects immutable, so they
+are memoised, and a bbox given in the storage CRS is not transformed at all.
+
+One API per audience: pygeoapi caches the config its HTML templates see per language for the whole process, so the
+first audience to render a page in a language gave every other one its collections (an analyst's page of a
+restricted collection then failed with a 500, the anonymous config lacking it). The cache is kept per config.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
 import pygeoapi.api.itemtypes as itemtypes
 import pygeoapi.api.tiles as tiles_api
+import pygeoapi.l10n as l10n
 import pygeoapi.util as util
 
 from gis.serve import csv_formatter
@@ -19,7 +25,8 @@ _applied = False
 
 
 def apply() -> None:
-    """Memoise CRS lookups, skip identity bbox transforms, and serve f=csv with our formatter (idempotent)."""
+    """Memoise CRS lookups, skip identity bbox transforms, translate each API's config apart, serve f=csv with our
+    formatter and the tile matrix set pages with our templates (idempotent)."""
     global _applied
     if _applied:
         return
@@ -36,6 +43,7 @@ def apply() -> None:
     itemtypes.get_crs_from_uri = cached_crs
     util.transform_bbox = transform_bbox
     itemtypes.transform_bbox = transform_bbox
+    l10n.translate_struct = _per_config(l10n.translate_struct)
     tiles_api.render_j2_template = _with_templates(tiles_api.render_j2_template)
     _applied = True
 
@@ -43,6 +51,24 @@ def apply() -> None:
 @functools.lru_cache(maxsize=64)
 def _same_crs(a: str, b: str) -> bool:
     return util.get_crs_from_uri(a) == util.get_crs_from_uri(b)
+
+
+def _per_config(translate_struct):
+    """pygeoapi's translate_struct, with translated configs cached per config object and language (pygeoapi: per
+    language only). Configs are few (one per audience) and live as long as their API; so do the entries."""
+    translated: dict[tuple[int, str], tuple[dict, dict]] = {}
+    lock = threading.Lock()
+
+    def per_config(struct, locale_, is_config: bool = False):
+        if not (is_config and struct and locale_):
+            return translate_struct(struct, locale_, is_config)
+        key = (id(struct), str(locale_))
+        with lock:
+            if key not in translated:
+                l10n._cfg_cache.clear()  # pygeoapi's own cache would hand back another config's translation
+                translated[key] = (struct, translate_struct(struct, locale_, True))
+            return translated[key][1]
+    return per_config
 
 
 def _with_templates(render):

@@ -47,3 +47,47 @@ def test_empty_and_invalid_tiles(served):
         assert resp.status_code in (400, 404), (path, resp.status_code)
     assert requests.get(f"{served}/collections/zones/tiles/NoSuchTMS/1/0/0?f=mvt", timeout=30).status_code in (
         400, 404)
+
+
+TILESET_FORMATS = [None, "json", "jsonld", "html", "tilejson", "TileJSON", "mvt", "pbf", "csv", "xyz", "\x00"]
+
+
+@pytest.mark.parametrize("f", TILESET_FORMATS)
+@pytest.mark.parametrize("suffix", ["", "/metadata"])
+@pytest.mark.parametrize("tms", ["WebMercatorQuad", "WorldCRS84Quad", "Nope", "webmercatorquad", "%00",
+                                 "x" * 300])
+def test_tileset_metadata_in_every_format_and_matrix_set(served, tms, suffix, f):
+    resp = requests.get(f"{served}/collections/zones/tiles/{tms}{suffix}", params={"f": f} if f else {},
+                        timeout=30)
+    assert resp.status_code < 500, resp.text[:300]
+    known = tms in ("WebMercatorQuad", "WorldCRS84Quad")
+    if not known:
+        assert resp.status_code in (400, 404) and resp.text.strip()
+    elif f in (None, "json", "jsonld"):
+        assert resp.status_code == 200 and resp.json()["tileMatrixSetURI"].endswith(tms)
+    elif f == "html":
+        assert resp.status_code == 200 and "<html" in resp.text
+    elif f == "tilejson" and tms == "WebMercatorQuad":
+        assert resp.status_code == 200 and resp.json()["tilejson"] == "3.0.0"
+    else:
+        assert resp.status_code == 400 and resp.json()["description"], resp.text[:300]
+
+
+def test_tilejson_gives_the_tiles_and_their_fields(served):
+    doc = get_json(f"{served}/collections/zones/tiles/WebMercatorQuad/metadata", f="tilejson")
+    template = doc["tiles"][0]
+    assert template.endswith("/collections/zones/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt")
+    layer = doc["vector_layers"][0]
+    assert layer["id"] == "zones" and layer["fields"]["admin_level"] == "Number" and layer["fields"]["colour"] == "String"
+    z, x, y = tile_of(106.82, 10.975, 12)
+    resp = requests.get(template.format(z=z, x=x, y=y), timeout=30)
+    assert resp.status_code == 200 and layer["id"] in mapbox_vector_tile.decode(resp.content)
+    assert doc["minzoom"] == 0 and doc["maxzoom"] == 18
+
+
+@pytest.mark.parametrize("path", ["/tiles", "/tiles/WebMercatorQuad", "/tiles/WebMercatorQuad/metadata",
+                                  "/tiles/WebMercatorQuad/0/0/0?f=mvt"])
+@pytest.mark.parametrize("cid", ["areas", "zones-history", "facilities-public", "data-quality"])
+def test_collections_without_tiles_say_which_have_them(served, cid, path):
+    resp = requests.get(f"{served}/collections/{cid}{path}", timeout=30)
+    assert resp.status_code == 404 and "zones" in resp.json()["description"]
