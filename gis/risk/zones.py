@@ -216,6 +216,8 @@ def apply_overrides(zones: pd.DataFrame, overrides: pd.DataFrame, ruleset: RuleS
 def _inputs(rows: pd.DataFrame, needs: set[str]) -> pd.Series:
     """The derived inputs the rule set read, one JSON object per area (serialised now, in C)."""
     cols = [c for c in DERIVED_INPUTS if c in needs and c in rows.columns]
+    if not cols:  # a frame without columns writes one line for all its rows
+        return pd.Series("{}", index=rows.index)
     return pd.Series(rows[cols].to_json(orient="records", lines=True, force_ascii=False).splitlines(),
                      index=rows.index)
 

@@ -340,14 +340,7 @@ def band(x: float) -> float:
     return math.floor(x / THRESHOLD) * THRESHOLD
 
 
-# gis/risk/zones.py _inputs: a rule set that reads none of DERIVED_INPUTS gets one JSON line for all its areas with
-# pandas 3 (`frame[[]].to_json(lines=True)` is "\n"), so `zones compute` fails for these two on any province.
-ZONES_BUG = pytest.mark.xfail(strict=True, raises=AssertionError,
-                              reason="zones compute fails for rule sets without derived inputs (gis/risk/zones.py)")
-
-
-@pytest.mark.parametrize("ruleset_id", [pytest.param(r, marks=ZONES_BUG) if r in ("eu-2020-1475", "us-cdc-2022")
-                                        else r for r in list_rulesets()])
+@pytest.mark.parametrize("ruleset_id", list_rulesets())
 def test_every_rule_sets_numbers_are_published_rounded(demo, db_url, ruleset_id):
     """Whatever rule set is published, each number in `decisive` is the rule set's own ratio of the counts rounded
     down to the threshold (or null where the rule set's definition counts people in a way the view does not know),
