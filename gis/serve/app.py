@@ -62,6 +62,7 @@ def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, 
         "COVIDGIS_DB_PUBLIC_PASSWORD": _secret(serve.public_db_password),
         "COVIDGIS_DB_RESTRICTED_USER": serve.restricted_db_user,
         "COVIDGIS_DB_RESTRICTED_PASSWORD": _secret(serve.restricted_db_password),
+        "COVIDGIS_SERVE_STATEMENT_TIMEOUT_SECONDS": str(serve.statement_timeout_seconds),
     }
 
 

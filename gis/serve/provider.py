@@ -88,7 +88,8 @@ def with_statement_timeout(provider_def: dict) -> dict:
     """The provider definition with a statement timeout among its connection options (pygeoapi hands the scalar
     `options` to psycopg2), so no query of a request holds a connection longer than the server allows."""
     seconds = float(provider_def["data"].get("statement_timeout_seconds", DEFAULT_STATEMENT_TIMEOUT_SECONDS))
-    timeout = f"-c statement_timeout={max(1, round(seconds * 1000))}"
+    # JIT compiles a plan per query: on these views it cost more than it saved (a day's page 0.27 s → 1.3 s).
+    timeout = f"-c statement_timeout={max(1, round(seconds * 1000))} -c jit=off"
     return {**provider_def, "options": {**(provider_def.get("options") or {}), "options": timeout}}
 
 
