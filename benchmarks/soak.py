@@ -1,19 +1,25 @@
 """Soak `covidgis serve` with a mixed public / restricted / bad-input load and print its memory every minute.
 
-    .venv/bin/python benchmarks/soak.py [--minutes 10] [--clients 8] [--seed 1]
+    .venv/bin/python benchmarks/soak.py [--minutes 10] [--clients 8] [--seed 1] [--days 30]
 
-Starts a throwaway PostGIS cluster, loads Đồng Nai with one day of zones (as benchmarks/serve.py does), makes an
+Starts a throwaway PostGIS cluster, loads Đồng Nai with `--days` days of zones (as benchmarks/serve.py does for
+one: with 30, `zones-history` holds ~57,000 features and a 10,000-feature page is ~10 MB of JSON), makes an
 analyst key, starts `covidgis serve`, then runs `--clients` threads for `--minutes`, each drawing requests at random
 from a mix that defeats the response cache: items with random bbox / limit / offset / property filters, zone
-history by date, MVT tiles at random z/x/y, the map's JSON API, zone-at-point at random points, restricted layers
-with the key, and bad input (long ids, garbage filters and dates, NULs, unknown collections, nested JSON bodies).
+history by date, now and then a big page of zone history at a random offset (as QGIS pages), MVT tiles at random
+z/x/y, the map's JSON API, zone-at-point at random points, restricted layers with the key, and bad input (long ids,
+garbage filters and dates, NULs, unknown collections, nested JSON bodies).
 Every minute it prints the server's RSS (process and children) and the responses by status class. Goal: RSS flat
-after warm-up, ≤ 500 MB; no 5xx.
+after warm-up, ≤ 500 MB; no 5xx. A 503 with Retry-After (a process busy: more than
+COVIDGIS_SERVE_PROCESS_CONCURRENCY at once; a query over the statement timeout) is the server's back-pressure by
+design and is counted apart ("503 retry"). Server settings come from the environment (e.g.
+`COVIDGIS_SERVE_RESPONSE_CACHE_MB=0`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import math
 import os
@@ -28,12 +34,28 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
+from serve import BASELINE_SQL, BIN, DAY, free_port, prepare_database, rss_mb, start, tile_xy  # benchmarks/serve.py
+from sqlalchemy import text
 
-from serve import BIN, free_port, prepare_database, rss_mb, start, tile_xy  # benchmarks/serve.py
+from gis.db.engine import make_engine
+from gis.risk.ruleset import load_ruleset
+from gis.risk.settings import RiskSettings
+from gis.risk.zones import compute_zones
 
-DAY = "2021-10-20"
 WEST, SOUTH, EAST, NORTH = 106.75, 10.55, 107.55, 11.55  # Đồng Nai, roughly
 GOAL_MB = 500
+HISTORY_FEATURES = 1917  # Đồng Nai's areas: features per day of zone history
+
+
+def more_days(url: str, days: int) -> None:
+    """Zones for the `days - 1` days before DAY too (prepare_database computes DAY), from the same baseline."""
+    engine = make_engine(url)
+    earlier = [DAY - dt.timedelta(days=n) for n in range(1, days)]
+    with engine.begin() as conn:
+        for day in earlier:
+            conn.execute(text(BASELINE_SQL), {"d": day})
+    compute_zones(engine, earlier, load_ruleset("vn-4800-2021"), RiskSettings())
+    engine.dispose()
 
 
 def random_bbox(rng: random.Random) -> str:
@@ -42,15 +64,15 @@ def random_bbox(rng: random.Random) -> str:
     return f"{x:.5f},{y:.5f},{x + w:.5f},{y + w:.5f}"
 
 
-def public(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
+def public(rng: random.Random, base: str, days: int) -> tuple[str, str, dict | None]:
     kind = rng.randrange(8)
     if kind == 0:
         return "GET", f"{base}/collections/zones/items?f=json&bbox={random_bbox(rng)}&limit={rng.randint(1, 500)}", None
     if kind == 1:
-        return ("GET", f"{base}/collections/areas/items?f=json&admin_level={rng.randint(1, 4)}"
-                       f"&limit={rng.randint(1, 200)}&offset={rng.randint(0, 1500)}", None)
+        return ("GET", (f"{base}/collections/areas/items?f=json&level={rng.randint(1, 4)}"
+                        f"&limit={rng.randint(1, 200)}&offset={rng.randint(0, 1500)}"), None)
     if kind == 2:
-        day = f"2021-10-{rng.randint(19, 20)}"
+        day = DAY - dt.timedelta(days=rng.randrange(days))
         return "GET", f"{base}/collections/zones-history/items?f=json&datetime={day}&limit={rng.randint(1, 100)}", None
     if kind == 3:
         z = rng.randint(8, 14)
@@ -62,12 +84,14 @@ def public(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
                            "/map/api/zone/" + rng.choice(["25996", "25996-01", "26002", "75", "731"])])
         return "GET", base + path, None
     if kind == 5:
-        body = {"inputs": {"lon": rng.uniform(WEST, EAST), "lat": rng.uniform(SOUTH, NORTH), "date": DAY}}
+        body = {"inputs": {"lon": rng.uniform(WEST, EAST), "lat": rng.uniform(SOUTH, NORTH), "date": str(DAY)}}
         return "POST", f"{base}/processes/zone-at-point/execution", body
     if kind == 6:
         return "GET", f"{base}/collections/zones/items?f=html&limit={rng.randint(1, 50)}", None
     if rng.random() < 0.1:  # now and then what QGIS asks for: a big page of polygons
-        return "GET", f"{base}/collections/zones-history/items?f=json&limit={rng.choice([2000, 10000])}", None
+        limit = rng.choice([2000, 10000])
+        offset = rng.randrange(max(1, days * HISTORY_FEATURES - limit))
+        return "GET", f"{base}/collections/zones-history/items?f=json&limit={limit}&offset={offset}", None
     return "GET", f"{base}/collections/facilities-public/items?f=json&limit={rng.randint(1, 100)}", None
 
 
@@ -97,14 +121,15 @@ def bad(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
     return "GET", f"{base}/jobs/{long}", None
 
 
-def client(base: str, token: str, seed: int, stop: threading.Event, counts: Counter, lock: threading.Lock) -> None:
+def client(base: str, token: str, days: int, seed: int, stop: threading.Event, counts: Counter,
+           lock: threading.Lock) -> None:
     rng = random.Random(seed)
     session = requests.Session()
     auth = {"Authorization": f"Bearer {token}"}
     while not stop.is_set():
         draw = rng.random()
         maker = public if draw < 0.6 else restricted if draw < 0.8 else bad
-        method, url, body = maker(rng, base)
+        method, url, body = maker(rng, base, days) if maker is public else maker(rng, base)
         headers = auth if maker is restricted else {}
         try:
             if method == "POST":
@@ -115,7 +140,8 @@ def client(base: str, token: str, seed: int, stop: threading.Event, counts: Coun
                 resp = session.get(url, headers=headers, timeout=120)
             key = f"{resp.status_code // 100}xx"
             if resp.status_code >= 500:
-                key += f" {resp.status_code} {method} {urlsplit(url).path[:60]}"
+                told = resp.status_code == 503 and "retry-after" in resp.headers  # back-pressure: retry then
+                key = f"{'503 retry' if told else f'5xx {resp.status_code}'} {method} {urlsplit(url).path[:60]}"
         except requests.RequestException as exc:
             key = f"error {type(exc).__name__}"
         with lock:
@@ -127,10 +153,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--days", type=int, default=30, help="days of zones (zone history pages grow with them)")
     args = parser.parse_args()
     top = Path(tempfile.mkdtemp(prefix="covidgis-soak-"))
     top.chmod(0o755)
     cluster, url = prepare_database(top)
+    more_days(url, args.days)
     proc = None
     try:
         env = {"DATABASE_URL": url, "COVIDGIS_VAR_DIR": str(top / "var")}
@@ -141,11 +169,12 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         proc = start([str(BIN / "covidgis"), "serve"], {**env, "COVIDGIS_PORT": str(port)}, f"{base}/health",
                      top / "serve.log")
-        print(f"covidgis serve (pid {proc.pid}): RSS at start {rss_mb(proc.pid):.0f} MB; "
+        print(f"covidgis serve (pid {proc.pid}), {args.days} days of zones: RSS at start {rss_mb(proc.pid):.0f} MB; "
               f"{args.clients} clients for {args.minutes:g} min (60 % public, 20 % restricted, 20 % bad input)",
               flush=True)
         stop, lock, counts = threading.Event(), threading.Lock(), Counter()
-        threads = [threading.Thread(target=client, args=(base, token, args.seed * 1000 + i, stop, counts, lock),
+        threads = [threading.Thread(target=client, args=(base, token, args.days, args.seed * 1000 + i, stop, counts,
+                                                          lock),
                                     daemon=True) for i in range(args.clients)]
         for thread in threads:
             thread.start()
@@ -163,11 +192,13 @@ def main() -> None:
             thread.join(130)
         time.sleep(5)
         idle = rss_mb(proc.pid)
-        server_errors = sum(v for k, v in counts.items() if k.startswith("5") or k.startswith("error"))
+        server_errors = sum(v for k, v in counts.items() if k.startswith(("5xx", "error")))
+        retry = sum(v for k, v in counts.items() if k.startswith("503 retry"))
         warm = samples[len(samples) // 2:] or samples
         growth = warm[-1] - warm[0]
         print(f"\nRSS: peak {max(samples):.0f} MB, idle after the load {idle:.0f} MB (goal ≤ {GOAL_MB} MB); "
-              f"second half of the run grew {growth:+.0f} MB (goal: flat); 5xx/errors: {server_errors} (goal 0)")
+              f"second half of the run grew {growth:+.0f} MB (goal: flat); 5xx/errors: {server_errors} (goal 0); "
+              f"503 with Retry-After: {retry}")
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()

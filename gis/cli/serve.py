@@ -19,16 +19,18 @@ def serve(ctx: typer.Context) -> None:
     from gis.risk.settings import RiskSettings
     from gis.serve.app import create_app
     from gis.serve.limits import configure_server_logging, h11_buffer_bytes
+    from gis.serve.memory import BigPagesInTurn, ReturnFreedMemory, bound_malloc
     from gis.serve.settings import ServeSettings
 
+    bound_malloc()  # before any thread allocates (gis/serve/memory.py: the server's memory stays bounded)
     settings: Settings = ctx.obj
     serve_settings = ServeSettings()
     configure_server_logging(serve_settings)  # plain, bounded lines: no rich highlighting of request values
     app = create_app(settings, start_database(settings), serve_settings, RiskSettings())
     log.info("serving on %s (Ctrl-C stops)", settings.base_url)
     # log_config=None: uvicorn's loggers go through the bounded handler above instead of its own.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", log_config=None,
-                h11_max_incomplete_event_size=h11_buffer_bytes(serve_settings))
+    uvicorn.run(ReturnFreedMemory(BigPagesInTurn(app)), host=settings.host, port=settings.port, log_level="warning",
+                log_config=None, h11_max_incomplete_event_size=h11_buffer_bytes(serve_settings))
 
 
 def demo(ctx: typer.Context, no_serve: bool = typer.Option(False, "--no-serve", help="Set up, then exit.")) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import email.utils
 import hashlib
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from gis.serve.settings import ServeSettings
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 UNCACHED_PREFIXES = ("/health", "/jobs")
 VARY = b"Accept, Accept-Language, Authorization"
+ENTRY_OVERHEAD = 200  # the entry tuple, its size, its OrderedDict slot and link (CPython 3.11: ~170 bytes)
 
 
 @dataclass(frozen=True)
@@ -71,33 +73,44 @@ class DataVersion:
 
 
 class ResponseCache:
-    """Responses of the current version by ETag, least recently used first out, within a byte budget."""
+    """Responses of the current version by ETag, least recently used first out, within a budget of the bytes they
+    hold (body, headers and the objects around them): the budget bounds the server's memory, not just its bodies."""
 
     def __init__(self, max_bytes: int, max_entry_bytes: int):
         self.max_bytes = max_bytes
-        self.max_entry_bytes = max_entry_bytes
+        self.max_entry_bytes = min(max_entry_bytes, max_bytes)
         self.version = ""
         self.size = 0
-        self._entries: OrderedDict[str, tuple[int, list, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[int, list, bytes, int]] = OrderedDict()
 
-    def get(self, version: str, etag: str):
+    def get(self, version: str, etag: str) -> tuple[int, list, bytes] | None:
         if version != self.version:
             self._entries.clear()
             self.size, self.version = 0, version
             return None
         hit = self._entries.get(etag)
-        if hit is not None:
-            self._entries.move_to_end(etag)
-        return hit
+        if hit is None:
+            return None
+        self._entries.move_to_end(etag)
+        return hit[:3]
 
     def put(self, version: str, etag: str, status: int, headers: list, body: bytes) -> None:
-        if version != self.version or len(body) > self.max_entry_bytes or len(body) > self.max_bytes:
+        cost = entry_bytes(etag, headers, body)
+        if version != self.version or cost > self.max_entry_bytes:
             return
-        self._entries[etag] = (status, headers, body)
-        self.size += len(body)
+        replaced = self._entries.pop(etag, None)  # computed again after it was evicted while others waited
+        if replaced is not None:
+            self.size -= replaced[3]
+        self._entries[etag] = (status, headers, body, cost)
+        self.size += cost
         while self.size > self.max_bytes:
-            _, (_, _, old) = self._entries.popitem(last=False)
-            self.size -= len(old)
+            self.size -= self._entries.popitem(last=False)[1][3]
+
+
+def entry_bytes(etag: str, headers: list, body: bytes) -> int:
+    """What one cached response holds in memory: its objects as Python sizes them, and its slot in the cache."""
+    held = sys.getsizeof(etag) + sys.getsizeof(body) + sys.getsizeof(headers) + ENTRY_OVERHEAD
+    return held + sum(sys.getsizeof(h) + sys.getsizeof(h[0]) + sys.getsizeof(h[1]) for h in headers)
 
 
 class CacheMiddleware:

@@ -3,8 +3,9 @@
 The server's own reads (data version, API keys, /health, the map) raise the driver's errors; pygeoapi catches those
 of its providers and of the process manager and answers 500, or 400 with the driver's text (host, port). So
 DatabaseOutage answers 503 both for an exception of that class and for an error answer (400 or 5xx) given while the
-database does not answer a probe — never the driver's words. Every pool pings a connection before handing it out
-(pool_pre_ping), so the first request after the database is back gets a fresh one: no restart is needed.
+database does not answer a probe — never the driver's words; a 503 of the app's own (a process busy, a query too
+slow) gets the Retry-After too. Every pool pings a connection before handing it out (pool_pre_ping), so the first
+request after the database is back gets a fresh one: no restart is needed.
 """
 
 from __future__ import annotations
@@ -49,10 +50,13 @@ def reachable(engine: Engine) -> bool:
         return False
 
 
+def _says_when(start: Message) -> bool:
+    return any(name.lower() == b"retry-after" for name, _ in start.get("headers", []))
+
+
 def _probed(start: Message) -> bool:
     """An error answer that may hide an outage; one with Retry-After is already an outage answer (/health's)."""
-    return start["status"] in PROBED_STATUSES and not any(name.lower() == b"retry-after"
-                                                          for name, _ in start.get("headers", []))
+    return start["status"] in PROBED_STATUSES and not _says_when(start)
 
 
 def too_slow(error: BaseException) -> bool:
@@ -91,6 +95,8 @@ class DatabaseOutage:
                     replaced = True
                     await self.answer(send)
                     return
+                if message["status"] == 503 and not _says_when(message):  # busy, or too slow: say when to retry
+                    message = {**message, "headers": [*message.get("headers", []), (b"retry-after", self.retry_after)]}
                 started = True
             if not replaced:
                 await send(message)

@@ -24,9 +24,11 @@ class ServeSettings(BaseSettings):
     max_age_seconds: int = 5
     # How long the data version (zone snapshot, boundary load, facility batch) is reused before it is read again.
     version_ttl_seconds: float = 1.0
-    # Hot public responses are kept in memory per data version, up to this many MB (0 turns the cache off).
-    response_cache_mb: int = 128
-    response_cache_entry_mb: int = 16
+    # Hot public responses are kept in memory per data version, up to this many MB counted as the memory they hold
+    # (bodies, headers, bookkeeping; 0 turns the cache off), none bigger than the second (a whole province's zones
+    # is ~2.5 MB, a 10,000-feature page of zone history ~10 MB): part of the server's memory, which stays ≤ 500 MB.
+    response_cache_mb: int = 64
+    response_cache_entry_mb: int = 8
 
     # Request limits (gis/serve/limits.py), checked before anything else reads the request: a longer URL (path and
     # query, in bytes) answers 414, more header bytes (names and values together) 431, a longer path segment or query

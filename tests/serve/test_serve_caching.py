@@ -1,10 +1,14 @@
 """HTTP caching tied to the zone snapshot: ETag, Last-Modified, Cache-Control, 304s, and a new tag right after a
 recompute (with the new colour in the body, not a stale cached one)."""
 
+import os
 import time
+import tracemalloc
 
+import pytest
 import requests
 
+from gis.serve.caching import ResponseCache, entry_bytes
 from serve_support import DAYS, TAN_PHONG, compute, filled, served, tile_of  # noqa: F401
 from test_zones import put_indicators
 
@@ -92,3 +96,54 @@ def test_new_snapshot_changes_the_tag_at_once(served, filled):
     assert time.monotonic() < deadline
     assert after.headers["etag"] != before.headers["etag"]
     assert after.json()["properties"]["colour"] == "green"
+
+
+BUDGET = 2 << 20
+
+
+def responses(count: int, body_bytes: int, header_count: int, header_bytes: int):
+    """(etag, headers, body) of `count` distinct responses, made one at a time."""
+    for i in range(count):
+        yield (f'W/"v1-{i:016x}"', [(b"x-h%d" % n, os.urandom(header_bytes)) for n in range(header_count)],
+               os.urandom(body_bytes))
+
+
+# Big bodies, small ones, none with many headers (a 304-like 200 of a HEAD-filled entry): the budget counts all.
+SHAPES = [(200_000, 4, 30), (5_000, 6, 40), (100, 6, 40), (0, 40, 200)]
+
+
+@pytest.mark.parametrize("body_bytes, header_count, header_bytes", SHAPES)
+def test_response_cache_budget_bounds_the_memory_it_holds(body_bytes, header_count, header_bytes):
+    cache = ResponseCache(BUDGET, BUDGET // 4)
+    cache.get("v1", "")  # the current version
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for etag, headers, body in responses(3000, body_bytes, header_count, header_bytes):
+            cache.put("v1", etag, 200, headers, body)
+        del etag, headers, body  # only what the cache keeps stays alive
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.size <= BUDGET
+    assert held <= BUDGET * 1.05, f"the cache holds {held / 2**20:.1f} MB with a budget of {BUDGET / 2**20:.0f} MB"
+    assert held >= cache.size * 0.8, "the accounting counts far more than is held: the budget is wasted"
+
+
+def test_response_cache_accounts_exactly_what_it_keeps():
+    cache = ResponseCache(BUDGET, BUDGET // 4)
+    cache.get("v1", "")
+    entries = list(responses(100, 50_000, 3, 20))
+    for etag, headers, body in entries:
+        cache.put("v1", etag, 200, headers, body)
+    kept = [e for e in entries if cache.get("v1", e[0]) is not None]
+    assert 0 < len(kept) < len(entries), "the budget evicts the oldest"
+    assert cache.size == sum(entry_bytes(*e) for e in kept)
+    etag, headers, body = kept[-1]
+    cache.put("v1", etag, 200, headers, body)  # computed again (after an eviction while others waited)
+    assert cache.size == sum(entry_bytes(*e) for e in kept), "a replaced entry is counted once"
+    assert cache.get("v1", etag) == (200, headers, body)
+    too_big = os.urandom(BUDGET // 4)
+    cache.put("v1", "W/\"big\"", 200, [], too_big)
+    assert cache.get("v1", "W/\"big\"") is None, "an entry over the entry limit (headers included) is not kept"
+    assert cache.get("v2", etag) is None and cache.size == 0, "a new version empties the cache"
