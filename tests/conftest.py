@@ -35,17 +35,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def pg_cluster():
+@contextmanager
+def throwaway_cluster(prefix: str):
     """A cluster in a fresh temp dir, started as `postgres` when we are root; durability off for speed."""
-    top = Path(tempfile.mkdtemp(prefix="covidgis-test-pg-"))
+    top = Path(tempfile.mkdtemp(prefix=prefix))
     top.chmod(0o755)
     cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=free_port(),
                       server_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
     cluster.start()
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(top, ignore_errors=True)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's cluster: every module's database is made in it from the templates."""
+    with throwaway_cluster("covidgis-test-pg-") as cluster:
+        yield cluster
 
 
 def _janitor(cluster: Cluster, dbname: str, **kw) -> DatabaseJanitor:

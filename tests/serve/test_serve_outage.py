@@ -4,19 +4,15 @@ port or driver text), /health says the database is down, and when PostgreSQL is 
 The test stops PostgreSQL, so it runs on a cluster of its own (migrated, Đồng Nai loaded), not the session's.
 """
 
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import text
 
-from conftest import DONGNAI, free_port, running_server, run_cli
+from conftest import DONGNAI, running_server, run_cli, throwaway_cluster
 from gis.boundaries.dataset import read_manifest
 from gis.boundaries.load import prepare, store
-from gis.db.cluster import Cluster
 from gis.db.engine import ensure_database, make_engine
 from gis.db.migrate import upgrade
 from serve_support import CASE_POINTS, TAN_PHONG, bearer, fill_events, fill_zones, tile_of
@@ -37,15 +33,9 @@ POSTS = [("/processes/zone-at-point/execution", {"inputs": {"lon": 106.82, "lat"
 
 @pytest.fixture(scope="module")
 def own_cluster():
-    """A cluster of this module alone (stopping it leaves the session's alone), like conftest's pg_cluster."""
-    top = Path(tempfile.mkdtemp(prefix="covidgis-test-outage-"))
-    top.chmod(0o755)
-    cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=free_port(),
-                      server_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-    cluster.start()
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(top, ignore_errors=True)
+    """A cluster of this module alone: stopping it leaves the session's alone."""
+    with throwaway_cluster("covidgis-test-outage-") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
