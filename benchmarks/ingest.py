@@ -1,4 +1,4 @@
-"""Ingest speed: 1,000,000 `tests` rows through `covidgis ingest` next to psql \\copy of the same file into a bare table.
+"""Ingest speed: 1,000,000 `tests` rows through `covidgis ingest` next to psql \\copy of the same file into a table.
 
 Usage: .venv/bin/python benchmarks/ingest.py [--rows N] [--runs N] [--recompute] [--keep]
 Runs against a scratch database `covidgis_bench` on the configured server (DATABASE_URL or the local cluster):
@@ -35,8 +35,19 @@ from gis.db.engine import ensure_database, make_engine, start_database  # noqa: 
 from gis.db.migrate import upgrade  # noqa: E402
 from gis.settings import Settings  # noqa: E402
 
-HEADER = ["Mã mẫu", "Số CCCD/SĐT", "Ngày lấy mẫu", "Loại xét nghiệm", "Mẫu gộp", "Kết quả", "Ngày trả kết quả",
-          "Mã phòng xét nghiệm", "Mã địa bàn", "Kinh độ", "Vĩ độ"]
+HEADER = [
+    "Mã mẫu",
+    "Số CCCD/SĐT",
+    "Ngày lấy mẫu",
+    "Loại xét nghiệm",
+    "Mẫu gộp",
+    "Kết quả",
+    "Ngày trả kết quả",
+    "Mã phòng xét nghiệm",
+    "Mã địa bàn",
+    "Kinh độ",
+    "Vĩ độ",
+]
 BENCH_DB = "covidgis_bench"
 
 
@@ -50,9 +61,21 @@ def write_file(path: Path, rows: int, codes: list[str]) -> None:
             day = 1 + i * 120 // rows
             month, dom = 7 + (day - 1) // 30, 1 + (day - 1) % 30
             when = f"{dom:02d}/{month:02d}/2021 {rng.randrange(7, 18):02d}:{rng.randrange(60):02d}"
-            w.writerow([f"B{i:08d}", f"0{rng.randrange(300000000, 999999999)}", when,
-                        "RT-PCR" if i % 3 else "Test nhanh", "Không", "Âm tính" if i % 50 else "Dương tính",
-                        when, f"LAB-{i % 20}", codes[i % len(codes)], "", ""])
+            w.writerow(
+                [
+                    f"B{i:08d}",
+                    f"0{rng.randrange(300000000, 999999999)}",
+                    when,
+                    "RT-PCR" if i % 3 else "Test nhanh",
+                    "Không",
+                    "Âm tính" if i % 50 else "Dương tính",
+                    when,
+                    f"LAB-{i % 20}",
+                    codes[i % len(codes)],
+                    "",
+                    "",
+                ]
+            )
 
 
 def peak_rss_run(cmd: list[str], env: dict) -> tuple[float, int, str]:
@@ -88,18 +111,33 @@ def main() -> None:
         ds = read_manifest(ROOT / "boundaries" / "dongnai")
         store(engine, ds, prepare(ds))
     with engine.begin() as conn:
-        codes = conn.execute(text("SELECT code FROM admin.area WHERE level IN (3, 4) AND valid_to IS NULL "
-                                  "ORDER BY code")).scalars().all()
+        codes = (
+            conn.execute(text("SELECT code FROM admin.area WHERE level IN (3, 4) AND valid_to IS NULL ORDER BY code"))
+            .scalars()
+            .all()
+        )
 
     copies, ingests = [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tests_1m.csv"
         write_file(path, args.rows, codes)
         size = path.stat().st_size
-        libpq = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
-                 "-d", BENCH_DB]
-        env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False),
-               "COVIDGIS_VAR_DIR": tmp, "COVIDGIS_HMAC_SECRET": "benchmark-secret-0123456789"}
+        libpq = [
+            "-h",
+            url.host or "127.0.0.1",
+            "-p",
+            str(url.port or 5432),
+            "-U",
+            url.username or "postgres",
+            "-d",
+            BENCH_DB,
+        ]
+        env = {
+            **os.environ,
+            "DATABASE_URL": url.render_as_string(hide_password=False),
+            "COVIDGIS_VAR_DIR": tmp,
+            "COVIDGIS_HMAC_SECRET": "benchmark-secret-0123456789",
+        }
         ingest = [str(Path(sys.executable).parent / "covidgis"), "ingest", str(path), "--feed", "tests", "--json"]
         if not args.recompute:
             ingest.append("--no-recompute")
@@ -107,29 +145,35 @@ def main() -> None:
             with engine.begin() as conn:
                 conn.execute(text("TRUNCATE events.tests, ingest.reject, ingest.audit, ingest.batch"))
                 conn.execute(text("DROP TABLE IF EXISTS public.bench_raw"))
-                conn.execute(text("CREATE TABLE public.bench_raw (" + ", ".join(f"c{i} text" for i in range(11))
-                                  + ")"))
+                conn.execute(text("CREATE TABLE public.bench_raw (" + ", ".join(f"c{i} text" for i in range(11)) + ")"))
                 conn.execute(text("CHECKPOINT"))
             load = os.getloadavg()[0]
-            copy_s, _, _ = peak_rss_run(["psql", *libpq, "-q", "-c",
-                                         f"\\copy public.bench_raw FROM '{path}' WITH (FORMAT csv, HEADER)"],
-                                        dict(os.environ))
+            copy_s, _, _ = peak_rss_run(
+                ["psql", *libpq, "-q", "-c", f"\\copy public.bench_raw FROM '{path}' WITH (FORMAT csv, HEADER)"],
+                dict(os.environ),
+            )
             copies.append((copy_s, load))
             with engine.begin() as conn:
                 conn.execute(text("CHECKPOINT"))
             load = os.getloadavg()[0]
             ingest_s, rss, out = peak_rss_run(ingest, env)
             ingests.append((ingest_s, load, rss, json.loads(out)))
-            print(f"run {run}: \\copy {copy_s:5.1f} s (load {copies[-1][1]:.2f}), ingest {ingest_s:5.1f} s "
-                  f"(load {load:.2f}), peak RSS {rss / 2**20:.0f} MB", flush=True)
+            print(
+                f"run {run}: \\copy {copy_s:5.1f} s (load {copies[-1][1]:.2f}), ingest {ingest_s:5.1f} s "
+                f"(load {load:.2f}), peak RSS {rss / 2**20:.0f} MB",
+                flush=True,
+            )
     copy_s, copy_load = min(copies)
     ingest_s, ingest_load, _, summary = min(ingests, key=lambda r: r[0])
     rss = max(r[2] for r in ingests)
     print(f"file: {args.rows:,} tests rows, {size / 1e6:.0f} MB; best of {args.runs} run(s)")
-    print(f"psql \\copy into a bare table: {copy_s:6.1f} s  {args.rows / copy_s:>10,.0f} rows/s  "
-          f"(load {copy_load:.2f})")
-    print(f"covidgis ingest --feed tests:  {ingest_s:6.1f} s  {args.rows / ingest_s:>10,.0f} rows/s  "
-          f"(load {ingest_load:.2f}{', with recompute' if args.recompute else ''})")
+    print(
+        f"psql \\copy into a bare table: {copy_s:6.1f} s  {args.rows / copy_s:>10,.0f} rows/s  (load {copy_load:.2f})"
+    )
+    print(
+        f"covidgis ingest --feed tests:  {ingest_s:6.1f} s  {args.rows / ingest_s:>10,.0f} rows/s  "
+        f"(load {ingest_load:.2f}{', with recompute' if args.recompute else ''})"
+    )
     print(f"ratio ingest / raw COPY:       {copy_s / ingest_s:6.2f}  (goal ≥ 0.5)")
     print(f"peak RSS of the ingest process: {rss / 2**20:.0f} MB  (goal ≤ 1024 MB)")
     phases = ", ".join(f"{k} {v:.1f}" for k, v in summary.get("phases", {}).items())

@@ -36,8 +36,16 @@ from gis.risk.zones import compute_zones
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2021, 9, 5)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -57,10 +65,13 @@ def prepare_database(url: str) -> None:
     store(engine, ds, prepare(ds))
     with engine.begin() as conn:
         conn.execute(text(QUIET_INDICATORS), {"d": DAY})  # the tests' quiet day (tests/fixtures)
-        conn.execute(text("""
+        conn.execute(
+            text("""
             UPDATE stats.indicator SET vaccinated_18plus_1dose = 0,
                    community_cases_7d = ceil(population * (abs(hashtext(area_code)) % 5) * 50 / 100000.0)
-            WHERE day = :d AND admin_level = 4 AND abs(hashtext(area_code)) % 3 = 0"""), {"d": DAY})
+            WHERE day = :d AND admin_level = 4 AND abs(hashtext(area_code)) % 3 = 0"""),
+            {"d": DAY},
+        )
     summary = compute_zones(engine, [DAY], load_ruleset("vn-4800-2021"), RiskSettings())
     print(f"zones: {summary.zones} on {DAY}, {summary.per_colour}", flush=True)
     engine.dispose()
@@ -70,8 +81,13 @@ def serve(url: str, var_dir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(var_dir)}
     log = open(var_dir / "serve.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "covidgis"), "serve"], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "covidgis"), "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -118,8 +134,12 @@ def main() -> None:
     try:
         url = args.database_url
         if url is None:
-            cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=free_port(),
-                              server_options="-c fsync=off -c synchronous_commit=off")
+            cluster = Cluster(
+                data_dir=top / "data",
+                socket_dir=top / "sock",
+                port=free_port(),
+                server_options="-c fsync=off -c synchronous_commit=off",
+            )
             cluster.start()
             url = cluster.url("bench_map")
             ensure_database(url)
@@ -130,9 +150,11 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(10)
-        print(f"time to first paint, level {args.level}: first (cold server) {times[0] / 1000:.3f} s, "
-              f"median of {len(times)} {statistics.median(times) / 1000:.3f} s, best {min(times) / 1000:.3f} s "
-              f"(goal ≤ 1.5 s)")
+        print(
+            f"time to first paint, level {args.level}: first (cold server) {times[0] / 1000:.3f} s, "
+            f"median of {len(times)} {statistics.median(times) / 1000:.3f} s, best {min(times) / 1000:.3f} s "
+            f"(goal ≤ 1.5 s)"
+        )
     finally:
         if cluster is not None:
             cluster.stop()

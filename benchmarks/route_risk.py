@@ -38,9 +38,10 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from serve import BIN, DAY, free_port, prepare_database, start  # noqa: E402  (benchmarks/serve.py)
+
 from gis import sqlfiles  # noqa: E402
 from gis.serve.processes import MAX_ROUTE_KM  # noqa: E402
-from serve import BIN, DAY, free_port, prepare_database, start  # noqa: E402  (benchmarks/serve.py)
 
 NEW_SQL = sqlfiles.load(ROOT / "gis" / "serve" / "sql" / "processes.sql")["route_pieces"]
 # The query before issue 10: the whole route cut by every area it touches, each piece located on the whole route.
@@ -90,8 +91,13 @@ def road(n: int = 400) -> list[list[float]]:
     (x0, y0), (x1, y1) = (106.78, 10.62), (107.50, 11.50)
     dx, dy = x1 - x0, y1 - y0
     norm = math.hypot(dx, dy)
-    return [[x0 + dx * t - dy / norm * 0.03 * math.sin(80 * math.pi * t),
-             y0 + dy * t + dx / norm * 0.03 * math.sin(80 * math.pi * t)] for t in (i / (n - 1) for i in range(n))]
+    return [
+        [
+            x0 + dx * t - dy / norm * 0.03 * math.sin(80 * math.pi * t),
+            y0 + dy * t + dx / norm * 0.03 * math.sin(80 * math.pi * t),
+        ]
+        for t in (i / (n - 1) for i in range(n))
+    ]
 
 
 def walk(n: int = 400, seed: int = 1) -> list[list[float]]:
@@ -142,14 +148,20 @@ def compare_queries(public_url: str, runs: int) -> None:
                     times["now"].append(explain_ms(off, NEW_SQL, params))
                 ms = {key: statistics.median(values) for key, values in times.items()}
                 assert per_colour(off, NEW_SQL, params) == per_colour(off, OLD_SQL, params)
-                print(f"{f'{name} ({km:,.0f} km)':<38} {level:>5} {ms['before']:>9.1f} {ms['old-off']:>9.1f} "
-                      f"{ms['segments']:>9.1f} {ms['now']:>9.1f} {ms['before'] / ms['now']:>8.1f}×", flush=True)
+                print(
+                    f"{f'{name} ({km:,.0f} km)':<38} {level:>5} {ms['before']:>9.1f} {ms['old-off']:>9.1f} "
+                    f"{ms['segments']:>9.1f} {ms['now']:>9.1f} {ms['before'] / ms['now']:>8.1f}×",
+                    flush=True,
+                )
         route = json.dumps({"type": "LineString", "coordinates": scattered()})
         km = off.execute(text("SELECT ST_Length(ST_GeomFromGeoJSON(:r)::geography) / 1000"), {"r": route}).scalar()
         for level in (3, 4):
             ms = explain_ms(before, OLD_SQL, {"route": route, "day": DAY, "admin_level": level})
-            print(f"{f'400 random positions ({km:,.0f} km)':<38} {level:>5} {ms:>9.1f} {'':>9} {'':>9} "
-                  f"{'refused':>9}   (over {MAX_ROUTE_KM:,} km: a 400 before any query)", flush=True)
+            print(
+                f"{f'400 random positions ({km:,.0f} km)':<38} {level:>5} {ms:>9.1f} {'':>9} {'':>9} "
+                f"{'refused':>9}   (over {MAX_ROUTE_KM:,} km: a 400 before any query)",
+                flush=True,
+            )
     as_before.dispose()
     jit_off.dispose()
 
@@ -173,8 +185,11 @@ def features_latency(base: str, duration: float, clients: int) -> list[float]:
         rnd = random.Random()
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            resp = requests.get(f"{base}/collections/areas/items",
-                                params={"f": "json", "limit": 10, "offset": rnd.randrange(1_900)}, timeout=120)
+            resp = requests.get(
+                f"{base}/collections/areas/items",
+                params={"f": "json", "limit": 10, "offset": rnd.randrange(1_900)},
+                timeout=120,
+            )
             resp.raise_for_status()
             latencies.append(time.perf_counter() - started)  # list.append is atomic
 
@@ -188,15 +203,19 @@ def features_latency(base: str, duration: float, clients: int) -> list[float]:
 
 def summary(latencies: list[float]) -> str:
     ms = sorted(x * 1000 for x in latencies)
-    return (f"{len(ms):>5} requests  median {statistics.median(ms):7.1f} ms  p95 {ms[int(len(ms) * 0.95)]:7.1f} ms  "
-            f"max {ms[-1]:7.1f} ms")
+    return (
+        f"{len(ms):>5} requests  median {statistics.median(ms):7.1f} ms  p95 {ms[int(len(ms) * 0.95)]:7.1f} ms  "
+        f"max {ms[-1]:7.1f} ms"
+    )
 
 
 def with_routes(base: str, duration: float) -> tuple[list[float], Counter]:
     """Features latency while 6 clients send routes."""
     stop, statuses = threading.Event(), Counter()
-    routes = [threading.Thread(target=hammer, args=(f"{base}/processes/route-risk/execution", stop, statuses))
-              for _ in range(6)]
+    routes = [
+        threading.Thread(target=hammer, args=(f"{base}/processes/route-risk/execution", stop, statuses))
+        for _ in range(6)
+    ]
     for t in routes:
         t.start()
     time.sleep(1)
@@ -212,8 +231,13 @@ def measure_server(url: str, top: Path, duration: float) -> None:
     owner = create_engine(url)
     for bound in ("2", "6"):
         port = free_port()
-        env = {"DATABASE_URL": url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(top / "var"),
-               "COVIDGIS_SERVE_RESPONSE_CACHE_MB": "0", "COVIDGIS_SERVE_PROCESS_CONCURRENCY": bound}
+        env = {
+            "DATABASE_URL": url,
+            "COVIDGIS_PORT": str(port),
+            "COVIDGIS_VAR_DIR": str(top / "var"),
+            "COVIDGIS_SERVE_RESPONSE_CACHE_MB": "0",
+            "COVIDGIS_SERVE_PROCESS_CONCURRENCY": bound,
+        }
         base = f"http://127.0.0.1:{port}"
         proc = start([str(BIN / "covidgis"), "serve"], env, f"{base}/health", top / f"serve-{bound}.log")
         try:
@@ -221,16 +245,22 @@ def measure_server(url: str, top: Path, duration: float) -> None:
             if bound == "2":
                 print(f"  {'alone':<52} {summary(features_latency(base, duration, 4))}", flush=True)
             latencies, statuses = with_routes(base, duration)
-            print(f"  {f'6 clients sending routes, bound {bound}':<52} {summary(latencies)}   routes answered: "
-                  f"{dict(sorted(statuses.items()))}", flush=True)
+            print(
+                f"  {f'6 clients sending routes, bound {bound}':<52} {summary(latencies)}   routes answered: "
+                f"{dict(sorted(statuses.items()))}",
+                flush=True,
+            )
             # Slow routes (what a 10,000-position route was, or a slow database): every route query waits on a lock
             # until the statement timeout cancels it, holding its worker thread as long.
             with owner.connect() as conn:
                 conn.execute(text("LOCK TABLE risk.published IN ACCESS EXCLUSIVE MODE"))
                 latencies, statuses = with_routes(base, duration)
                 conn.rollback()
-            print(f"  {f'6 clients sending routes that run 10 s, bound {bound}':<52} {summary(latencies)}   "
-                  f"routes answered: {dict(sorted(statuses.items()))}", flush=True)
+            print(
+                f"  {f'6 clients sending routes that run 10 s, bound {bound}':<52} {summary(latencies)}   "
+                f"routes answered: {dict(sorted(statuses.items()))}",
+                flush=True,
+            )
         finally:
             proc.terminate()
             proc.wait(15)
@@ -246,8 +276,7 @@ def main() -> None:
     top.chmod(0o755)
     cluster, url = prepare_database(top)
     try:
-        compare_queries(make_url(url).set(username="covidgis_public").render_as_string(hide_password=False),
-                        args.runs)
+        compare_queries(make_url(url).set(username="covidgis_public").render_as_string(hide_password=False), args.runs)
         measure_server(url, top, args.duration)
     finally:
         cluster.stop()

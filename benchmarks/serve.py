@@ -60,13 +60,17 @@ def free_port() -> int:
 
 
 def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
-    n = 2 ** z
+    n = 2**z
     return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
 
 
 def prepare_database(top: Path) -> tuple[Cluster, str]:
-    cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=free_port(),
-                      server_options="-c fsync=off -c synchronous_commit=off")
+    cluster = Cluster(
+        data_dir=top / "data",
+        socket_dir=top / "sock",
+        port=free_port(),
+        server_options="-c fsync=off -c synchronous_commit=off",
+    )
     cluster.start()
     url = cluster.url("bench")
     ensure_database(url)
@@ -147,19 +151,23 @@ def covidgis_urls(base: str) -> dict[str, tuple[str, dict]]:
     items = f"{base}/collections/zones/items?f=json&admin_level=4&limit=1000"
     assert len(check(items).json()["features"]) == 1000
     etag = check(items).headers["etag"]
-    return {"items": (items, {}),
-            "bbox": (f"{base}/collections/zones/items?f=json&bbox={BBOX}&limit=1000", {}),
-            "tile": (f"{base}/collections/zones/tiles/WebMercatorQuad/{Z}/{y}/{x}?f=mvt", {}),
-            "304": (items, {"If-None-Match": etag})}
+    return {
+        "items": (items, {}),
+        "bbox": (f"{base}/collections/zones/items?f=json&bbox={BBOX}&limit=1000", {}),
+        "tile": (f"{base}/collections/zones/tiles/WebMercatorQuad/{Z}/{y}/{x}?f=mvt", {}),
+        "304": (items, {"If-None-Match": etag}),
+    }
 
 
 def tipg_urls(base: str) -> dict[str, tuple[str, dict]]:
     x, y = tile_xy(LON, LAT, Z)
     items = f"{base}/collections/pub.zones/items?f=geojson&admin_level=4&limit=1000"
     assert len(check(items).json()["features"]) == 1000
-    return {"items": (items, {}),
-            "bbox": (f"{base}/collections/pub.zones/items?f=geojson&bbox={BBOX}&limit=1000", {}),
-            "tile": (f"{base}/collections/pub.zones/tiles/WebMercatorQuad/{Z}/{x}/{y}", {})}
+    return {
+        "items": (items, {}),
+        "bbox": (f"{base}/collections/pub.zones/items?f=geojson&bbox={BBOX}&limit=1000", {}),
+        "tile": (f"{base}/collections/pub.zones/tiles/WebMercatorQuad/{Z}/{x}/{y}", {}),
+    }
 
 
 def measure(name: str, urls: dict, pid: int, args) -> dict[str, tuple[float, int, float]]:
@@ -168,8 +176,11 @@ def measure(name: str, urls: dict, pid: int, args) -> dict[str, tuple[float, int
         check(url, headers, 304 if workload == "304" else 200)
         results[workload] = wrk(url, args.duration, args.connections, pid, headers)
         rate, errors, peak = results[workload]
-        print(f"  {name:<22} {workload:<6} {rate:>9.1f} req/s  peak RSS {peak:6.0f} MB"
-              + (f"  ({errors} non-2xx/3xx!)" if errors else ""), flush=True)
+        print(
+            f"  {name:<22} {workload:<6} {rate:>9.1f} req/s  peak RSS {peak:6.0f} MB"
+            + (f"  ({errors} non-2xx/3xx!)" if errors else ""),
+            flush=True,
+        )
     return results
 
 
@@ -195,22 +206,35 @@ def main() -> None:
         ours.wait(15)
 
         cold_port = free_port()
-        cold = start([str(BIN / "covidgis"), "serve"],
-                     {**env, "COVIDGIS_PORT": str(cold_port), "COVIDGIS_SERVE_RESPONSE_CACHE_MB": "0"},
-                     f"http://127.0.0.1:{cold_port}/health", top / "cold.log")
+        cold = start(
+            [str(BIN / "covidgis"), "serve"],
+            {**env, "COVIDGIS_PORT": str(cold_port), "COVIDGIS_SERVE_RESPONSE_CACHE_MB": "0"},
+            f"http://127.0.0.1:{cold_port}/health",
+            top / "cold.log",
+        )
         procs.append(cold)
         print("covidgis serve, response cache off (every request through pygeoapi + PostGIS):")
-        uncached = measure("covidgis (no cache)",
-                           {k: v for k, v in covidgis_urls(f"http://127.0.0.1:{cold_port}").items() if k != "304"},
-                           cold.pid, args)
+        uncached = measure(
+            "covidgis (no cache)",
+            {k: v for k, v in covidgis_urls(f"http://127.0.0.1:{cold_port}").items() if k != "304"},
+            cold.pid,
+            args,
+        )
         cold.terminate()
         cold.wait(15)
 
         tport = free_port()
-        tipg_env = {"DATABASE_URL": url.replace("postgresql+psycopg2://", "postgresql://"),
-                    "TIPG_DB_SCHEMAS": '["pub"]', "TIPG_MAX_FEATURES_PER_QUERY": "10000"}
-        tipg = start([str(BIN / "uvicorn"), "tipg.main:app", "--port", str(tport), "--log-level", "warning"],
-                     tipg_env, f"http://127.0.0.1:{tport}/healthz", top / "tipg.log")
+        tipg_env = {
+            "DATABASE_URL": url.replace("postgresql+psycopg2://", "postgresql://"),
+            "TIPG_DB_SCHEMAS": '["pub"]',
+            "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+        }
+        tipg = start(
+            [str(BIN / "uvicorn"), "tipg.main:app", "--port", str(tport), "--log-level", "warning"],
+            tipg_env,
+            f"http://127.0.0.1:{tport}/healthz",
+            top / "tipg.log",
+        )
         procs.append(tipg)
         print(f"tipg (pid {tipg.pid}):")
         theirs = measure("tipg", tipg_urls(f"http://127.0.0.1:{tport}"), tipg.pid, args)
@@ -219,14 +243,20 @@ def main() -> None:
         print("\nworkload   covidgis   no-cache       tipg   ratio (cached / no-cache)   goal")
         for workload in ("items", "bbox", "tile"):
             ours_rate, cold_rate, tipg_rate = covidgis[workload][0], uncached[workload][0], theirs[workload][0]
-            print(f"{workload:<8} {ours_rate:>9.1f} {cold_rate:>10.1f} {tipg_rate:>10.1f}   "
-                  f"{ours_rate / tipg_rate:>6.2f}× / {cold_rate / tipg_rate:>5.2f}×"
-                  f"               ≥ {goals[workload]}×")
-        print(f"304      {covidgis['304'][0]:>9.1f}          —          —   (tipg sends no ETag)"
-              f"              ≥ 1,000 req/s")
+            print(
+                f"{workload:<8} {ours_rate:>9.1f} {cold_rate:>10.1f} {tipg_rate:>10.1f}   "
+                f"{ours_rate / tipg_rate:>6.2f}× / {cold_rate / tipg_rate:>5.2f}×"
+                f"               ≥ {goals[workload]}×"
+            )
+        print(
+            f"304      {covidgis['304'][0]:>9.1f}          —          —   (tipg sends no ETag)"
+            f"              ≥ 1,000 req/s"
+        )
         peak = max(r[2] for r in [*covidgis.values(), *uncached.values()])
-        print(f"covidgis serve peak RSS under load: {peak:.0f} MB (goal ≤ 500 MB); "
-              f"tipg: {max(r[2] for r in theirs.values()):.0f} MB")
+        print(
+            f"covidgis serve peak RSS under load: {peak:.0f} MB (goal ≤ 500 MB); "
+            f"tipg: {max(r[2] for r in theirs.values()):.0f} MB"
+        )
     finally:
         for proc in procs:
             if proc.poll() is None:

@@ -69,8 +69,14 @@ def public(rng: random.Random, base: str, days: int) -> tuple[str, str, dict | N
     if kind == 0:
         return "GET", f"{base}/collections/zones/items?f=json&bbox={random_bbox(rng)}&limit={rng.randint(1, 500)}", None
     if kind == 1:
-        return ("GET", (f"{base}/collections/areas/items?f=json&level={rng.randint(1, 4)}"
-                        f"&limit={rng.randint(1, 200)}&offset={rng.randint(0, 1500)}"), None)
+        return (
+            "GET",
+            (
+                f"{base}/collections/areas/items?f=json&level={rng.randint(1, 4)}"
+                f"&limit={rng.randint(1, 200)}&offset={rng.randint(0, 1500)}"
+            ),
+            None,
+        )
     if kind == 2:
         day = DAY - dt.timedelta(days=rng.randrange(days))
         return "GET", f"{base}/collections/zones-history/items?f=json&datetime={day}&limit={rng.randint(1, 100)}", None
@@ -79,9 +85,15 @@ def public(rng: random.Random, base: str, days: int) -> tuple[str, str, dict | N
         x, y = tile_xy(rng.uniform(WEST, EAST), rng.uniform(SOUTH, NORTH), z)
         return "GET", f"{base}/collections/zones/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt", None
     if kind == 4:
-        path = rng.choice(["/map/api/meta", "/map/api/zones?level=4", "/map/api/zones?level=3",
-                           "/map/api/search?q=" + rng.choice(["bien hoa", "Tân", "long", "xã", "ấp 1"]),
-                           "/map/api/zone/" + rng.choice(["25996", "25996-01", "26002", "75", "731"])])
+        path = rng.choice(
+            [
+                "/map/api/meta",
+                "/map/api/zones?level=4",
+                "/map/api/zones?level=3",
+                "/map/api/search?q=" + rng.choice(["bien hoa", "Tân", "long", "xã", "ấp 1"]),
+                "/map/api/zone/" + rng.choice(["25996", "25996-01", "26002", "75", "731"]),
+            ]
+        )
         return "GET", base + path, None
     if kind == 5:
         body = {"inputs": {"lon": rng.uniform(WEST, EAST), "lat": rng.uniform(SOUTH, NORTH), "date": str(DAY)}}
@@ -110,7 +122,7 @@ def bad(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
     if kind == 2:
         return "GET", f"{base}/collections/zones-history/items?datetime={'9' * rng.randint(10, 5000)}", None
     if kind == 3:
-        return "GET", f"{base}/collections/areas/items?f={long[:rng.randint(1, 5000)]}", None
+        return "GET", f"{base}/collections/areas/items?f={long[: rng.randint(1, 5000)]}", None
     if kind == 4:
         return "GET", f"{base}/collections/{rng.choice(['nope', 'cases%00', '..%2F..'])}/items", None
     if kind == 5:
@@ -121,8 +133,9 @@ def bad(rng: random.Random, base: str) -> tuple[str, str, dict | None]:
     return "GET", f"{base}/jobs/{long}", None
 
 
-def client(base: str, token: str, days: int, seed: int, stop: threading.Event, counts: Counter,
-           lock: threading.Lock) -> None:
+def client(
+    base: str, token: str, days: int, seed: int, stop: threading.Event, counts: Counter, lock: threading.Lock
+) -> None:
     rng = random.Random(seed)
     session = requests.Session()
     auth = {"Authorization": f"Bearer {token}"}
@@ -134,8 +147,9 @@ def client(base: str, token: str, days: int, seed: int, stop: threading.Event, c
         try:
             if method == "POST":
                 data = body["raw"] if "raw" in body else json.dumps(body)
-                resp = session.post(url, data=data, headers={**headers, "Content-Type": "application/json"},
-                                    timeout=120)
+                resp = session.post(
+                    url, data=data, headers={**headers, "Content-Type": "application/json"}, timeout=120
+                )
             else:
                 resp = session.get(url, headers=headers, timeout=120)
             key = f"{resp.status_code // 100}xx"
@@ -162,20 +176,30 @@ def main() -> None:
     proc = None
     try:
         env = {"DATABASE_URL": url, "COVIDGIS_VAR_DIR": str(top / "var")}
-        token = subprocess.run([str(BIN / "covidgis"), "users", "add", "soak", "--role", "analyst"],
-                               env={**os.environ, **env}, capture_output=True, text=True,
-                               check=True).stdout.strip()
+        token = subprocess.run(
+            [str(BIN / "covidgis"), "users", "add", "soak", "--role", "analyst"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = start([str(BIN / "covidgis"), "serve"], {**env, "COVIDGIS_PORT": str(port)}, f"{base}/health",
-                     top / "serve.log")
-        print(f"covidgis serve (pid {proc.pid}), {args.days} days of zones: RSS at start {rss_mb(proc.pid):.0f} MB; "
-              f"{args.clients} clients for {args.minutes:g} min (60 % public, 20 % restricted, 20 % bad input)",
-              flush=True)
+        proc = start(
+            [str(BIN / "covidgis"), "serve"], {**env, "COVIDGIS_PORT": str(port)}, f"{base}/health", top / "serve.log"
+        )
+        print(
+            f"covidgis serve (pid {proc.pid}), {args.days} days of zones: RSS at start {rss_mb(proc.pid):.0f} MB; "
+            f"{args.clients} clients for {args.minutes:g} min (60 % public, 20 % restricted, 20 % bad input)",
+            flush=True,
+        )
         stop, lock, counts = threading.Event(), threading.Lock(), Counter()
-        threads = [threading.Thread(target=client, args=(base, token, args.days, args.seed * 1000 + i, stop, counts,
-                                                          lock),
-                                    daemon=True) for i in range(args.clients)]
+        threads = [
+            threading.Thread(
+                target=client, args=(base, token, args.days, args.seed * 1000 + i, stop, counts, lock), daemon=True
+            )
+            for i in range(args.clients)
+        ]
         for thread in threads:
             thread.start()
         started = time.monotonic()
@@ -185,8 +209,11 @@ def main() -> None:
             samples.append(rss_mb(proc.pid))
             with lock:
                 snapshot = dict(sorted(counts.items()))
-            print(f"  minute {minute:>3}: RSS {samples[-1]:6.0f} MB   {sum(snapshot.values()):>7} requests  "
-                  + "  ".join(f"{k}: {v}" for k, v in snapshot.items()), flush=True)
+            print(
+                f"  minute {minute:>3}: RSS {samples[-1]:6.0f} MB   {sum(snapshot.values()):>7} requests  "
+                + "  ".join(f"{k}: {v}" for k, v in snapshot.items()),
+                flush=True,
+            )
         stop.set()
         for thread in threads:
             thread.join(130)
@@ -194,11 +221,13 @@ def main() -> None:
         idle = rss_mb(proc.pid)
         server_errors = sum(v for k, v in counts.items() if k.startswith(("5xx", "error")))
         retry = sum(v for k, v in counts.items() if k.startswith("503 retry"))
-        warm = samples[len(samples) // 2:] or samples
+        warm = samples[len(samples) // 2 :] or samples
         growth = warm[-1] - warm[0]
-        print(f"\nRSS: peak {max(samples):.0f} MB, idle after the load {idle:.0f} MB (goal ≤ {GOAL_MB} MB); "
-              f"second half of the run grew {growth:+.0f} MB (goal: flat); 5xx/errors: {server_errors} (goal 0); "
-              f"503 with Retry-After: {retry}")
+        print(
+            f"\nRSS: peak {max(samples):.0f} MB, idle after the load {idle:.0f} MB (goal ≤ {GOAL_MB} MB); "
+            f"second half of the run grew {growth:+.0f} MB (goal: flat); 5xx/errors: {server_errors} (goal 0); "
+            f"503 with Retry-After: {retry}"
+        )
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()

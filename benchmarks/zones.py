@@ -59,15 +59,20 @@ def timed(label: str, fn, *args, **kw):
 def build_country(engine, args) -> int:
     with engine.begin() as conn:
         load_id = conn.execute(text(SQL["load"])).scalar_one()
-        conn.execute(text(SQL["areas"]), {"provinces": 63, "districts": 11, "communes": 15, "hamlets": 10,
-                                          "load_id": load_id})
+        conn.execute(
+            text(SQL["areas"]), {"provinces": 63, "districts": 11, "communes": 15, "hamlets": 10, "load_id": load_id}
+        )
     with engine.begin() as conn:
         counts = dict(conn.execute(text("SELECT level, count(*) FROM admin.area GROUP BY level")).all())
         print("areas per level:", counts)
         conn.execute(text(SQL["hamlet_index"]), {"load_id": load_id})
         params = {"days": DAYS, "last_day": LAST_DAY, "hamlets": counts[4]}
-        for name, per_day in (("cases", args.cases_per_day), ("tests", args.tests_per_day),
-                              ("vaccinations", args.doses_per_day), ("quarantine", args.f1_per_day)):
+        for name, per_day in (
+            ("cases", args.cases_per_day),
+            ("tests", args.tests_per_day),
+            ("vaccinations", args.doses_per_day),
+            ("quarantine", args.f1_per_day),
+        ):
             timed(f"generate {per_day * DAYS:,} {name}", conn.execute, text(SQL[name]), {**params, "per_day": per_day})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         timed("ANALYZE", conn.exec_driver_sql, "ANALYZE")
@@ -85,19 +90,29 @@ def forget_day(engine, day: dt.date) -> None:
 def ingest_batch(engine, top: Path) -> int:
     """10,000 test results of one province on the last day, through the real ingest pipeline."""
     with engine.connect() as conn:
-        hamlets = conn.execute(text("SELECT code FROM admin.area WHERE level = 4 AND code LIKE 'P7D%' "
-                                    "ORDER BY code")).scalars().all()
+        hamlets = (
+            conn.execute(text("SELECT code FROM admin.area WHERE level = 4 AND code LIKE 'P7D%' ORDER BY code"))
+            .scalars()
+            .all()
+        )
     path = top / "tests-batch.csv"
     run = time.time_ns()  # new sample ids on every run, so the batch is new even on a reused cluster
     with open(path, "w", encoding="utf-8") as f:
         f.write("sample_id,person_id,collected_at,test_type,pooled,result,result_at,lab_id,area_code,lon,lat\n")
         for i in range(10_000):
             result = "positive" if i % 20 == 0 else "negative"
-            f.write(f"B{run}-{i},09{i:08d},{LAST_DAY:%d/%m/%Y} 10:00,rt_pcr,0,{result},,LAB1,"
-                    f"{hamlets[i % len(hamlets)]},,\n")
+            f.write(
+                f"B{run}-{i},09{i:08d},{LAST_DAY:%d/%m/%Y} 10:00,rt_pcr,0,{result},,LAB1,"
+                f"{hamlets[i % len(hamlets)]},,\n"
+            )
     ingest_settings = IngestSettings()
-    summary = ingest_file(engine, load_feed("tests", ingest_settings.feeds_dir), path,
-                          Pseudonymiser(load_secret(Settings(var_dir=top))), ingest_settings)
+    summary = ingest_file(
+        engine,
+        load_feed("tests", ingest_settings.feeds_dir),
+        path,
+        Pseudonymiser(load_secret(Settings(var_dir=top))),
+        ingest_settings,
+    )
     assert summary.accepted == 10_000, summary
     return summary.batch_id
 
@@ -116,9 +131,13 @@ def main() -> None:
     top = args.data or Path(tempfile.mkdtemp(prefix="covidgis-bench-"))
     top.mkdir(parents=True, exist_ok=True)
     top.chmod(0o755)
-    cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=args.port or free_port(),
-                      server_options="-c fsync=off -c synchronous_commit=off -c shared_buffers=2GB "
-                                     "-c work_mem=256MB -c max_wal_size=8GB")
+    cluster = Cluster(
+        data_dir=top / "data",
+        socket_dir=top / "sock",
+        port=args.port or free_port(),
+        server_options="-c fsync=off -c synchronous_commit=off -c shared_buffers=2GB "
+        "-c work_mem=256MB -c max_wal_size=8GB",
+    )
     try:
         cluster.start()
         url = cluster.url("bench")
@@ -130,8 +149,12 @@ def main() -> None:
         if not built:
             timed("build the synthetic country and its events", build_country, engine, args)
         ruleset, risk, stats = load_ruleset(), RiskSettings(), StatsSettings()
-        timed("neighbours (once per boundary load; rule sets that read them)", ensure_adjacency, engine,
-              risk.adjacency_tolerance_m)
+        timed(
+            "neighbours (once per boundary load; rule sets that read them)",
+            ensure_adjacency,
+            engine,
+            risk.adjacency_tolerance_m,
+        )
         # the day before, so the measured day has a previous level (the 4800 capacity rule reads it)
         compute_indicators(engine, [LAST_DAY - dt.timedelta(days=1)], stats)
         compute_zones(engine, [LAST_DAY - dt.timedelta(days=1)], ruleset, risk)
@@ -146,14 +169,19 @@ def main() -> None:
                 runs.append((time.perf_counter() - started, ind["seconds"], zones.seconds))
             total, ind_s, zones_s = sorted(runs)[len(runs) // 2]  # the median run
             label = "FULL RECOMPUTE, first computation of the day" if fresh else "FULL RECOMPUTE of the computed day"
-            print(f"{label:<58} {total:8.2f} s  (median of {len(runs)}; best {min(runs)[0]:.2f} s; indicators "
-                  f"{ind_s:.2f} s for {ind['rows']:,} units, zones {zones_s:.2f} s)  goal ≤ 5 s", flush=True)
+            print(
+                f"{label:<58} {total:8.2f} s  (median of {len(runs)}; best {min(runs)[0]:.2f} s; indicators "
+                f"{ind_s:.2f} s for {ind['rows']:,} units, zones {zones_s:.2f} s)  goal ≤ 5 s",
+                flush=True,
+            )
         batch_id = timed("ingest a 10,000-row tests batch (one province, that day)", ingest_batch, engine, top)
         started = time.perf_counter()
         result = recompute_after_batch(engine, "tests", batch_id)
         total = time.perf_counter() - started
-        print(f"{'RECOMPUTE after the 10,000-row batch':<58} {total:8.2f} s  ({result['days']} day, "
-              f"{result['zones_changed']} zones changed)  goal ≤ 1 s")
+        print(
+            f"{'RECOMPUTE after the 10,000-row batch':<58} {total:8.2f} s  ({result['days']} day, "
+            f"{result['zones_changed']} zones changed)  goal ≤ 1 s"
+        )
     finally:
         cluster.stop()
         if not args.data:

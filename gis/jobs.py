@@ -17,8 +17,9 @@ from gis.stats.touched import days_to_recompute
 log = logging.getLogger(__name__)
 
 
-def recompute(engine: Engine, days: list[dt.date], ruleset: str | None = None,
-              communes: list[str] | None = None) -> tuple[dict, ComputeSummary]:
+def recompute(
+    engine: Engine, days: list[dt.date], ruleset: str | None = None, communes: list[str] | None = None
+) -> tuple[dict, ComputeSummary]:
     """Indicators from the events, then zones of the published (or the given) rule set, for these days.
 
     communes: only these changed (a batch's); the units they reach are recomputed, not the whole country.
@@ -36,10 +37,23 @@ def recompute_after_batch(engine: Engine, table: str, batch_id: int) -> dict | N
     if not days:
         return None
     indicators, zones = recompute(engine, days, communes=communes)
-    log.info("batch %s: recomputed %d days (%s … %s): %d zones changed, snapshot %s", batch_id, len(days), days[0],
-             days[-1], zones.changed, zones.snapshot_version)
-    return {"days": len(days), "first": str(days[0]), "last": str(days[-1]), "zones_changed": zones.changed,
-            "snapshot_version": zones.snapshot_version, "seconds": round(indicators["seconds"] + zones.seconds, 3)}
+    log.info(
+        "batch %s: recomputed %d days (%s … %s): %d zones changed, snapshot %s",
+        batch_id,
+        len(days),
+        days[0],
+        days[-1],
+        zones.changed,
+        zones.snapshot_version,
+    )
+    return {
+        "days": len(days),
+        "first": str(days[0]),
+        "last": str(days[-1]),
+        "zones_changed": zones.changed,
+        "snapshot_version": zones.snapshot_version,
+        "seconds": round(indicators["seconds"] + zones.seconds, 3),
+    }
 
 
 def scheduled_ingest(name: str) -> None:
@@ -69,8 +83,9 @@ def demo(settings, engine: Engine) -> None:
 
     ds = read_manifest(PROJECT_ROOT / "boundaries" / "dongnai")
     summary = store(engine, ds, prepare(ds))
-    log.info("boundaries %s: %s (%d new, %d unchanged)", ds.name, summary.units_by_level, summary.inserted,
-             summary.unchanged)
+    log.info(
+        "boundaries %s: %s (%d new, %d unchanged)", ds.name, summary.units_by_level, summary.inserted, summary.unchanged
+    )
     options = DemoOptions()
     feeds_dir = settings.var_dir / "demo-feeds"
     if not feeds_dir.exists():
@@ -83,18 +98,22 @@ def demo(settings, engine: Engine) -> None:
     feeds = set(feed_names(ingest_settings.feeds_dir))
     for path in sorted(feeds_dir.iterdir(), key=_demo_order):
         if feed_of(path) in feeds and file_sha256(path) not in done:  # SYNTHETIC.txt is the folder's label
-            ingest_file(engine, load_feed(feed_of(path), ingest_settings.feeds_dir), path, pseudonymiser,
-                        ingest_settings)
+            ingest_file(
+                engine, load_feed(feed_of(path), ingest_settings.feeds_dir), path, pseudonymiser, ingest_settings
+            )
     days = [options.start + dt.timedelta(days=i) for i in range((options.end - options.start).days + 1)]
     ruleset = load_ruleset(RiskSettings().ruleset)
     with engine.connect() as conn:
-        have = conn.execute(text("SELECT count(DISTINCT day) FROM risk.zone WHERE ruleset_id = :r AND day "
-                                 "BETWEEN :a AND :b"), {"r": ruleset.id, "a": days[0], "b": days[-1]}).scalar()
+        have = conn.execute(
+            text("SELECT count(DISTINCT day) FROM risk.zone WHERE ruleset_id = :r AND day BETWEEN :a AND :b"),
+            {"r": ruleset.id, "a": days[0], "b": days[-1]},
+        ).scalar()
     if have < len(days):
         log.info("computing indicators and zones for %s … %s", days[0], days[-1])
         indicators, zones = recompute(engine, days)
-        log.info("%d zones over %d days (%.1f s + %.1f s)", zones.zones, zones.days, indicators["seconds"],
-                 zones.seconds)
+        log.info(
+            "%d zones over %d days (%.1f s + %.1f s)", zones.zones, zones.days, indicators["seconds"], zones.seconds
+        )
 
 
 def _demo_order(path) -> int:

@@ -87,5 +87,5 @@ def _sqlalchemy_url(url: str) -> str:
     """Accept libpq-style URLs (postgres://, postgresql://) and pin the psycopg2 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
+            return "postgresql+psycopg2://" + url[len(prefix) :]
     return url

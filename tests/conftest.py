@@ -40,8 +40,12 @@ def throwaway_cluster(prefix: str):
     """A cluster in a fresh temp dir, started as `postgres` when we are root; durability off for speed."""
     top = Path(tempfile.mkdtemp(prefix=prefix))
     top.chmod(0o755)
-    cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=free_port(),
-                      server_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+    cluster = Cluster(
+        data_dir=top / "data",
+        socket_dir=top / "sock",
+        port=free_port(),
+        server_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+    )
     cluster.start()
     try:
         yield cluster
@@ -107,8 +111,9 @@ def engine(db_url):
     eng.dispose()
 
 
-def run_cli(*args: str, database_url: str, check: bool = True, env: dict | None = None,
-            **kw) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, database_url: str, check: bool = True, env: dict | None = None, **kw
+) -> subprocess.CompletedProcess:
     """Run the real `covidgis` command against a test database (env: extra environment variables)."""
     env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
     proc = subprocess.run([str(COVIDGIS), *args], capture_output=True, text=True, env=env, cwd=ROOT, **kw)
@@ -121,12 +126,16 @@ def run_cli(*args: str, database_url: str, check: bool = True, env: dict | None 
 def running_server(db_url: str, var_dir: Path, **env: str):
     """`covidgis serve` on a free port with extra COVIDGIS_* settings; yields its base URL."""
     port = free_port()
-    full_env = {**os.environ, "DATABASE_URL": db_url, "COVIDGIS_PORT": str(port), "COVIDGIS_VAR_DIR": str(var_dir),
-                **env}
+    full_env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "COVIDGIS_PORT": str(port),
+        "COVIDGIS_VAR_DIR": str(var_dir),
+        **env,
+    }
     log_path = var_dir / "serve.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen([str(COVIDGIS), "serve"], env=full_env, cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([str(COVIDGIS), "serve"], env=full_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
         while True:

@@ -133,12 +133,14 @@ def _code_str(value) -> str:
 
 def _normalise_codes(codes: pd.DataFrame) -> pd.DataFrame:
     """Official code list with text codes and integer levels."""
-    out = pd.DataFrame({
-        "code": codes["code"].map(_code_str),
-        "name": codes["name"].astype(str),
-        "level": codes["level"].astype(int),
-        "parent_code": codes["parent_code"].map(_code_str) if "parent_code" in codes else "",
-    })
+    out = pd.DataFrame(
+        {
+            "code": codes["code"].map(_code_str),
+            "name": codes["name"].astype(str),
+            "level": codes["level"].astype(int),
+            "parent_code": codes["parent_code"].map(_code_str) if "parent_code" in codes else "",
+        }
+    )
     return out[out["code"] != ""].reset_index(drop=True)
 
 
@@ -175,8 +177,15 @@ def _repair(df: gpd.GeoDataFrame) -> tuple[np.ndarray, list[Problem]]:
     for i in np.flatnonzero(invalid):
         reason = shapely.is_valid_reason(geoms[i])
         geoms[i] = _multipolygon(shapely.make_valid(geoms[i]))
-        problems.append(Problem("invalid_geometry", df.at[i, "code"] or None, int(df.at[i, "level"]),
-                                detail=f"{reason}; repaired with make_valid", geometry=geoms[i]))
+        problems.append(
+            Problem(
+                "invalid_geometry",
+                df.at[i, "code"] or None,
+                int(df.at[i, "level"]),
+                detail=f"{reason}; repaired with make_valid",
+                geometry=geoms[i],
+            )
+        )
     is_poly = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
     geoms[is_poly] = [shapely.MultiPolygon([g]) for g in geoms[is_poly]]
     return geoms, problems
@@ -192,25 +201,48 @@ def _code_problems(df: pd.DataFrame, codes: pd.DataFrame, geom: np.ndarray, pres
         retired |= df["synthetic"].fillna(False).astype(bool).to_numpy(dtype=bool)
     for code, rows in df[df["code"] != ""].groupby("code", sort=True).groups.items():
         if len(rows) > 1:
-            problems.append(Problem("duplicate_code", code, int(df.at[rows[0], "level"]),
-                                    detail=f"code appears on {len(rows)} features",
-                                    geometry=_multipolygon(shapely.union_all(geom[list(rows)]))))
+            problems.append(
+                Problem(
+                    "duplicate_code",
+                    code,
+                    int(df.at[rows[0], "level"]),
+                    detail=f"code appears on {len(rows)} features",
+                    geometry=_multipolygon(shapely.union_all(geom[list(rows)])),
+                )
+            )
     for i in np.flatnonzero(df["code"].to_numpy() == ""):
-        problems.append(Problem("missing_code", None, int(df.at[i, "level"]),
-                                detail=f"feature {i} ({df.at[i, 'name'] or 'no name'}) has no code",
-                                geometry=geom[i]))
+        problems.append(
+            Problem(
+                "missing_code",
+                None,
+                int(df.at[i, "level"]),
+                detail=f"feature {i} ({df.at[i, 'name'] or 'no name'}) has no code",
+                geometry=geom[i],
+            )
+        )
     for i, row in df.iterrows():
         if row["code"] == "":
             continue
         if row["code"] not in listed_level and not retired[i]:
-            problems.append(Problem("unknown_code", row["code"], int(row["level"]),
-                                    detail=f"{row['name']}: code is not in the official code list",
-                                    geometry=geom[i]))
+            problems.append(
+                Problem(
+                    "unknown_code",
+                    row["code"],
+                    int(row["level"]),
+                    detail=f"{row['name']}: code is not in the official code list",
+                    geometry=geom[i],
+                )
+            )
         elif row["code"] in listed_level and listed_level[row["code"]] != row["level"]:
-            problems.append(Problem("level_mismatch", row["code"], int(row["level"]),
-                                    detail=f"{row['name']}: geometry level {row['level']}, "
-                                           f"code list level {listed_level[row['code']]}",
-                                    geometry=geom[i]))
+            problems.append(
+                Problem(
+                    "level_mismatch",
+                    row["code"],
+                    int(row["level"]),
+                    detail=f"{row['name']}: geometry level {row['level']}, code list level {listed_level[row['code']]}",
+                    geometry=geom[i],
+                )
+            )
     known = set(codes["code"]) | set(df["code"])
     seen: set[str] = set()
     for source, frame in (("geometry", df), ("code list", codes)):
@@ -218,19 +250,36 @@ def _code_problems(df: pd.DataFrame, codes: pd.DataFrame, geom: np.ndarray, pres
             if row["code"] in seen or row["level"] <= 1 or row["parent_code"] in known:
                 continue
             seen.add(row["code"])
-            why = (f"parent {row['parent_code']} is in neither the code list nor the geometries"
-                   if row["parent_code"] else "no parent_code although level > 1")
-            problems.append(Problem("missing_parent", row["code"] or None, int(row["level"]),
-                                    other_code=row["parent_code"] or None, detail=f"{source}: {why}",
-                                    geometry=geom[i] if source == "geometry" else None))
+            why = (
+                f"parent {row['parent_code']} is in neither the code list nor the geometries"
+                if row["parent_code"]
+                else "no parent_code although level > 1"
+            )
+            problems.append(
+                Problem(
+                    "missing_parent",
+                    row["code"] or None,
+                    int(row["level"]),
+                    other_code=row["parent_code"] or None,
+                    detail=f"{source}: {why}",
+                    geometry=geom[i] if source == "geometry" else None,
+                )
+            )
     for i in np.flatnonzero(~present):
-        problems.append(Problem("missing_geometry", df.at[i, "code"] or None, int(df.at[i, "level"]),
-                                detail=f"{df.at[i, 'name']}: feature has an empty geometry"))
+        problems.append(
+            Problem(
+                "missing_geometry",
+                df.at[i, "code"] or None,
+                int(df.at[i, "level"]),
+                detail=f"{df.at[i, 'name']}: feature has an empty geometry",
+            )
+        )
     levels = set(df.loc[present, "level"])
     absent = codes[codes["level"].isin(levels) & ~codes["code"].isin(set(df["code"]))]
     for row in absent.itertuples():
-        problems.append(Problem("missing_geometry", row.code, int(row.level),
-                                detail=f"{row.name}: listed code has no geometry"))
+        problems.append(
+            Problem("missing_geometry", row.code, int(row.level), detail=f"{row.name}: listed code has no geometry")
+        )
     return problems
 
 
@@ -257,8 +306,9 @@ def _containment(df, geoms, area, first, metric_crs) -> tuple[np.ndarray, dict[i
     return child, inside
 
 
-def _outside_parent(df, geoms, area, first, child, inside, metric_crs, min_area, share_min,
-                    share_error) -> list[Problem]:
+def _outside_parent(
+    df, geoms, area, first, child, inside, metric_crs, min_area, share_min, share_error
+) -> list[Problem]:
     """Share of each child lying outside its parent polygon; an error from share_error on (most of the unit is
     elsewhere: its code or its shape is wrong), a warning below. The detail names the other unit holding most of
     it."""
@@ -276,10 +326,19 @@ def _outside_parent(df, geoms, area, first, child, inside, metric_crs, min_area,
         host = max(elsewhere, key=elsewhere.get, default=None)
         if host is not None:
             detail += f"; {elsewhere[host] / area[c]:.1%} of it lies in {df.at[host, 'name']} ({df.at[host, 'code']})"
-        problems.append(Problem("outside_parent", df.at[c, "code"], int(df.at[c, "level"]),
-                                other_code=df.at[p, "code"], area_m2=float(a), share=float(s),
-                                geometry=_multipolygon(g), detail=detail,
-                                severity="error" if s >= share_error else "warning"))
+        problems.append(
+            Problem(
+                "outside_parent",
+                df.at[c, "code"],
+                int(df.at[c, "level"]),
+                other_code=df.at[p, "code"],
+                area_m2=float(a),
+                share=float(s),
+                geometry=_multipolygon(g),
+                detail=detail,
+                severity="error" if s >= share_error else "warning",
+            )
+        )
     return problems
 
 
@@ -307,21 +366,32 @@ def _swapped(df, geoms, area, first, child, inside, share_min) -> list[Problem]:
         seen.update(path)
         if unit not in path:
             continue
-        cycle = path[path.index(unit):]
+        cycle = path[path.index(unit) :]
         first_at = min(range(len(cycle)), key=lambda i: df.at[cycle[i], "code"])
         cycle = cycle[first_at:] + cycle[:first_at]
         label = [f"{df.at[u, 'code']} ({df.at[u, 'name']})" for u in cycle]
         shares = [holder[u][1] for u in cycle]
         if len(cycle) == 2:
-            detail = (f"the geometries of {label[0]} and {label[1]} look swapped: {shares[0]:.0%} of the first's "
-                      f"children lie in the second's shape and {shares[1]:.0%} of the second's in the first's")
+            detail = (
+                f"the geometries of {label[0]} and {label[1]} look swapped: {shares[0]:.0%} of the first's "
+                f"children lie in the second's shape and {shares[1]:.0%} of the second's in the first's"
+            )
         else:
-            chain = "; ".join(f"{s:.0%} of {a}'s children lie in {b}'s shape"
-                              for a, b, s in zip(label, label[1:] + label[:1], shares))
+            chain = "; ".join(
+                f"{s:.0%} of {a}'s children lie in {b}'s shape" for a, b, s in zip(label, label[1:] + label[:1], shares)
+            )
             detail = f"the geometries of {', '.join(label[:-1])} and {label[-1]} look permuted: {chain}"
-        problems.append(Problem("swapped_geometry", df.at[cycle[0], "code"], int(df.at[cycle[0], "level"]),
-                                other_code=df.at[cycle[1], "code"], share=float(min(shares)), detail=detail,
-                                geometry=_multipolygon(shapely.union_all(geoms[cycle]))))
+        problems.append(
+            Problem(
+                "swapped_geometry",
+                df.at[cycle[0], "code"],
+                int(df.at[cycle[0], "level"]),
+                other_code=df.at[cycle[1], "code"],
+                share=float(min(shares)),
+                detail=detail,
+                geometry=_multipolygon(shapely.union_all(geoms[cycle])),
+            )
+        )
     return problems
 
 
@@ -337,10 +407,17 @@ def _overlaps(df, geoms, idx, metric_crs, min_area) -> list[Problem]:
     for i, j, ar, g in zip(a[keep], b[keep], inter_area[keep], inter[keep]):
         pi, pj = df.at[i, "parent_code"], df.at[j, "parent_code"]
         parents = f"same parent {pi}" if pi == pj else f"parents differ ({pi} / {pj})"
-        problems.append(Problem("sibling_overlap", df.at[i, "code"], int(df.at[i, "level"]),
-                                other_code=df.at[j, "code"], area_m2=float(ar), geometry=_multipolygon(g),
-                                detail=f"{df.at[i, 'name']} / {df.at[j, 'name']} overlap by "
-                                       f"{ar / 1e6:.4f} km²; {parents}"))
+        problems.append(
+            Problem(
+                "sibling_overlap",
+                df.at[i, "code"],
+                int(df.at[i, "level"]),
+                other_code=df.at[j, "code"],
+                area_m2=float(ar),
+                geometry=_multipolygon(g),
+                detail=f"{df.at[i, 'name']} / {df.at[j, 'name']} overlap by {ar / 1e6:.4f} km²; {parents}",
+            )
+        )
     return problems
 
 
@@ -372,10 +449,17 @@ def _gaps(df, geoms, idx, parent_idx, metric_crs, min_area) -> list[Problem]:
             counts = Counter(df.at[u, "parent_code"] for u in units if df.at[u, "parent_code"])
             parent = min(counts, key=lambda c: (-counts[c], c)) if counts else None
         names = ", ".join(df.at[u, "code"] for u in units[:6]) + (" …" if len(units) > 6 else "")
-        problems.append(Problem("gap", parent, level, area_m2=float(hole_area[h]),
-                                geometry=shapely.MultiPolygon([holes[h]]),
-                                detail=f"{hole_area[h]:.1f} m² not covered by any level-{level} unit "
-                                       f"inside parent {parent}; bordered by {names or 'nothing'}"))
+        problems.append(
+            Problem(
+                "gap",
+                parent,
+                level,
+                area_m2=float(hole_area[h]),
+                geometry=shapely.MultiPolygon([holes[h]]),
+                detail=f"{hole_area[h]:.1f} m² not covered by any level-{level} unit "
+                f"inside parent {parent}; bordered by {names or 'nothing'}",
+            )
+        )
     return problems
 
 
@@ -393,17 +477,25 @@ def _coverage(df, geoms, area, first, metric_crs, min_area, share_min) -> list[P
     for code in sorted(kids):
         p = first[code]
         union = shapely.union_all(geoms[kids[code]])
-        uncovered, outside = _area([shapely.difference(geoms[p], union), shapely.difference(union, geoms[p])],
-                                   metric_crs)
+        uncovered, outside = _area(
+            [shapely.difference(geoms[p], union), shapely.difference(union, geoms[p])], metric_crs
+        )
         share = (uncovered + outside) / area[p]
         if uncovered + outside < min_area or share < share_min:
             continue
-        problems.append(Problem("coverage", code, int(df.at[p, "level"]), area_m2=float(uncovered + outside),
-                                share=float(share),
-                                geometry=_multipolygon(shapely.symmetric_difference(geoms[p], union)),
-                                detail=f"{df.at[p, 'name']}: {uncovered / 1e6:.3f} km² not covered by its "
-                                       f"{len(kids[code])} children, {outside / 1e6:.3f} km² of children "
-                                       f"outside; symmetric difference {share:.2%} of the parent"))
+        problems.append(
+            Problem(
+                "coverage",
+                code,
+                int(df.at[p, "level"]),
+                area_m2=float(uncovered + outside),
+                share=float(share),
+                geometry=_multipolygon(shapely.symmetric_difference(geoms[p], union)),
+                detail=f"{df.at[p, 'name']}: {uncovered / 1e6:.3f} km² not covered by its "
+                f"{len(kids[code])} children, {outside / 1e6:.3f} km² of children "
+                f"outside; symmetric difference {share:.2%} of the parent",
+            )
+        )
     return problems
 
 
@@ -448,8 +540,9 @@ def check_boundaries(
     first.pop("", None)
     child, inside = _containment(df, geoms, area, first, metric_crs)
     problems += _swapped(df, geoms, area, first, child, inside, outside_share_error)
-    problems += _outside_parent(df, geoms, area, first, child, inside, metric_crs, min_area_m2, outside_share_min,
-                                outside_share_error)
+    problems += _outside_parent(
+        df, geoms, area, first, child, inside, metric_crs, min_area_m2, outside_share_min, outside_share_error
+    )
     levels = df["level"].to_numpy()
     for lvl in sorted(set(levels[areal])):
         idx = np.flatnonzero(areal & (levels == lvl))
@@ -461,12 +554,21 @@ def check_boundaries(
         for kind in ("dissolved", "renamed"):
             if status.startswith(kind):
                 listed = "in" if df.at[i, "code"] in listed_codes else "not in"
-                problems.append(Problem(kind, df.at[i, "code"] or None, int(df.at[i, "level"]),
-                                        detail=f"{df.at[i, 'name']}: status {status}; code {listed} the code list",
-                                        geometry=geoms[i] if present[i] else None))
+                problems.append(
+                    Problem(
+                        kind,
+                        df.at[i, "code"] or None,
+                        int(df.at[i, "level"]),
+                        detail=f"{df.at[i, 'name']}: status {status}; code {listed} the code list",
+                        geometry=geoms[i] if present[i] else None,
+                    )
+                )
     problems += _coverage(df, geoms, area, first, metric_crs, min_area_m2, outside_share_min)
     order = {kind: n for n, kind in enumerate(SEVERITY)}
     problems.sort(key=lambda p: order[p.kind])
-    params = {"min_area_m2": min_area_m2, "outside_share_min": outside_share_min,
-              "outside_share_error": outside_share_error}
+    params = {
+        "min_area_m2": min_area_m2,
+        "outside_share_min": outside_share_min,
+        "outside_share_error": outside_share_error,
+    }
     return BoundaryReport(problems=problems, repaired=repaired, metric_crs=metric_crs, parameters=params)

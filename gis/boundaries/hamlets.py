@@ -44,8 +44,9 @@ def _points_in(polygon, n: int, rng: np.random.Generator, code: str) -> np.ndarr
     drawn = count = 0
     while count < n:
         if drawn >= _MAX_DRAWS:
-            raise HamletPointError(f"commune {code}: could not place {n} points inside its polygon; "
-                                   "check that the geometry has an area")
+            raise HamletPointError(
+                f"commune {code}: could not place {n} points inside its polygon; check that the geometry has an area"
+            )
         xy = rng.uniform((xmin, ymin), (xmax, ymax), size=(_BATCH, 2))
         drawn += _BATCH
         inside = xy[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])]
@@ -78,15 +79,17 @@ def synthetic_hamlet_points(
         n = int(rng.integers(min_per_commune, max_per_commune + 1))
         xy = _points_in(commune.geometry, n, rng, commune.code)
         for k, (x, y) in enumerate(xy, start=1):
-            rows.append({
-                "code": f"{commune.code}-{k:02d}",
-                "name": hamlet_label(str(commune.name), k),
-                "level": HAMLET_LEVEL,
-                "parent_code": commune.code,
-                "status": "current",
-                "synthetic": True,
-                "geometry": shapely.Point(x, y),
-            })
+            rows.append(
+                {
+                    "code": f"{commune.code}-{k:02d}",
+                    "name": hamlet_label(str(commune.name), k),
+                    "level": HAMLET_LEVEL,
+                    "parent_code": commune.code,
+                    "status": "current",
+                    "synthetic": True,
+                    "geometry": shapely.Point(x, y),
+                }
+            )
     columns = ["code", "name", "level", "parent_code", "status", "synthetic", "geometry"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["level"] = frame["level"].astype("int64")
@@ -107,8 +110,13 @@ def _cells(commune, xy: np.ndarray) -> list:
 
 def _multipolygon(geom):
     """Polygonal parts of geom as one MultiPolygon (clipping can leave stray lines or points)."""
-    polys = [q for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")
-             for q in shapely.get_parts(p) if not q.is_empty]
+    polys = [
+        q
+        for p in shapely.get_parts(geom)
+        if p.geom_type in ("Polygon", "MultiPolygon")
+        for q in shapely.get_parts(p)
+        if not q.is_empty
+    ]
     return shapely.MultiPolygon(polys)
 
 
@@ -132,8 +140,10 @@ def hamlet_polygons_from_points(points: gpd.GeoDataFrame, communes: gpd.GeoDataF
             raise HamletPointError(f"hamlet {codes[rows[0]]}: parent commune {parent} has no polygon")
         bad = rows[~shapely.intersects(geoms[rows], commune)]
         if len(bad):
-            raise HamletPointError(f"hamlet {codes[bad[0]]} lies outside its commune {parent}; "
-                                   "move the point inside the commune or fix its parent_code")
+            raise HamletPointError(
+                f"hamlet {codes[bad[0]]} lies outside its commune {parent}; "
+                "move the point inside the commune or fix its parent_code"
+            )
         xy = shapely.get_coordinates(geoms[rows])
         if len(xy) != len(rows):
             raise HamletPointError(f"commune {parent}: every hamlet needs exactly one point geometry")

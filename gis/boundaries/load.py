@@ -56,12 +56,16 @@ def read_codes(path: Path) -> pd.DataFrame:
     codes = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     missing = [c for c in CODE_COLUMNS if c not in codes.columns]
     if missing:
-        raise BoundaryError(f"{path}: the code list needs columns {','.join(CODE_COLUMNS)}; missing {','.join(missing)}")
+        raise BoundaryError(
+            f"{path}: the code list needs columns {','.join(CODE_COLUMNS)}; missing {','.join(missing)}"
+        )
     codes = codes[CODE_COLUMNS].apply(lambda s: s.str.strip())
     bad = codes[~codes["level"].isin(["1", "2", "3", "4"])]
     if len(bad):
         row = bad.index[0] + 2
-        raise BoundaryError(f"{path}, row {row}: level must be 1..4 (1 province … 4 hamlet), got {bad.iloc[0]['level']!r}")
+        raise BoundaryError(
+            f"{path}, row {row}: level must be 1..4 (1 province … 4 hamlet), got {bad.iloc[0]['level']!r}"
+        )
     codes["level"] = codes["level"].astype(int)
     codes["parent_code"] = codes["parent_code"].replace("", None)
     return codes
@@ -123,8 +127,9 @@ def _read_units(ds: Dataset, codes: pd.DataFrame) -> gpd.GeoDataFrame:
     units["parent_code"] = units["parent_code"].astype(object).where(units["parent_code"].notna(), None)
     units["parent_code"] = units["parent_code"].map(lambda c: str(c).strip() or None if c is not None else None)
     units["synthetic"] = False
-    return gpd.GeoDataFrame(units.drop(columns=[c for c in units.columns if c.startswith("layer_")]),
-                            geometry="geometry", crs=4326)
+    return gpd.GeoDataFrame(
+        units.drop(columns=[c for c in units.columns if c.startswith("layer_")]), geometry="geometry", crs=4326
+    )
 
 
 def _read_hamlets(ds: Dataset, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -137,8 +142,10 @@ def _read_hamlets(ds: Dataset, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     gdf["parent_code"] = gdf["parent_code"].astype(str).str.strip()
     gdf = gdf[["code", "name", "parent_code", "geometry"]].copy()
     if spec.polygons is None:
-        communes = units[(units["level"] == 3) & (units["status"].str.startswith("current")
-                                                  | units["status"].str.startswith("renamed"))]
+        communes = units[
+            (units["level"] == 3)
+            & (units["status"].str.startswith("current") | units["status"].str.startswith("renamed"))
+        ]
         gdf = hamlet_polygons_from_points(gdf, communes[["code", "geometry"]])
     gdf["level"] = 4
     gdf["status"] = "current"
@@ -159,8 +166,10 @@ def _set_validity(units: gpd.GeoDataFrame, ds: Dataset) -> gpd.GeoDataFrame:
             units.loc[rows, "valid_to"] = override.valid_to
     dissolved = units["status"].str.startswith("dissolved") & units["valid_to"].isna()
     if dissolved.any():
-        raise BoundaryError("units marked dissolved need a valid_to under `units:` in dataset.yml: "
-                            + ", ".join(units.loc[dissolved, "code"]))
+        raise BoundaryError(
+            "units marked dissolved need a valid_to under `units:` in dataset.yml: "
+            + ", ".join(units.loc[dissolved, "code"])
+        )
     return units
 
 
@@ -186,8 +195,11 @@ def _set_population(units: gpd.GeoDataFrame, ds: Dataset) -> list[dict]:
     hamlets = units[(units["level"] == 4) & current]
     if len(hamlets):
         communes = units[(units["level"] == 3) & current & units["population"].notna()]
-        shares = distribute_population(hamlets, dict(zip(communes["code"], communes["population"].astype(int))),
-                                       raster_path=str(ds.path(ds.population_raster)) if ds.population_raster else None)
+        shares = distribute_population(
+            hamlets,
+            dict(zip(communes["code"], communes["population"].astype(int))),
+            raster_path=str(ds.path(ds.population_raster)) if ds.population_raster else None,
+        )
         units.loc[hamlets.index, "population"] = hamlets["code"].map(shares).astype("Int64").values
         units.loc[hamlets.index, "population_method"] = "raster" if ds.population_raster else "area"
     return problems
@@ -196,9 +208,13 @@ def _set_population(units: gpd.GeoDataFrame, ds: Dataset) -> list[dict]:
 def _reallocate_dissolved(units: gpd.GeoDataFrame) -> list[dict]:
     problems = []
     metric = units.estimate_utm_crs()
-    for idx, gone in units[units["valid_to"].notna() & units["population"].notna()].iterrows():
-        siblings = units[(units["parent_code"] == gone["parent_code"]) & (units["level"] == gone["level"])
-                         & units["valid_to"].isna() & units["population"].notna()]
+    for _, gone in units[units["valid_to"].notna() & units["population"].notna()].iterrows():
+        siblings = units[
+            (units["parent_code"] == gone["parent_code"])
+            & (units["level"] == gone["level"])
+            & units["valid_to"].isna()
+            & units["population"].notna()
+        ]
         near = gpd.GeoSeries([gone.geometry], crs=4326).to_crs(metric).buffer(250).to_crs(4326).iloc[0]
         takers = siblings[siblings.intersects(near)]
         if takers.empty:
@@ -207,11 +223,20 @@ def _reallocate_dissolved(units: gpd.GeoDataFrame) -> list[dict]:
         units.loc[takers.index, "population"] += extra
         units.loc[takers.index, "population_method"] = "census+reallocated"
         detail = ", ".join(f"{c} +{n}" for c, n in zip(takers["code"], extra))
-        problems.append({"kind": "population_reallocated", "severity": "info", "code": gone["code"],
-                         "other_code": None, "level": int(gone["level"]), "area_m2": None, "share": None,
-                         "detail": f"{gone['name']} ({gone['code']}) is no longer current: its {int(gone['population'])} "
-                                   f"people were reallocated to its current neighbours by population: {detail}",
-                         "geometry": gone.geometry})
+        problems.append(
+            {
+                "kind": "population_reallocated",
+                "severity": "info",
+                "code": gone["code"],
+                "other_code": None,
+                "level": int(gone["level"]),
+                "area_m2": None,
+                "share": None,
+                "detail": f"{gone['name']} ({gone['code']}) is no longer current: its {int(gone['population'])} "
+                f"people were reallocated to its current neighbours by population: {detail}",
+                "geometry": gone.geometry,
+            }
+        )
     return problems
 
 
@@ -222,9 +247,11 @@ def refuse_errors(ds: Dataset, report: BoundaryReport, shown: int = 5) -> None:
     if errors:
         listed = "; ".join(f"{p.kind} {p.code or ''}: {p.detail}" for p in errors[:shown])
         more = f" (and {len(errors) - shown} more)" if len(errors) > shown else ""
-        raise BoundaryError(f"{ds.name}: {len(errors)} error(s) in the boundaries, nothing was loaded: {listed}{more}. "
-                            "Fix the data (`covidgis boundaries check` lists every finding), or load with "
-                            "--accept-errors once they are understood (they are then kept in the data-quality layer)")
+        raise BoundaryError(
+            f"{ds.name}: {len(errors)} error(s) in the boundaries, nothing was loaded: {listed}{more}. "
+            "Fix the data (`covidgis boundaries check` lists every finding), or load with "
+            "--accept-errors once they are understood (they are then kept in the data-quality layer)"
+        )
 
 
 def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors: bool = False) -> LoadSummary:
@@ -235,12 +262,14 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors:
         refuse_errors(ds, report)
     problems = report.problems_frame()
     if prepared.extra_problems:
-        problems = pd.concat([problems, gpd.GeoDataFrame(prepared.extra_problems, geometry="geometry", crs=4326)],
-                             ignore_index=True)
+        problems = pd.concat(
+            [problems, gpd.GeoDataFrame(prepared.extra_problems, geometry="geometry", crs=4326)], ignore_index=True
+        )
     problem_counts = report.summary()
     for extra in prepared.extra_problems:
-        entry = problem_counts.setdefault(extra["kind"], {"severity": extra["severity"], "count": 0,
-                                                          "by_severity": {}, "by_level": {}})
+        entry = problem_counts.setdefault(
+            extra["kind"], {"severity": extra["severity"], "count": 0, "by_severity": {}, "by_level": {}}
+        )
         entry["count"] += 1
         entry["by_severity"][extra["severity"]] = entry["by_severity"].get(extra["severity"], 0) + 1
         entry["by_level"][extra["level"]] = entry["by_level"].get(extra["level"], 0) + 1
@@ -248,35 +277,66 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors:
     files = {str(p.name): _sha256(p) for p in ds.files()}
     statements = sqlfiles.load(MERGE_SQL)
     with engine.begin() as conn:
-        load_id = conn.execute(text(
-            "INSERT INTO admin.boundary_load (dataset, source, files, summary) "
-            "VALUES (:d, :s, CAST(:f AS jsonb), CAST(:m AS jsonb)) RETURNING id"),
-            {"d": ds.name, "s": ds.source, "f": _json(files), "m": _json(summary)}).scalar_one()
+        load_id = conn.execute(
+            text(
+                "INSERT INTO admin.boundary_load (dataset, source, files, summary) "
+                "VALUES (:d, :s, CAST(:f AS jsonb), CAST(:m AS jsonb)) RETURNING id"
+            ),
+            {"d": ds.name, "s": ds.source, "f": _json(files), "m": _json(summary)},
+        ).scalar_one()
         conn.exec_driver_sql("CREATE TEMP TABLE area_stage (LIKE admin.area INCLUDING DEFAULTS) ON COMMIT DROP")
-        conn.execute(text(
-            "INSERT INTO area_stage (code, level, parent_code, name, geom, population, population_method, area_m2,"
-            " valid_from, valid_to, status, synthetic, source, load_id) VALUES (:code, :level, :parent_code, :name,"
-            " ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :population, :population_method, :area_m2, :valid_from,"
-            " :valid_to, :status, :synthetic, :source, :load_id)"), _area_rows(units, ds, load_id))
+        conn.execute(
+            text(
+                "INSERT INTO area_stage (code, level, parent_code, name, geom, population, population_method, area_m2,"
+                " valid_from, valid_to, status, synthetic, source, load_id) VALUES (:code, :level, :parent_code, :name,"
+                " ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :population, :population_method, :area_m2, :valid_from,"
+                " :valid_to, :status, :synthetic, :source, :load_id)"
+            ),
+            _area_rows(units, ds, load_id),
+        )
         counts = {name: conn.execute(text(sql)).rowcount for name, sql in statements.items()}
         if len(problems):
-            conn.execute(text(
-                "INSERT INTO admin.boundary_problem (load_id, kind, severity, code, other_code, level, area_m2, share,"
-                " detail, geom) VALUES (:load_id, :kind, :severity, :code, :other_code, :level, :area_m2, :share,"
-                " :detail, ST_SetSRID(ST_GeomFromWKB(:wkb), 4326))"), _problem_rows(problems, load_id))
-    return LoadSummary(load_id=load_id, dataset=ds.name, units_by_level=summary["units_by_level"],
-                       inserted=counts["insert_new"], corrected=counts["correct_in_place"],
-                       unchanged=counts["drop_unchanged"], problems=summary["problems"])
+            conn.execute(
+                text(
+                    "INSERT INTO admin.boundary_problem"
+                    " (load_id, kind, severity, code, other_code, level, area_m2, share, detail, geom)"
+                    " VALUES (:load_id, :kind, :severity, :code, :other_code, :level, :area_m2, :share,"
+                    " :detail, ST_SetSRID(ST_GeomFromWKB(:wkb), 4326))"
+                ),
+                _problem_rows(problems, load_id),
+            )
+    return LoadSummary(
+        load_id=load_id,
+        dataset=ds.name,
+        units_by_level=summary["units_by_level"],
+        inserted=counts["insert_new"],
+        corrected=counts["correct_in_place"],
+        unchanged=counts["drop_unchanged"],
+        problems=summary["problems"],
+    )
 
 
 def _area_rows(units: gpd.GeoDataFrame, ds: Dataset, load_id: int) -> list[dict]:
     wkb = shapely.to_wkb(units.geometry.values, output_dimension=2)
-    return [{"code": r.code, "level": int(r.level), "parent_code": _none(r.parent_code), "name": r.name, "wkb": w,
-             "population": None if pd.isna(r.population) else int(r.population),
-             "population_method": r.population_method, "area_m2": float(r.area_m2), "valid_from": r.valid_from,
-             "valid_to": r.valid_to, "status": r.status, "synthetic": bool(r.synthetic),
-             "source": ds.source + (" (synthetic hamlets)" if r.synthetic else ""), "load_id": load_id}
-            for r, w in zip(units.itertuples(index=False), wkb)]
+    return [
+        {
+            "code": r.code,
+            "level": int(r.level),
+            "parent_code": _none(r.parent_code),
+            "name": r.name,
+            "wkb": w,
+            "population": None if pd.isna(r.population) else int(r.population),
+            "population_method": r.population_method,
+            "area_m2": float(r.area_m2),
+            "valid_from": r.valid_from,
+            "valid_to": r.valid_to,
+            "status": r.status,
+            "synthetic": bool(r.synthetic),
+            "source": ds.source + (" (synthetic hamlets)" if r.synthetic else ""),
+            "load_id": load_id,
+        }
+        for r, w in zip(units.itertuples(index=False), wkb)
+    ]
 
 
 def _problem_rows(problems: gpd.GeoDataFrame, load_id: int) -> list[dict]:
@@ -284,11 +344,20 @@ def _problem_rows(problems: gpd.GeoDataFrame, load_id: int) -> list[dict]:
     wkb = [None if g is None or g.is_empty else shapely.to_wkb(g, output_dimension=2) for g in geoms]
     rows = []
     for r, w in zip(problems.drop(columns="geometry").to_dict("records"), wkb):
-        rows.append({"load_id": load_id, "kind": r["kind"], "severity": r.get("severity") or "warning",
-                     "code": _none(r.get("code")), "other_code": _none(r.get("other_code")),
-                     "level": None if _none(r.get("level")) is None else int(r["level"]),
-                     "area_m2": _none(r.get("area_m2")), "share": _none(r.get("share")),
-                     "detail": r.get("detail") or "", "wkb": w})
+        rows.append(
+            {
+                "load_id": load_id,
+                "kind": r["kind"],
+                "severity": r.get("severity") or "warning",
+                "code": _none(r.get("code")),
+                "other_code": _none(r.get("other_code")),
+                "level": None if _none(r.get("level")) is None else int(r["level"]),
+                "area_m2": _none(r.get("area_m2")),
+                "share": _none(r.get("share")),
+                "detail": r.get("detail") or "",
+                "wkb": w,
+            }
+        )
     return rows
 
 

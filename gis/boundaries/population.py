@@ -80,8 +80,12 @@ def zonal_sums(raster_path: str | Path, polygons: gpd.GeoDataFrame) -> np.ndarra
         values = src.read(1, window=window, masked=True).astype("float64").filled(0.0)
         values[~np.isfinite(values)] = 0.0
         labels = rasterio.features.rasterize(
-            shapes, out_shape=values.shape, transform=src.window_transform(window),
-            fill=0, all_touched=False, dtype="int32",
+            shapes,
+            out_shape=values.shape,
+            transform=src.window_transform(window),
+            fill=0,
+            all_touched=False,
+            dtype="int32",
         )
     totals = np.bincount(labels.ravel(), weights=values.ravel(), minlength=len(polygons) + 1)
     return totals[1:]
@@ -101,15 +105,18 @@ def distribute_population(
     parents = children["parent_code"].astype(str).to_numpy()
     missing = sorted(set(parents) - {str(k) for k in parents_population})
     if missing:
-        raise PopulationError(f"no population given for parent(s) {', '.join(missing[:10])}"
-                              f"{' …' if len(missing) > 10 else ''}; add them to the population table")
+        raise PopulationError(
+            f"no population given for parent(s) {', '.join(missing[:10])}"
+            f"{' …' if len(missing) > 10 else ''}; add them to the population table"
+        )
     population = {str(k): v for k, v in parents_population.items()}
     area = children.geometry.to_crs(children.estimate_utm_crs()).area.to_numpy()
     raster = zonal_sums(raster_path, children) if raster_path is not None else np.zeros(len(children))
     if (raster < 0).any():
         bad = codes[raster < 0][:5]
-        raise PopulationError(f"raster {raster_path} gives negative sums for {', '.join(bad)}; "
-                              "declare its nodata value")
+        raise PopulationError(
+            f"raster {raster_path} gives negative sums for {', '.join(bad)}; declare its nodata value"
+        )
     out = np.zeros(len(children), dtype="int64")
     for parent in pd.unique(parents):
         rows = np.flatnonzero(parents == parent)

@@ -11,14 +11,15 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
-from gis.cli import boundaries, db, export, risk, serve, users, zones
-from gis.cli import ingest
-from gis.cli import report
+from gis.cli import boundaries, db, export, ingest, report, risk, serve, users, zones
 from gis.errors import CovidGisError
 from gis.settings import Settings
 
-app = typer.Typer(help="covid-gis: boundaries, ingest, risk zones and the OGC API for a province.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="covid-gis: boundaries, ingest, risk zones and the OGC API for a province.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(ingest.app, name="ingest")
@@ -34,10 +35,14 @@ err = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the 
 
 
 @app.callback()
-def _main(ctx: typer.Context,
-          verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug details.")) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=err, show_path=False, show_time=False)])
+def _main(
+    ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug details.")
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, show_time=False)],
+    )
     settings = Settings()
     settings.log_sources()
     ctx.obj = settings
@@ -52,6 +57,12 @@ def main() -> None:
         sys.exit(2)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        err.print("[bold red]error:[/]", escape(f"cannot reach the database ({reason}). Is it running? "
-                  "`covidgis db start` starts the local one; DATABASE_URL names another."), highlight=False)
+        err.print(
+            "[bold red]error:[/]",
+            escape(
+                f"cannot reach the database ({reason}). Is it running? "
+                "`covidgis db start` starts the local one; DATABASE_URL names another."
+            ),
+            highlight=False,
+        )
         sys.exit(2)

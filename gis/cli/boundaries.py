@@ -17,13 +17,16 @@ from gis.boundaries.errors import BoundaryError
 from gis.boundaries.load import LEVEL_NAMES
 from gis.settings import PROJECT_ROOT, Settings
 
-app = typer.Typer(help="Load and check administrative boundaries (province → district → commune → hamlet).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Load and check administrative boundaries (province → district → commune → hamlet).", no_args_is_help=True
+)
 out = Console()
 
 DEMO_DATASET = PROJECT_ROOT / "boundaries" / "dongnai"
 
-PATHS = typer.Argument(..., help=f"A dataset folder with {MANIFEST}, or geometry files (GeoJSON, GeoPackage, Shapefile).")
+PATHS = typer.Argument(
+    ..., help=f"A dataset folder with {MANIFEST}, or geometry files (GeoJSON, GeoPackage, Shapefile)."
+)
 CODES = typer.Option(None, help="Code list CSV: code,name,level,parent_code (needed without a dataset.yml).")
 POPULATION = typer.Option(None, help="Census CSV with `code` and a population column.")
 POP_COLUMN = typer.Option("population", help="Population column of --population.")
@@ -34,37 +37,64 @@ SYNTHETIC = typer.Option(False, "--synthetic-hamlets", help="Mark the hamlets as
 VALID_FROM = typer.Option(None, help="First day these boundaries hold (default: today).")
 NAME = typer.Option(None, help="Dataset name (default: the folder name).")
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
-ACCEPT_ERRORS = typer.Option(False, "--accept-errors",
-                             help="Load although the check found errors (they are kept in the data-quality layer).")
+ACCEPT_ERRORS = typer.Option(
+    False, "--accept-errors", help="Load although the check found errors (they are kept in the data-quality layer)."
+)
 
 
-def dataset_from_args(paths: list[Path], codes: Path | None, population: Path | None, pop_column: str,
-                      raster: Path | None, hamlet_points: Path | None, hamlet_polygons: Path | None,
-                      synthetic: bool, valid_from: dt.datetime | None, name: str | None) -> Dataset:
+def dataset_from_args(
+    paths: list[Path],
+    codes: Path | None,
+    population: Path | None,
+    pop_column: str,
+    raster: Path | None,
+    hamlet_points: Path | None,
+    hamlet_polygons: Path | None,
+    synthetic: bool,
+    valid_from: dt.datetime | None,
+    name: str | None,
+) -> Dataset:
     """A dataset.yml folder, or files plus options (the same fields)."""
     if len(paths) == 1 and paths[0].is_dir():
         return read_manifest(paths[0])
     if codes is None:
-        raise BoundaryError("give --codes CSV (code,name,level,parent_code) with the geometry files, "
-                            f"or a folder with a {MANIFEST}")
+        raise BoundaryError(
+            f"give --codes CSV (code,name,level,parent_code) with the geometry files, or a folder with a {MANIFEST}"
+        )
     for p in [*paths, codes, population, raster, hamlet_points, hamlet_polygons]:
         if p is not None and not p.exists():
             raise BoundaryError(f"{p}: no such file")
     hamlets = None
     if hamlet_points or hamlet_polygons:
         hamlets = HamletSpec(points=hamlet_points, polygons=hamlet_polygons, synthetic=synthetic)
-    return Dataset(name=name or paths[0].parent.name, source=", ".join(p.name for p in paths),
-                   valid_from=(valid_from or dt.datetime.now()).date(), codes=codes, layers=paths,
-                   population=PopulationSpec(file=population, column=pop_column) if population else None,
-                   population_raster=raster, hamlets=hamlets)
+    return Dataset(
+        name=name or paths[0].parent.name,
+        source=", ".join(p.name for p in paths),
+        valid_from=(valid_from or dt.datetime.now()).date(),
+        codes=codes,
+        layers=paths,
+        population=PopulationSpec(file=population, column=pop_column) if population else None,
+        population_raster=raster,
+        hamlets=hamlets,
+    )
 
 
 @app.command()
-def load(ctx: typer.Context, paths: list[Path] = PATHS, codes: Path = CODES, population: Path = POPULATION,
-         pop_column: str = POP_COLUMN, raster: Path = RASTER, hamlet_points: Path = HAMLET_POINTS,
-         hamlet_polygons: Path = HAMLET_POLYGONS, synthetic: bool = SYNTHETIC,
-         valid_from: dt.datetime = VALID_FROM, name: str = NAME, as_json: bool = JSON,
-         accept_errors: bool = ACCEPT_ERRORS) -> None:
+def load(
+    ctx: typer.Context,
+    paths: list[Path] = PATHS,
+    codes: Path = CODES,
+    population: Path = POPULATION,
+    pop_column: str = POP_COLUMN,
+    raster: Path = RASTER,
+    hamlet_points: Path = HAMLET_POINTS,
+    hamlet_polygons: Path = HAMLET_POLYGONS,
+    synthetic: bool = SYNTHETIC,
+    valid_from: dt.datetime = VALID_FROM,
+    name: str = NAME,
+    as_json: bool = JSON,
+    accept_errors: bool = ACCEPT_ERRORS,
+) -> None:
     """Check a boundary dataset and store it as the current areas (re-loading the same data changes nothing);
     a dataset with errors is refused unless --accept-errors."""
     from gis.boundaries.load import prepare, store
@@ -72,8 +102,9 @@ def load(ctx: typer.Context, paths: list[Path] = PATHS, codes: Path = CODES, pop
 
     settings: Settings = ctx.obj
     started = time.perf_counter()
-    ds = dataset_from_args(paths, codes, population, pop_column, raster, hamlet_points, hamlet_polygons,
-                           synthetic, valid_from, name)
+    ds = dataset_from_args(
+        paths, codes, population, pop_column, raster, hamlet_points, hamlet_polygons, synthetic, valid_from, name
+    )
     with out.status(f"checking {ds.name}…", spinner="dots") if not as_json else nullcontext():
         prepared = prepare(ds)
     with out.status("storing…", spinner="dots") if not as_json else nullcontext():
@@ -84,19 +115,26 @@ def load(ctx: typer.Context, paths: list[Path] = PATHS, codes: Path = CODES, pop
         return
     _print_problems(summary.problems)
     levels = ", ".join(f"{n} {lvl}s" for lvl, n in summary.units_by_level.items())
-    out.print(f"[bold]{ds.name}[/]: load {summary.load_id} — {levels}; {summary.inserted} new, "
-              f"{summary.corrected} corrected, {summary.unchanged} unchanged ({summary.seconds} s)")
+    out.print(
+        f"[bold]{ds.name}[/]: load {summary.load_id} — {levels}; {summary.inserted} new, "
+        f"{summary.corrected} corrected, {summary.unchanged} unchanged ({summary.seconds} s)"
+    )
 
 
 @app.command()
-def check(paths: list[Path] = typer.Argument(None, help=f"Dataset folder or files (default: {DEMO_DATASET})."),
-          codes: Path = CODES, hamlet_points: Path = HAMLET_POINTS, hamlet_polygons: Path = HAMLET_POLYGONS,
-          as_json: bool = JSON) -> None:
+def check(
+    paths: list[Path] = typer.Argument(None, help=f"Dataset folder or files (default: {DEMO_DATASET})."),
+    codes: Path = CODES,
+    hamlet_points: Path = HAMLET_POINTS,
+    hamlet_polygons: Path = HAMLET_POLYGONS,
+    as_json: bool = JSON,
+) -> None:
     """Report the defects of a boundary dataset without loading it (no database needed)."""
     from gis.boundaries.load import prepare
 
-    ds = dataset_from_args(paths or [DEMO_DATASET], codes, None, "population", None, hamlet_points,
-                           hamlet_polygons, False, None, None)
+    ds = dataset_from_args(
+        paths or [DEMO_DATASET], codes, None, "population", None, hamlet_points, hamlet_polygons, False, None, None
+    )
     prepared = prepare(ds)
     report = prepared.report.to_json()
     if as_json:
@@ -122,9 +160,11 @@ def _print_problems(problems: dict[str, dict]) -> None:
 
 
 @app.command("synthetic-hamlets")
-def synthetic_hamlets(dataset: Path = typer.Argument(DEMO_DATASET, help=f"Dataset folder with {MANIFEST}."),
-                      out: Path = typer.Option(..., help="GeoJSON file to write the hamlet points to."),
-                      seed: int = typer.Option(2021, help="Random seed: the same seed gives the same file.")) -> None:
+def synthetic_hamlets(
+    dataset: Path = typer.Argument(DEMO_DATASET, help=f"Dataset folder with {MANIFEST}."),
+    out: Path = typer.Option(..., help="GeoJSON file to write the hamlet points to."),
+    seed: int = typer.Option(2021, help="Random seed: the same seed gives the same file."),
+) -> None:
     """Write a SYNTHETIC hamlet point set (5–15 per current commune) for provinces without hamlet data."""
     from gis.boundaries.hamlets import synthetic_hamlet_points
     from gis.boundaries.load import read_codes, read_layer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -14,17 +14,20 @@ from rich.table import Table
 from gis.db import backup as backups
 from gis.db.cluster import Cluster
 from gis.db.engine import local_cluster, make_engine, start_database
-from gis.db.migrate import current_revision, upgrade as migrate_upgrade
+from gis.db.migrate import current_revision
+from gis.db.migrate import upgrade as migrate_upgrade
 from gis.settings import Settings
 
 app = typer.Typer(help="Start, stop, inspect, migrate, back up and restore the database.", no_args_is_help=True)
-backup_app = typer.Typer(help="Back up the database, the HMAC secret and the settings; check and list the backups.",
-                         invoke_without_command=True)
+backup_app = typer.Typer(
+    help="Back up the database, the HMAC secret and the settings; check and list the backups.",
+    invoke_without_command=True,
+)
 app.add_typer(backup_app, name="backup")
 out = Console()
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     full = "full"
     diff = "diff"
     incr = "incr"
@@ -83,10 +86,15 @@ def upgrade(ctx: typer.Context) -> None:
 
 
 @backup_app.callback()
-def backup(ctx: typer.Context,
-           kind: Kind = typer.Option(Kind.incr, "--type", help="full, diff (since the last full) or incr (since the "
-                                     "last backup; a full when there is none)."),
-           as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+def backup(
+    ctx: typer.Context,
+    kind: Kind = typer.Option(
+        Kind.incr,
+        "--type",
+        help="full, diff (since the last full) or incr (since the last backup; a full when there is none).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
     """Back up the database (pgBackRest) and copy the HMAC secret and settings, kept apart (0600)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -99,8 +107,11 @@ def backup(ctx: typer.Context,
         out.print(backups.server_instructions(settings), highlight=False)
     else:
         b = made["backup"]
-        out.print(f"backup {b['label']} ({b['type']}): database {_size(b['database_bytes'])}, stored "
-                  f"{_size(b['stored_bytes'])} in {settings.backup_repo_dir} ({made['seconds']} s)", highlight=False)
+        out.print(
+            f"backup {b['label']} ({b['type']}): database {_size(b['database_bytes'])}, stored "
+            f"{_size(b['stored_bytes'])} in {settings.backup_repo_dir} ({made['seconds']} s)",
+            highlight=False,
+        )
     out.print(f"HMAC secret and settings copied to {made['secrets']} (mode 0600)", highlight=False)
 
 
@@ -114,8 +125,9 @@ def backup_check(ctx: typer.Context) -> None:
 
 
 @backup_app.command("list")
-def backup_list(ctx: typer.Context,
-                as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+def backup_list(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")
+) -> None:
     """The backups (type, times, sizes), the WAL they can be rolled forward with, the secret's copies."""
     settings: Settings = ctx.obj
     found = backups.list_backups(settings)
@@ -125,27 +137,55 @@ def backup_list(ctx: typer.Context,
     if not settings.local_cluster:
         out.print("DATABASE_URL is set: the data's backups are on its server (`pgbackrest info` there)")
     else:
-        table = Table("backup", "type", "started (UTC)", "finished (UTC)", "database", "stored", "WAL",
-                      title=f"{len(found['backups'])} backups in {found['repository']} "
-                            f"(keeping {settings.backup_retention_full} full)")
+        table = Table(
+            "backup",
+            "type",
+            "started (UTC)",
+            "finished (UTC)",
+            "database",
+            "stored",
+            "WAL",
+            title=f"{len(found['backups'])} backups in {found['repository']} "
+            f"(keeping {settings.backup_retention_full} full)",
+        )
         for b in found["backups"]:
-            table.add_row(b["label"], b["type"], _when(b["started"]), _when(b["finished"]), _size(b["database_bytes"]),
-                          _size(b["stored_bytes"]), " … ".join(b["wal"]))
+            table.add_row(
+                b["label"],
+                b["type"],
+                _when(b["started"]),
+                _when(b["finished"]),
+                _size(b["database_bytes"]),
+                _size(b["stored_bytes"]),
+                " … ".join(b["wal"]),
+            )
         out.print(table)
         out.print(f"WAL archive: {' … '.join(found['wal']) if found['wal'] else 'empty'}", highlight=False)
     latest = found["secrets"][-1]["taken"] if found["secrets"] else None
-    out.print(f"HMAC secret and settings: {len(found['secrets'])} copies in {settings.backup_secrets_dir}"
-              + (f", latest {_when(latest)} UTC" if latest else ""), highlight=False)
+    out.print(
+        f"HMAC secret and settings: {len(found['secrets'])} copies in {settings.backup_secrets_dir}"
+        + (f", latest {_when(latest)} UTC" if latest else ""),
+        highlight=False,
+    )
 
 
 @app.command()
-def restore(ctx: typer.Context,
-            to: str = typer.Option(..., "--to", help="The time to restore, e.g. '2021-07-05 14:30:00' (this "
-                                   "machine's time zone) or '2021-07-05T14:30:00+07:00'."),
-            into: Path = typer.Option(None, "--into", help="A new, empty directory (default var/restore-TIME): "
-                                      "pgdata/, hmac.key and settings/ go there."),
-            port: int = typer.Option(None, "--port", help="Port of the restored cluster (default: the first free "
-                                     "after COVIDGIS_PG_PORT).")) -> None:
+def restore(
+    ctx: typer.Context,
+    to: str = typer.Option(
+        ...,
+        "--to",
+        help="The time to restore, e.g. '2021-07-05 14:30:00' (this "
+        "machine's time zone) or '2021-07-05T14:30:00+07:00'.",
+    ),
+    into: Path = typer.Option(
+        None,
+        "--into",
+        help="A new, empty directory (default var/restore-TIME): pgdata/, hmac.key and settings/ go there.",
+    ),
+    port: int = typer.Option(
+        None, "--port", help="Port of the restored cluster (default: the first free after COVIDGIS_PG_PORT)."
+    ),
+) -> None:
     """Restore the database as it was at a time into a new cluster beside the running one, with that time's secret."""
     settings: Settings = ctx.obj
     target = backups.parse_time(to)
@@ -157,13 +197,18 @@ def restore(ctx: typer.Context,
         out.print(backups.server_instructions(settings), highlight=False)
         return
     url = f"postgresql://postgres@127.0.0.1:{done.port}/{settings.pg_dbname}"
-    out.print(f"restored {target:%Y-%m-%d %H:%M:%S %Z} from backup {done.label} into {done.into / 'pgdata'}, "
-              f"running on 127.0.0.1:{done.port} ({done.seconds} s); {secret} are beside it (hmac.key, settings/)",
-              highlight=False)
-    out.print(f"look at it:  DATABASE_URL={url} COVIDGIS_VAR_DIR={done.into} covidgis …\n"
-              f"stop it:     COVIDGIS_VAR_DIR={done.into} COVIDGIS_PG_PORT={done.port} covidgis db stop\n"
-              f"make it the database: stop the old one, then COVIDGIS_VAR_DIR={done.into} COVIDGIS_PG_PORT={done.port} "
-              "covidgis db start, and take a full backup (docs/operations.md)", highlight=False)
+    out.print(
+        f"restored {target:%Y-%m-%d %H:%M:%S %Z} from backup {done.label} into {done.into / 'pgdata'}, "
+        f"running on 127.0.0.1:{done.port} ({done.seconds} s); {secret} are beside it (hmac.key, settings/)",
+        highlight=False,
+    )
+    out.print(
+        f"look at it:  DATABASE_URL={url} COVIDGIS_VAR_DIR={done.into} covidgis …\n"
+        f"stop it:     COVIDGIS_VAR_DIR={done.into} COVIDGIS_PG_PORT={done.port} covidgis db stop\n"
+        f"make it the database: stop the old one, then COVIDGIS_VAR_DIR={done.into} COVIDGIS_PG_PORT={done.port} "
+        "covidgis db start, and take a full backup (docs/operations.md)",
+        highlight=False,
+    )
 
 
 def _size(n: int) -> str:

@@ -13,10 +13,12 @@ app = typer.Typer(help="Export the public layers for offline use.", no_args_is_h
 
 
 @app.command()
-def gpkg(ctx: typer.Context,
-         out: Path = typer.Option(..., "--out", help="GeoPackage to write (replaced if it exists)."),
-         history: bool = typer.Option(False, "--history", help="Also write zones-history (every area, every day)."),
-         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
+def gpkg(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="GeoPackage to write (replaced if it exists)."),
+    history: bool = typer.Option(False, "--history", help="Also write zones-history (every area, every day)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
     """Public layers (areas, zones, facilities-public, data-quality) with their QGIS styles embedded."""
     from sqlalchemy.engine import make_url
 

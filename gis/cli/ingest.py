@@ -1,4 +1,4 @@
-"""`covidgis ingest FILE --feed NAME`: feeds of cases, tests, vaccinations, quarantine, facilities, venues, check-ins."""
+"""`covidgis ingest FILE --feed NAME`: cases, tests, vaccinations, quarantine, facilities, venues, check-ins."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ class _LoadByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-app = typer.Typer(cls=_LoadByDefault, no_args_is_help=True,
-                  help="Ingest feed files: `covidgis ingest FILE --feed NAME` (see ingest/README.md).")
+app = typer.Typer(
+    cls=_LoadByDefault,
+    no_args_is_help=True,
+    help="Ingest feed files: `covidgis ingest FILE --feed NAME` (see ingest/README.md).",
+)
 
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 
@@ -41,10 +44,13 @@ def _ingest_settings():
 
 
 @app.command()
-def load(ctx: typer.Context, file: Path = typer.Argument(..., help="The file to ingest (CSV, XLSX, JSON, NDJSON)."),
-         feed: str = typer.Option(..., "--feed", "-f", help="Feed name: a file ingest/feeds/<NAME>.yml."),
-         as_json: bool = JSON,
-         recompute: bool = typer.Option(True, help="Then recompute indicators and zones of the days it touched.")) -> None:
+def load(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The file to ingest (CSV, XLSX, JSON, NDJSON)."),
+    feed: str = typer.Option(..., "--feed", "-f", help="Feed name: a file ingest/feeds/<NAME>.yml."),
+    as_json: bool = JSON,
+    recompute: bool = typer.Option(True, help="Then recompute indicators and zones of the days it touched."),
+) -> None:
     """Ingest one file as one batch; rejected rows are kept with their reasons (`covidgis ingest rejects`)."""
     from gis.db.engine import start_database
     from gis.ingest.feeds import load_feed
@@ -65,16 +71,20 @@ def load(ctx: typer.Context, file: Path = typer.Argument(..., help="The file to 
     if as_json:
         print(dumps({**summary.to_json(), "recomputed": zones}))
         return
-    out.print(f"[bold]{escape(file.name)}[/] → {feed}: batch {summary.batch_id} — {summary.rows} rows: "
-              f"{summary.accepted} new, {summary.corrections} corrections, {summary.duplicates} duplicates, "
-              f"{summary.rejected} rejected ({summary.seconds} s)")
+    out.print(
+        f"[bold]{escape(file.name)}[/] → {feed}: batch {summary.batch_id} — {summary.rows} rows: "
+        f"{summary.accepted} new, {summary.corrections} corrections, {summary.duplicates} duplicates, "
+        f"{summary.rejected} rejected ({summary.seconds} s)"
+    )
     for reason, n in summary.rejected_by_reason.items():
         out.print(f"  {reason}: {n}")
     if summary.rejected:
         out.print(f"  see them with: covidgis ingest rejects --batch {summary.batch_id}")
     if zones:
-        out.print(f"  zones recomputed for {zones['first']} … {zones['last']}: {zones['zones_changed']} changed "
-                  f"({zones['seconds']} s)")
+        out.print(
+            f"  zones recomputed for {zones['first']} … {zones['last']}: {zones['zones_changed']} changed "
+            f"({zones['seconds']} s)"
+        )
 
 
 def _with_progress(engine, definition, file, pseudonymiser, ingest_settings):
@@ -83,8 +93,14 @@ def _with_progress(engine, definition, file, pseudonymiser, ingest_settings):
 
     from gis.ingest.pipeline import ingest_file
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task(f"reading {file.name}", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -96,8 +112,9 @@ def _with_progress(engine, definition, file, pseudonymiser, ingest_settings):
 
 
 @app.command()
-def rejects(ctx: typer.Context, batch: int = typer.Option(..., "--batch", "-b", help="Batch id."),
-            as_json: bool = JSON) -> None:
+def rejects(
+    ctx: typer.Context, batch: int = typer.Option(..., "--batch", "-b", help="Batch id."), as_json: bool = JSON
+) -> None:
     """List a batch's rejected rows: row number, field and reason."""
     from gis.db.engine import start_database
     from gis.ingest.errors import IngestError
@@ -118,13 +135,16 @@ def rejects(ctx: typer.Context, batch: int = typer.Option(..., "--batch", "-b", 
 
 
 @app.command("demo-data")
-def demo_data(ctx: typer.Context, out_dir: Path = typer.Option(..., "--out", help="Folder to write the feeds to."),
-              start: str = typer.Option("2021-07-01", help="First day (YYYY-MM-DD)."),
-              end: str = typer.Option("2021-10-31", help="Last day (YYYY-MM-DD)."),
-              seed: int = typer.Option(2021, help="Random seed: the same seed gives the same files."),
-              scale: float = typer.Option(1.0, help="Multiply the volumes (1 = a few hundred thousand rows)."),
-              load_them: bool = typer.Option(False, "--load", help="Then ingest them, in dependency order."),
-              as_json: bool = JSON) -> None:
+def demo_data(
+    ctx: typer.Context,
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the feeds to."),
+    start: str = typer.Option("2021-07-01", help="First day (YYYY-MM-DD)."),
+    end: str = typer.Option("2021-10-31", help="Last day (YYYY-MM-DD)."),
+    seed: int = typer.Option(2021, help="Random seed: the same seed gives the same files."),
+    scale: float = typer.Option(1.0, help="Multiply the volumes (1 = a few hundred thousand rows)."),
+    load_them: bool = typer.Option(False, "--load", help="Then ingest them, in dependency order."),
+    as_json: bool = JSON,
+) -> None:
     """Write SYNTHETIC feeds for the province's current areas: an outbreak, its tests, vaccinations, contacts."""
     import datetime as dt
 
@@ -148,8 +168,9 @@ def demo_data(ctx: typer.Context, out_dir: Path = typer.Option(..., "--out", hel
     for f, n in written.items():
         err.print(f"{n:>9,} rows  {f}")
     for b in result.get("batches", []):
-        err.print(f"{b['feed']:>13}: batch {b['batch_id']}, {b['accepted']} new, {b['rejected']} rejected "
-                  f"({b['seconds']} s)")
+        err.print(
+            f"{b['feed']:>13}: batch {b['batch_id']}, {b['accepted']} new, {b['rejected']} rejected ({b['seconds']} s)"
+        )
 
 
 def _load_all(settings: Settings, engine, written: dict[Path, int]):
@@ -161,13 +182,16 @@ def _load_all(settings: Settings, engine, written: dict[Path, int]):
 
     ingest_settings = _ingest_settings()
     pseudonymiser = Pseudonymiser(load_secret(settings))
-    return [ingest_file(engine, load_feed(feed_of(f), ingest_settings.feeds_dir), f, pseudonymiser, ingest_settings)
-            for f in written]
+    return [
+        ingest_file(engine, load_feed(feed_of(f), ingest_settings.feeds_dir), f, pseudonymiser, ingest_settings)
+        for f in written
+    ]
 
 
 @app.command()
-def watch(ctx: typer.Context,
-          once: bool = typer.Option(False, "--once", help="Run every feed's job once, then exit.")) -> None:
+def watch(
+    ctx: typer.Context, once: bool = typer.Option(False, "--once", help="Run every feed's job once, then exit.")
+) -> None:
     """Poll each feed's drop folder (and its URL, if it has one) on its schedule; one job at a time per feed."""
     from gis.ingest.watch import run_once, run_scheduler
     from gis.jobs import recompute_after_batch

@@ -16,11 +16,13 @@ out = Console()
 
 
 @app.command()
-def weekly(ctx: typer.Context,
-           week: str = typer.Option(..., help="ISO week, e.g. 2021-W35."),
-           out_dir: Path = typer.Option(..., "--out", help="Folder to write the report into."),
-           ruleset: str = typer.Option(None, help="Rule set id (default: the one the public map shows)."),
-           as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON.")) -> None:
+def weekly(
+    ctx: typer.Context,
+    week: str = typer.Option(..., help="ISO week, e.g. 2021-W35."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder to write the report into."),
+    ruleset: str = typer.Option(None, help="Rule set id (default: the one the public map shows)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
+) -> None:
     """Per district: new cases, tests and positivity, vaccination by age, zones and their changes, with a map."""
     from gis.db.engine import start_database
     from gis.reports.mapimage import province_map_png
@@ -32,10 +34,21 @@ def weekly(ctx: typer.Context,
     report = build_weekly(engine, week, ruleset or published_ruleset(engine, RiskSettings().ruleset))
     paths = write_weekly(report, province_map_png(engine, report), out_dir)
     if as_json:
-        print(json.dumps({"week": report.week, "day": str(report.day), "ruleset": report.ruleset.id,
-                          **{k: str(v) for k, v in paths.items()}}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "week": report.week,
+                    "day": str(report.day),
+                    "ruleset": report.ruleset.id,
+                    **{k: str(v) for k, v in paths.items()},
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     for note in report.notes:
         out.print(f"[yellow]{note}[/]")
-    out.print(f"báo cáo tuần {report.week} ({report.ruleset.id}, số liệu đến {report.day}): "
-              + ", ".join(str(p) for p in paths.values()))
+    out.print(
+        f"báo cáo tuần {report.week} ({report.ruleset.id}, số liệu đến {report.day}): "
+        + ", ".join(str(p) for p in paths.values())
+    )

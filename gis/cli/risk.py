@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -13,10 +13,12 @@ from gis.risk.classify import classify_records
 from gis.risk.errors import RiskError
 from gis.risk.ruleset import ADMIN_LEVELS, DEFAULT_RULESET, list_rulesets, load_ruleset
 
-app = typer.Typer(help="Risk levels of areas (Decision 4800 by default; also 2686, EU 2020/1475, CDC 2022).", no_args_is_help=True)
+app = typer.Typer(
+    help="Risk levels of areas (Decision 4800 by default; also 2686, EU 2020/1475, CDC 2022).", no_args_is_help=True
+)
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     province = "province"
     district = "district"
     commune = "commune"
@@ -35,7 +37,9 @@ def _fail(message: str) -> None:
 
 @app.command()
 def classify(
-    ruleset: Annotated[str, typer.Option(help=f"Rule set id ({', '.join(list_rulesets())}) or path to a YAML file.")] = DEFAULT_RULESET,
+    ruleset: Annotated[
+        str, typer.Option(help=f"Rule set id ({', '.join(list_rulesets())}) or path to a YAML file.")
+    ] = DEFAULT_RULESET,
     level: Annotated[Level, typer.Option(help="Administrative level of every input line.")] = Level.commune,
 ) -> None:
     """Read one JSON object of indicators per line on stdin; write one JSON level per line on stdout."""

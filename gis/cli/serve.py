@@ -29,8 +29,14 @@ def serve(ctx: typer.Context) -> None:
     app = create_app(settings, start_database(settings), serve_settings, RiskSettings())
     log.info("serving on %s (Ctrl-C stops)", settings.base_url)
     # log_config=None: uvicorn's loggers go through the bounded handler above instead of its own.
-    uvicorn.run(ReturnFreedMemory(BigPagesInTurn(app)), host=settings.host, port=settings.port, log_level="warning",
-                log_config=None, h11_max_incomplete_event_size=h11_buffer_bytes(serve_settings))
+    uvicorn.run(
+        ReturnFreedMemory(BigPagesInTurn(app)),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        log_config=None,
+        h11_max_incomplete_event_size=h11_buffer_bytes(serve_settings),
+    )
 
 
 def demo(ctx: typer.Context, no_serve: bool = typer.Option(False, "--no-serve", help="Set up, then exit.")) -> None:

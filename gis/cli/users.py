@@ -20,8 +20,11 @@ def _engine(ctx: typer.Context):
 
 
 @app.command()
-def add(ctx: typer.Context, name: str = typer.Argument(..., help="Who the key is for."),
-        role: str = typer.Option(..., "--role", help="analyst or committee.")) -> None:
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Who the key is for."),
+    role: str = typer.Option(..., "--role", help="analyst or committee."),
+) -> None:
     """Create a key and print its token once (only its sha256 is stored)."""
     from gis.serve.users import add_user
 
@@ -37,8 +40,13 @@ def list_(ctx: typer.Context) -> None:
 
     table = Table("id", "name", "role", "created", "revoked")
     for row in list_users(_engine(ctx)):
-        table.add_row(str(row["id"]), row["name"], row["role"], f"{row['created_at']:%Y-%m-%d %H:%M}",
-                      f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "")
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            row["role"],
+            f"{row['created_at']:%Y-%m-%d %H:%M}",
+            f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "",
+        )
     out.print(table)
 
 

@@ -57,8 +57,9 @@ def archive_command(settings: Settings) -> str:
 
 def archiving(cluster: Cluster, settings: Settings) -> Cluster:
     """The project-local cluster with WAL archiving into the repository (applied at its next start)."""
-    return replace(cluster, archive_command=archive_command(settings),
-                   archive_timeout_s=settings.backup_archive_timeout_s)
+    return replace(
+        cluster, archive_command=archive_command(settings), archive_timeout_s=settings.backup_archive_timeout_s
+    )
 
 
 def start(settings: Settings, cluster: Cluster) -> None:
@@ -107,10 +108,17 @@ def list_backups(settings: Settings) -> dict:
         info = json.loads(_pgbackrest(settings, "info", "--output=json") or "[]")
         stanza = info[0] if info else {}
         for b in stanza.get("backup", []):
-            backups.append({"label": b["label"], "type": b["type"],
-                            "started": _utc(b["timestamp"]["start"]), "finished": _utc(b["timestamp"]["stop"]),
-                            "database_bytes": b["info"]["size"], "stored_bytes": b["info"]["repository"]["delta"],
-                            "wal": [b["archive"]["start"], b["archive"]["stop"]]})
+            backups.append(
+                {
+                    "label": b["label"],
+                    "type": b["type"],
+                    "started": _utc(b["timestamp"]["start"]),
+                    "finished": _utc(b["timestamp"]["stop"]),
+                    "database_bytes": b["info"]["size"],
+                    "stored_bytes": b["info"]["repository"]["delta"],
+                    "wal": [b["archive"]["start"], b["archive"]["stop"]],
+                }
+            )
         archives = stanza.get("archive") or []
         if archives and archives[-1].get("min"):
             wal = [archives[0]["min"], archives[-1]["max"]]
@@ -130,8 +138,9 @@ class Restored:
     seconds: float = 0.0
 
 
-def restore(settings: Settings, source: Cluster | None, target: datetime, into: Path,
-            port: int | None = None) -> Restored:
+def restore(
+    settings: Settings, source: Cluster | None, target: datetime, into: Path, port: int | None = None
+) -> Restored:
     """Restore the state of `target` into a new directory `into` (never over a cluster), start it, wait for it.
 
     `into` becomes a var dir of its own: `pgdata/` (the data, archiving off so the copy never writes into the
@@ -160,18 +169,35 @@ def restore(settings: Settings, source: Cluster | None, target: datetime, into: 
             log.warning("restoring what the repository holds: %s", exc)
     into.mkdir(parents=True, exist_ok=True)
     into.chmod(0o755)  # the postgres OS user must reach pgdata inside it
-    restored = Cluster(data_dir=into / "pgdata", socket_dir=into / "pgsock", bin_dir=source.bin_dir,
-                       port=port or _free_port(settings.pg_port + 1))
+    restored = Cluster(
+        data_dir=into / "pgdata",
+        socket_dir=into / "pgsock",
+        bin_dir=source.bin_dir,
+        port=port or _free_port(settings.pg_port + 1),
+    )
     restored.data_dir.mkdir(mode=0o700)
     own(restored.data_dir)
-    _pgbackrest(settings, "restore", f"--pg1-path={restored.data_dir}", f"--set={label}", "--type=time",
-                f"--target={target.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f+00}", "--target-action=promote")
+    _pgbackrest(
+        settings,
+        "restore",
+        f"--pg1-path={restored.data_dir}",
+        f"--set={label}",
+        "--type=time",
+        f"--target={target.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f+00}",
+        "--target-action=promote",
+    )
     restored.configure_archiving(None)
     _restore_secrets(settings, secrets_taken, into)
     restored.start()
     _wait_promoted(restored, target)
-    return Restored(into=into, target=target, secrets=secrets_taken, label=label, port=restored.port,
-                    seconds=round(time.monotonic() - began, 1))
+    return Restored(
+        into=into,
+        target=target,
+        secrets=secrets_taken,
+        label=label,
+        port=restored.port,
+        seconds=round(time.monotonic() - began, 1),
+    )
 
 
 def parse_time(value: str) -> datetime:
@@ -179,8 +205,9 @@ def parse_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise BackupError(f"--to {value[:40]!r} is not a time: write it like 2021-07-05 14:30:00 or "
-                          "2021-07-05T14:30:00+07:00") from None
+        raise BackupError(
+            f"--to {value[:40]!r} is not a time: write it like 2021-07-05 14:30:00 or 2021-07-05T14:30:00+07:00"
+        ) from None
     return parsed.astimezone() if parsed.tzinfo is None else parsed
 
 
@@ -210,6 +237,7 @@ The HMAC secret and settings live here, with covid-gis: `covidgis db backup` cop
 
 
 # --- pgBackRest ------------------------------------------------------------------------------------------------------
+
 
 def _ready(settings: Settings, cluster: Cluster) -> None:
     """Write the configuration and the directories pgBackRest needs, then make sure the cluster runs, archiving."""
@@ -250,22 +278,23 @@ pg1-user=postgres
 
 _HINTS = {
     "087": "archive_mode is off in the running server: restart it (`covidgis db stop && covidgis db start`), and "
-           "look for an archive_mode set by ALTER SYSTEM (postgresql.auto.conf)",
+    "look for an archive_mode set by ALTER SYSTEM (postgresql.auto.conf)",
     "068": "archive_command does not push to pgBackRest: restart the cluster with `covidgis db stop && covidgis db "
-           "start`, and look for an archive_command set by ALTER SYSTEM (postgresql.auto.conf)",
+    "start`, and look for an archive_command set by ALTER SYSTEM (postgresql.auto.conf)",
     "082": "WAL segments do not reach the repository: the archiver's errors are in the PostgreSQL log ({log})",
     "055": "the repository {repo} has no stanza (deleted or never made): `covidgis db backup` makes one",
     "041": "the postgres OS user cannot read the repository {repo}: fix its owner and permissions",
     "056": "the cluster does not accept connections: `covidgis db start`",
     "028": "the repository {repo} holds the backups of another cluster (this one was created anew): keep them by "
-           "moving the repository away or setting COVIDGIS_BACKUP_REPO to a new path, then `covidgis db start`",
+    "moving the repository away or setting COVIDGIS_BACKUP_REPO to a new path, then `covidgis db start`",
 }
 
 
 def _pgbackrest(settings: Settings, command: str, *args: str) -> str:
     """Run `pgbackrest COMMAND` with our configuration as the cluster's user; its error as one line of ours."""
-    proc = run_as_cluster_user(["pgbackrest", f"--config={config_path(settings)}", f"--stanza={STANZA}", command,
-                                *args])
+    proc = run_as_cluster_user(
+        ["pgbackrest", f"--config={config_path(settings)}", f"--stanza={STANZA}", command, *args]
+    )
     if proc.returncode == 0:
         return proc.stdout
     output = (proc.stdout + proc.stderr).strip()
@@ -285,8 +314,10 @@ def _backup_before(settings: Settings, target: datetime) -> str:
         raise BackupError(f"there is no backup in {settings.backup_repo_dir}: `covidgis db backup --type full`")
     usable = [b for b in backups if datetime.fromisoformat(b["finished"]).timestamp() + 1 <= target.timestamp()]
     if not usable:
-        raise BackupError(f"no backup had finished by {target:%Y-%m-%d %H:%M:%S %Z}: the first finished at "
-                          f"{backups[0]['finished'][:19].replace('T', ' ')} UTC")
+        raise BackupError(
+            f"no backup had finished by {target:%Y-%m-%d %H:%M:%S %Z}: the first finished at "
+            f"{backups[0]['finished'][:19].replace('T', ' ')} UTC"
+        )
     return usable[-1]["label"]
 
 
@@ -296,14 +327,24 @@ def _wait_promoted(cluster: Cluster, target: datetime) -> None:
         if not cluster.running():
             fatal = [line for line in tail(cluster.log_file, 50).splitlines() if "FATAL:" in line]
             if fatal and "before configured recovery target" in fatal[-1]:
-                raise BackupError(f"the archived WAL ends before {target:%Y-%m-%d %H:%M:%S %Z}: restore to an earlier "
-                                  f"time, and see `covidgis db backup check` (remove {cluster.data_dir.parent} first)")
-            raise BackupError(f"the restored cluster stopped while recovering: "
-                              f"{(fatal[-1].split('FATAL:', 1)[1].strip() if fatal else 'no reason logged')[:300]} "
-                              f"(log: {cluster.log_file})")
+                raise BackupError(
+                    f"the archived WAL ends before {target:%Y-%m-%d %H:%M:%S %Z}: restore to an earlier "
+                    f"time, and see `covidgis db backup check` (remove {cluster.data_dir.parent} first)"
+                )
+            raise BackupError(
+                f"the restored cluster stopped while recovering: "
+                f"{(fatal[-1].split('FATAL:', 1)[1].strip() if fatal else 'no reason logged')[:300]} "
+                f"(log: {cluster.log_file})"
+            )
         try:
-            with closing(psycopg2.connect(host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres",
-                                          connect_timeout=5)) as conn, conn.cursor() as cur:
+            with (
+                closing(
+                    psycopg2.connect(
+                        host="127.0.0.1", port=cluster.port, user="postgres", dbname="postgres", connect_timeout=5
+                    )
+                ) as conn,
+                conn.cursor() as cur,
+            ):
                 cur.execute("SELECT pg_is_in_recovery()")
                 if not cur.fetchone()[0]:
                     return
@@ -316,22 +357,35 @@ def _check_server(engine: Engine) -> str:
     """A server we do not run: is it archiving, and has its archiver failed since it last succeeded?"""
     with engine.connect() as conn:
         mode = conn.execute(text("SELECT current_setting('archive_mode')")).scalar()
-        stats = conn.execute(text("SELECT archived_count, last_archived_wal, last_archived_time, failed_count, "
-                                  "last_failed_wal, last_failed_time FROM pg_stat_archiver")).one()
+        stats = conn.execute(
+            text(
+                "SELECT archived_count, last_archived_wal, last_archived_time, failed_count, "
+                "last_failed_wal, last_failed_time FROM pg_stat_archiver"
+            )
+        ).one()
     if mode == "off":
-        raise BackupError("archive_mode is off on the database server: nothing is archived, so no point-in-time "
-                          "restore is possible (`covidgis db backup` prints what to configure there)")
-    failing = stats.last_failed_time and (stats.last_archived_time is None
-                                          or stats.last_failed_time > stats.last_archived_time)
+        raise BackupError(
+            "archive_mode is off on the database server: nothing is archived, so no point-in-time "
+            "restore is possible (`covidgis db backup` prints what to configure there)"
+        )
+    failing = stats.last_failed_time and (
+        stats.last_archived_time is None or stats.last_failed_time > stats.last_archived_time
+    )
     if failing:
-        raise BackupError(f"the database server's WAL archiving fails since {stats.last_failed_time:%Y-%m-%d %H:%M:%S} "
-                          f"(segment {stats.last_failed_wal}): see its PostgreSQL log and `pgbackrest check` there")
-    last = f"last {stats.last_archived_wal} at {stats.last_archived_time:%Y-%m-%d %H:%M:%S}" if stats.archived_count \
+        raise BackupError(
+            f"the database server's WAL archiving fails since {stats.last_failed_time:%Y-%m-%d %H:%M:%S} "
+            f"(segment {stats.last_failed_wal}): see its PostgreSQL log and `pgbackrest check` there"
+        )
+    last = (
+        f"last {stats.last_archived_wal} at {stats.last_archived_time:%Y-%m-%d %H:%M:%S}"
+        if stats.archived_count
         else "nothing archived yet"
+    )
     return f"the database server archives WAL ({last}); check its repository there with `pgbackrest check`"
 
 
 # --- the secret and the settings -------------------------------------------------------------------------------------
+
 
 def save_secrets(settings: Settings, secret: bytes) -> Path:
     """Copy the HMAC secret, `.env` and the COVIDGIS_* environment into a new private directory; returns it."""
@@ -349,17 +403,21 @@ def save_secrets(settings: Settings, secret: bytes) -> Path:
 def _check_secrets(settings: Settings, secret: bytes) -> str:
     snapshots = _snapshots(settings)
     if not snapshots:
-        raise BackupError(f"no copy of the HMAC secret in {settings.backup_secrets_dir}: `covidgis db backup` makes "
-                          "one (without it, feeds ingested after a restore would not link to the restored people)")
+        raise BackupError(
+            f"no copy of the HMAC secret in {settings.backup_secrets_dir}: `covidgis db backup` makes "
+            "one (without it, feeds ingested after a restore would not link to the restored people)"
+        )
     taken, latest = snapshots[-1]
     for path in (settings.backup_secrets_dir, latest, *latest.iterdir()):
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
             raise BackupError(f"{path} can be read by others (mode {mode:o}): `chmod go= {path}`")
     if (latest / KEY_FILE).read_bytes() != secret:
-        raise BackupError(f"the HMAC secret in use differs from the copy of {taken:%Y-%m-%d %H:%M:%S} UTC: a restore "
-                          "would break every person-key link; `covidgis db backup` copies the current one (and find "
-                          "out why it changed)")
+        raise BackupError(
+            f"the HMAC secret in use differs from the copy of {taken:%Y-%m-%d %H:%M:%S} UTC: a restore "
+            "would break every person-key link; `covidgis db backup` copies the current one (and find "
+            "out why it changed)"
+        )
     return f"HMAC secret and settings: the copy of {taken:%Y-%m-%d %H:%M:%S} UTC is current, readable by its owner only"
 
 
@@ -380,8 +438,10 @@ def _secrets_at(settings: Settings, target: datetime) -> datetime:
     """The time of the newest copy of the secret taken at or before target: the secret the data was keyed with."""
     taken = [t for t, _ in _snapshots(settings) if t <= target]
     if not taken:
-        raise BackupError(f"no copy of the HMAC secret was taken by {target:%Y-%m-%d %H:%M:%S %Z} in "
-                          f"{settings.backup_secrets_dir}: a restore without it could not link new feeds")
+        raise BackupError(
+            f"no copy of the HMAC secret was taken by {target:%Y-%m-%d %H:%M:%S %Z} in "
+            f"{settings.backup_secrets_dir}: a restore without it could not link new feeds"
+        )
     return taken[-1]
 
 
@@ -404,7 +464,7 @@ def _prune_secrets(settings: Settings) -> None:
     oldest = datetime.fromisoformat(backups[0]["started"])
     snapshots = _snapshots(settings)
     needed = [i for i, (taken, _) in enumerate(snapshots) if taken <= oldest]
-    for _, path in snapshots[:needed[-1]] if needed else ():
+    for _, path in snapshots[: needed[-1]] if needed else ():
         shutil.rmtree(path)
 
 
@@ -423,6 +483,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 # --- small helpers ---------------------------------------------------------------------------------------------------
+
 
 def _utc(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()

@@ -59,8 +59,20 @@ class Cluster:
             d.mkdir(parents=True, exist_ok=True)
             own(d)
         log.info("initdb %s", self.data_dir)
-        self._run([self.bin_dir / "initdb", "-D", self.data_dir, "-U", "postgres", "-A", "trust",
-                   "--locale=C.UTF-8", "-E", "UTF8"])
+        self._run(
+            [
+                self.bin_dir / "initdb",
+                "-D",
+                self.data_dir,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--locale=C.UTF-8",
+                "-E",
+                "UTF8",
+            ]
+        )
 
     def start(self) -> None:
         """initdb if needed, then start the server and wait until it accepts connections."""
@@ -99,11 +111,17 @@ class Cluster:
             lines = ["archive_mode = off"]
         else:
             quoted = command.replace("'", "''")
-            lines = ["archive_mode = on", f"archive_command = '{quoted}'",
-                     f"archive_timeout = {self.archive_timeout_s}s"]
+            lines = [
+                "archive_mode = on",
+                f"archive_command = '{quoted}'",
+                f"archive_timeout = {self.archive_timeout_s}s",
+            ]
         path = self.data_dir / ARCHIVE_CONF
-        text = ("# Written by covidgis (gis/db/cluster.py); edits are overwritten at the next start.\n"
-                + "\n".join(lines) + "\n")
+        text = (
+            "# Written by covidgis (gis/db/cluster.py); edits are overwritten at the next start.\n"
+            + "\n".join(lines)
+            + "\n"
+        )
         if path.exists() and path.read_text() == text:
             return False
         path.write_text(text)
@@ -116,16 +134,20 @@ class Cluster:
     def _require_binaries(self) -> None:
         missing = [b for b in ("initdb", "pg_ctl") if not (self.bin_dir / b).exists()]
         if missing:
-            raise ClusterError(f"PostgreSQL binaries not found in {self.bin_dir} ({', '.join(missing)}); "
-                               f"install them with: apt-get install -y {DEBIAN_PACKAGES}")
+            raise ClusterError(
+                f"PostgreSQL binaries not found in {self.bin_dir} ({', '.join(missing)}); "
+                f"install them with: apt-get install -y {DEBIAN_PACKAGES}"
+            )
 
     def _run(self, cmd: list, check: bool = True) -> subprocess.CompletedProcess:
         proc = run_as_cluster_user(cmd)
         if check and proc.returncode != 0:
             logged = tail(self.log_file)
-            raise ClusterError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}): "
-                               f"{proc.stderr.strip() or proc.stdout.strip()}"
-                               + (f"\nserver log ({self.log_file}):\n{logged}" if logged else ""))
+            raise ClusterError(
+                f"{' '.join(map(str, cmd))} failed ({proc.returncode}): "
+                f"{proc.stderr.strip() or proc.stdout.strip()}"
+                + (f"\nserver log ({self.log_file}):\n{logged}" if logged else "")
+            )
         return proc
 
 
@@ -145,8 +167,10 @@ def own(path: Path) -> None:
     os.chown(path, pw.pw_uid, pw.pw_gid)
     probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(path)])
     if probe.returncode != 0:
-        raise ClusterError(f"the postgres OS user cannot write {path}: a parent directory is not "
-                           "traversable by it. Move the project, or set DATABASE_URL to an existing server.")
+        raise ClusterError(
+            f"the postgres OS user cannot write {path}: a parent directory is not "
+            "traversable by it. Move the project, or set DATABASE_URL to an existing server."
+        )
 
 
 def _is_root() -> bool:
@@ -158,4 +182,3 @@ def tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-

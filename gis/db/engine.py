@@ -18,8 +18,9 @@ def make_engine(url: str) -> Engine:
 
 
 def local_cluster(settings: Settings) -> Cluster:
-    return Cluster(data_dir=settings.pg_data, socket_dir=settings.pg_socket_dir, port=settings.pg_port,
-                   bin_dir=settings.pg_bin)
+    return Cluster(
+        data_dir=settings.pg_data, socket_dir=settings.pg_socket_dir, port=settings.pg_port, bin_dir=settings.pg_bin
+    )
 
 
 def ensure_database(url: str) -> None:
@@ -28,8 +29,7 @@ def ensure_database(url: str) -> None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
-                                  {"d": target.database}).scalar()
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}).scalar()
             if not exists:
                 log.info("creating database %s", target.database)
                 conn.exec_driver_sql("CREATE DATABASE " + conn.dialect.identifier_preparer.quote(target.database))

@@ -24,8 +24,7 @@ def read_frame(conn, sql: str, params: dict | None = None, dtype: dict | None = 
     buf = io.StringIO()
     cursor.copy_expert(f"COPY ({_copy_query(cursor, sql, params)}) TO STDOUT WITH (FORMAT csv, HEADER)", buf)
     buf.seek(0)
-    return pd.read_csv(buf, dtype=dtype, true_values=["t"], false_values=["f"], keep_default_na=False,
-                       na_values=[""])
+    return pd.read_csv(buf, dtype=dtype, true_values=["t"], false_values=["f"], keep_default_na=False, na_values=[""])
 
 
 def read_text(conn, sql: str, params: dict | None = None) -> str:

@@ -5,8 +5,22 @@ from __future__ import annotations
 import datetime as dt
 
 from geoalchemy2 import Geometry
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, Double, ForeignKey, Index, Integer, LargeBinary,
-                        SmallInteger, String, Text, func, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -161,8 +175,11 @@ class Case(_Located, Base):
     """A confirmed case (F0)."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("cases_commune_day_idx", "commune_code", "detected_on"),
-                      Index("cases_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
+    __table_args__ = (
+        Index("cases_commune_day_idx", "commune_code", "detected_on"),
+        Index("cases_person_idx", "person_key", postgresql_using="hash"),
+        {"schema": EVENTS},
+    )
 
     case_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -182,8 +199,11 @@ class TestResult(_Located, Base):
     """A sample taken and its result."""
 
     __tablename__ = "tests"
-    __table_args__ = (Index("tests_commune_day_idx", "commune_code", "collected_at"),
-                      Index("tests_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
+    __table_args__ = (
+        Index("tests_commune_day_idx", "commune_code", "collected_at"),
+        Index("tests_person_idx", "person_key", postgresql_using="hash"),
+        {"schema": EVENTS},
+    )
 
     sample_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -200,8 +220,11 @@ class Vaccination(_Located, Base):
     """One vaccine dose given."""
 
     __tablename__ = "vaccinations"
-    __table_args__ = (Index("vaccinations_commune_day_idx", "commune_code", "vaccinated_on"),
-                      Index("vaccinations_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
+    __table_args__ = (
+        Index("vaccinations_commune_day_idx", "commune_code", "vaccinated_on"),
+        Index("vaccinations_person_idx", "person_key", postgresql_using="hash"),
+        {"schema": EVENTS},
+    )
 
     dose_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -217,8 +240,11 @@ class QuarantineStay(_Located, Base):
     """A contact's (F1) quarantine stay, at a facility or at home (facility_id empty)."""
 
     __tablename__ = "quarantine_stays"
-    __table_args__ = (Index("quarantine_stays_commune_day_idx", "commune_code", "start_on"),
-                      Index("quarantine_stays_person_idx", "person_key", postgresql_using="hash"), {"schema": EVENTS})
+    __table_args__ = (
+        Index("quarantine_stays_commune_day_idx", "commune_code", "start_on"),
+        Index("quarantine_stays_person_idx", "person_key", postgresql_using="hash"),
+        {"schema": EVENTS},
+    )
 
     stay_id: Mapped[str] = mapped_column(Text, primary_key=True)
     person_key: Mapped[str] = mapped_column(Text)
@@ -262,9 +288,11 @@ class Checkin(_Located, Base):
     """A QR check-in; partitioned by local day of checked_in_at (partitions are made by the batch that needs them)."""
 
     __tablename__ = "checkins"
-    __table_args__ = (Index("checkins_venue_time_idx", "venue_id", "checked_in_at"),
-                      Index("checkins_person_time_idx", "person_key", "checked_in_at"),
-                      {"schema": EVENTS, "postgresql_partition_by": "RANGE (checked_in_at)"})
+    __table_args__ = (
+        Index("checkins_venue_time_idx", "venue_id", "checked_in_at"),
+        Index("checkins_person_time_idx", "person_key", "checked_in_at"),
+        {"schema": EVENTS, "postgresql_partition_by": "RANGE (checked_in_at)"},
+    )
 
     checkin_id: Mapped[str] = mapped_column(Text, primary_key=True)
     checked_in_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)

@@ -10,9 +10,11 @@ import numpy as np
 
 from gis.ingest.demo_data import DAY, LOCKDOWN_DAY, SEED_COMMUNES, _Generator
 
-VACCINE_MIX = {7: {"AstraZeneca": .6, "Vero Cell": .2, "Pfizer": .1, "Moderna": .1},
-               8: {"AstraZeneca": .4, "Vero Cell": .3, "Pfizer": .2, "Moderna": .1},
-               9: {"Pfizer": .35, "Vero Cell": .3, "AstraZeneca": .25, "Moderna": .1}}
+VACCINE_MIX = {
+    7: {"AstraZeneca": 0.6, "Vero Cell": 0.2, "Pfizer": 0.1, "Moderna": 0.1},
+    8: {"AstraZeneca": 0.4, "Vero Cell": 0.3, "Pfizer": 0.2, "Moderna": 0.1},
+    9: {"Pfizer": 0.35, "Vero Cell": 0.3, "AstraZeneca": 0.25, "Moderna": 0.1},
+}
 SECOND_DOSE_DAYS = {"AstraZeneca": (56, 84), "Pfizer": (21, 28), "Moderna": (28, 35), "Vero Cell": (21, 28)}
 VENUE_KINDS = ["Chợ", "Siêu thị", "Trường học", "Cơ quan", "Quán ăn", "Khác"]
 DEFECTS = ("typo_code", "blank_date", "sea_point", "month_first")
@@ -46,20 +48,57 @@ class DemoFeeds:
 
         def add(fid, kind, name, commune, tier="", beds=0, icu=0, rooms=0):
             occupied = int(self.rng.integers(0, max(beds, rooms) + 1)) if beds or rooms else ""
-            out.append({"id": fid, "kind": kind, "name": name, "commune": commune, "tier": tier,
-                        "beds": beds or "", "icu": icu or "", "rooms": rooms or "", "occupied": occupied})
+            out.append(
+                {
+                    "id": fid,
+                    "kind": kind,
+                    "name": name,
+                    "commune": commune,
+                    "tier": tier,
+                    "beds": beds or "",
+                    "icu": icu or "",
+                    "rooms": rooms or "",
+                    "occupied": occupied,
+                }
+            )
+
         for d, communes in sorted(by_district.items()):
             for k in (1, 2):
-                add(f"CS-{d}-T1-{k}", "Cơ sở điều trị", f"Bệnh viện dã chiến số {k} – huyện {d} (synthetic)",
-                    communes[(k * 3) % len(communes)], 1, int(self.rng.integers(150, 600)))
-            add(f"CS-{d}-T2", "Cơ sở điều trị", f"Trung tâm Y tế huyện {d} (synthetic)", communes[0], 2,
-                int(self.rng.integers(80, 250)), int(self.rng.integers(5, 20)))
+                add(
+                    f"CS-{d}-T1-{k}",
+                    "Cơ sở điều trị",
+                    f"Bệnh viện dã chiến số {k} – huyện {d} (synthetic)",
+                    communes[(k * 3) % len(communes)],
+                    1,
+                    int(self.rng.integers(150, 600)),
+                )
+            add(
+                f"CS-{d}-T2",
+                "Cơ sở điều trị",
+                f"Trung tâm Y tế huyện {d} (synthetic)",
+                communes[0],
+                2,
+                int(self.rng.integers(80, 250)),
+                int(self.rng.integers(5, 20)),
+            )
             for k in (1, 2):
-                add(f"CS-{d}-CL-{k}", "Khu cách ly tập trung", f"Khu cách ly tập trung số {k} – {d} (synthetic)",
-                    communes[(k * 5) % len(communes)], rooms=int(self.rng.integers(100, 500)))
+                add(
+                    f"CS-{d}-CL-{k}",
+                    "Khu cách ly tập trung",
+                    f"Khu cách ly tập trung số {k} – {d} (synthetic)",
+                    communes[(k * 5) % len(communes)],
+                    rooms=int(self.rng.integers(100, 500)),
+                )
         for k in (1, 2):
-            add(f"CS-{capital}-T3-{k}", "Cơ sở điều trị", f"Bệnh viện tuyến tỉnh số {k} (synthetic)",
-                by_district[capital][k], 3, int(self.rng.integers(300, 800)), int(self.rng.integers(30, 80)))
+            add(
+                f"CS-{capital}-T3-{k}",
+                "Cơ sở điều trị",
+                f"Bệnh viện tuyến tỉnh số {k} (synthetic)",
+                by_district[capital][k],
+                3,
+                int(self.rng.integers(300, 800)),
+                int(self.rng.integers(30, 80)),
+            )
         for c in self.areas.communes:
             add(f"XN-{c}", "Điểm xét nghiệm", f"Điểm xét nghiệm {self.areas.name[c]} (synthetic)", c)
             add(f"TC-{c}", "Điểm tiêm", f"Điểm tiêm {self.areas.name[c]} (synthetic)", c)
@@ -77,8 +116,9 @@ class DemoFeeds:
             venues[c] = ids
             for k, vid in enumerate(ids):
                 kind = "Khu công nghiệp" if c in SEED_COMMUNES and k == 0 else VENUE_KINDS[k % len(VENUE_KINDS)]
-                self._venue_rows.append([vid, f"{kind} {self.areas.name[c]} {k + 1} (synthetic)", kind,
-                                         *self.g.where(c, point_share=0.8)])
+                self._venue_rows.append(
+                    [vid, f"{kind} {self.areas.name[c]} {k + 1} (synthetic)", kind, *self.g.where(c, point_share=0.8)]
+                )
         return venues
 
     def _treatment(self, district: str, tier: int) -> str:
@@ -94,8 +134,9 @@ class DemoFeeds:
             for ci in np.nonzero(self.outbreak[t])[0]:
                 commune = areas.communes[ci]
                 for _ in range(int(self.outbreak[t, ci])):
-                    pool = [p for p in f1_pool[commune]
-                            if 2 <= (day - p["since"]).days <= 12 and not p.get("became_case")]
+                    pool = [
+                        p for p in f1_pool[commune] if 2 <= (day - p["since"]).days <= 12 and not p.get("became_case")
+                    ]
                     from_f1 = bool(pool) and rng.random() < 0.3
                     if from_f1:
                         contact = pool[int(rng.integers(0, len(pool)))]
@@ -103,24 +144,39 @@ class DemoFeeds:
                         person = contact["person"]
                     else:
                         ages = [rng.integers(1950, 1970), rng.integers(1970, 2004), rng.integers(2004, 2020)]
-                        person = g.person(int(rng.choice(ages, p=[.2, .65, .15])))
+                        person = g.person(int(rng.choice(ages, p=[0.2, 0.65, 0.15])))
                     age = day.year - person["year"]
-                    status = rng.choice(["Điều trị tại nhà", "Bệnh viện dã chiến", "Bệnh viện", "Hồi sức tích cực"],
-                                        p=[.5, .35, .12, .03] if age < 60 else [.2, .35, .3, .15])
+                    status = rng.choice(
+                        ["Điều trị tại nhà", "Bệnh viện dã chiến", "Bệnh viện", "Hồi sức tích cực"],
+                        p=[0.5, 0.35, 0.12, 0.03] if age < 60 else [0.2, 0.35, 0.3, 0.15],
+                    )
                     if (end - day).days > 14:
                         died = rng.random() < (0.004 if age < 60 else 0.04)
                         status = "Tử vong" if died else ("Khỏi bệnh" if rng.random() < 0.9 else status)
                     district = areas.district[commune]
                     tier = {"Bệnh viện dã chiến": 1, "Bệnh viện": 2, "Hồi sức tích cực": 3}.get(status)
                     industrial = commune in SEED_COMMUNES and day < self.lockdown
-                    case = {"id": f"BN-{len(self.case_list) + 1:06d}", "person": person, "commune": commune,
-                            "t": t, "day": day, "from_f1": from_f1, "industrial": industrial, "status": status,
-                            "facility": self._treatment(district, tier) if tier else "",
-                            "where": g.where(commune), "contacts": []}
+                    case = {
+                        "id": f"BN-{len(self.case_list) + 1:06d}",
+                        "person": person,
+                        "commune": commune,
+                        "t": t,
+                        "day": day,
+                        "from_f1": from_f1,
+                        "industrial": industrial,
+                        "status": status,
+                        "facility": self._treatment(district, tier) if tier else "",
+                        "where": g.where(commune),
+                        "contacts": [],
+                    }
                     self.case_list.append(case)
                     for _ in range(int(rng.integers(1, 5))):
-                        contact = {"person": g.person(), "since": day, "case": case,
-                                   "commune": commune if rng.random() < 0.7 else self._neighbour(commune)}
+                        contact = {
+                            "person": g.person(),
+                            "since": day,
+                            "case": case,
+                            "commune": commune if rng.random() < 0.7 else self._neighbour(commune),
+                        }
                         self.contacts.append(contact)
                         case["contacts"].append(contact)
                         f1_pool[contact["commune"]].append(contact)
@@ -137,8 +193,17 @@ class DemoFeeds:
     # --- feeds ------------------------------------------------------------------------------------------------
     def facilities(self) -> Iterator[list]:
         for f in self._facilities:
-            yield [f["id"], f["kind"], f["name"], f["tier"], f["beds"], f["icu"], f["rooms"], f["occupied"],
-                   *f["where"]]
+            yield [
+                f["id"],
+                f["kind"],
+                f["name"],
+                f["tier"],
+                f["beds"],
+                f["icu"],
+                f["rooms"],
+                f["occupied"],
+                *f["where"],
+            ]
 
     def venues(self) -> Iterator[list]:
         yield from self._venue_rows
@@ -151,12 +216,30 @@ class DemoFeeds:
             else:
                 found = "Khu phong tỏa" if self.rng.random() < 0.15 else "Cộng đồng"
                 known = "Có" if c["industrial"] or self.rng.random() < 0.4 else "Không"
-                cluster = f"OD-{c['commune']}-KCN" if c["industrial"] else (
-                    f"OD-{c['commune']}-{c['day']:%W}" if known == "Có" else "")
-                setting = "Khu công nghiệp" if c["industrial"] else (
-                    self.rng.choice(["Chợ", "Siêu thị", "Khác"]) if cluster else "")
-            yield [c["id"], self.g.id_text(p), p["year"], p["sex"], c["day"].strftime(DAY), found, known, cluster,
-                   setting, *c["where"], c["status"], c["facility"]]
+                cluster = (
+                    f"OD-{c['commune']}-KCN"
+                    if c["industrial"]
+                    else (f"OD-{c['commune']}-{c['day']:%W}" if known == "Có" else "")
+                )
+                setting = (
+                    "Khu công nghiệp"
+                    if c["industrial"]
+                    else (self.rng.choice(["Chợ", "Siêu thị", "Khác"]) if cluster else "")
+                )
+            yield [
+                c["id"],
+                self.g.id_text(p),
+                p["year"],
+                p["sex"],
+                c["day"].strftime(DAY),
+                found,
+                known,
+                cluster,
+                setting,
+                *c["where"],
+                c["status"],
+                c["facility"],
+            ]
 
     def tests(self) -> Iterator[list]:
         g, rng = self.g, self.rng
@@ -167,13 +250,19 @@ class DemoFeeds:
             serial += 1
             result_at = when + (dt.timedelta(hours=int(rng.integers(4, 30))) if pcr else dt.timedelta(minutes=20))
             pending = pcr and result_at.date() > g.days[-1]
-            out = [f"XN-{serial:07d}", g.id_text(person) if by_id or rng.random() < 0.7 else g.phone_text(person),
-                   when.strftime("%d/%m/%Y %H:%M"), "RT-PCR" if pcr else "Test nhanh",
-                   "Có" if pcr and not positive and rng.random() < 0.4 else "Không",
-                   "Chờ kết quả" if pending else ("Dương tính" if positive else "Âm tính"),
-                   "" if pending else result_at.strftime("%d/%m/%Y %H:%M"), f"LAB-{commune[:3]}",
-                   *g.where(commune)]
+            out = [
+                f"XN-{serial:07d}",
+                g.id_text(person) if by_id or rng.random() < 0.7 else g.phone_text(person),
+                when.strftime("%d/%m/%Y %H:%M"),
+                "RT-PCR" if pcr else "Test nhanh",
+                "Có" if pcr and not positive and rng.random() < 0.4 else "Không",
+                "Chờ kết quả" if pending else ("Dương tính" if positive else "Âm tính"),
+                "" if pending else result_at.strftime("%d/%m/%Y %H:%M"),
+                f"LAB-{commune[:3]}",
+                *g.where(commune),
+            ]
             return self._defect(out, date_col=2, code_col=8) if rng.random() < 0.003 else out
+
         for c in self.case_list:
             yield row(c["person"], self._time(c["day"]), True, c["commune"], rng.random() < 0.7, by_id=True)
             for k in range(int(rng.integers(3, 10))):
@@ -182,8 +271,9 @@ class DemoFeeds:
                     continue
                 if k < len(c["contacts"]):  # the case's F1 first, under the ID card of their quarantine stay
                     contact = c["contacts"][k]
-                    yield row(contact["person"], self._time(day), False, contact["commune"], rng.random() < 0.4,
-                              by_id=True)
+                    yield row(
+                        contact["person"], self._time(day), False, contact["commune"], rng.random() < 0.4, by_id=True
+                    )
                 else:
                     yield row(g.person(), self._time(day), False, c["commune"], rng.random() < 0.4)
         weights = self.areas.population
@@ -198,7 +288,7 @@ class DemoFeeds:
         elif kind == "blank_date":
             row[date_col] = ""
         elif kind == "sea_point":
-            row[code_col:code_col + 3] = ["", "107.350000", "10.250000"]
+            row[code_col : code_col + 3] = ["", "107.350000", "10.250000"]
         elif kind == "month_first":
             d = row[date_col]
             row[date_col] = f"{d[3:5]}/{d[0:2]}{d[5:]}" if len(d) >= 10 and int(d[0:2]) > 12 else d
@@ -243,8 +333,16 @@ class DemoFeeds:
                     low, high = SECOND_DOSE_DAYS[vaccine]
                     due[day + dt.timedelta(days=int(rng.integers(low, high + 1)))].append((person, vaccine, commune))
                 serial += 1
-                yield [f"MT-{serial:07d}", g.id_text(person), person["year"], dose, vaccine, day.strftime(DAY),
-                       f"TC-{commune}", *g.where(commune)]
+                yield [
+                    f"MT-{serial:07d}",
+                    g.id_text(person),
+                    person["year"],
+                    dose,
+                    vaccine,
+                    day.strftime(DAY),
+                    f"TC-{commune}",
+                    *g.where(commune),
+                ]
 
     def quarantine(self) -> Iterator[list]:
         g, rng = self.g, self.rng
@@ -254,8 +352,15 @@ class DemoFeeds:
             at_facility = rng.random() < (0.7 if start < self.lockdown else 0.3)
             facility = f"CS-{district_of[c['commune']]}-CL-{int(rng.integers(1, 3))}" if at_facility else ""
             end = start + dt.timedelta(days=14 if at_facility else 7)
-            yield [f"CL-{n:07d}", g.id_text(c["person"]), facility, start.strftime(DAY), end.strftime(DAY),
-                   "F1", *g.where(c["commune"])]
+            yield [
+                f"CL-{n:07d}",
+                g.id_text(c["person"]),
+                facility,
+                start.strftime(DAY),
+                end.strftime(DAY),
+                "F1",
+                *g.where(c["commune"]),
+            ]
 
     def checkins(self) -> Iterator[dict]:
         g, rng = self.g, self.rng
@@ -268,8 +373,9 @@ class DemoFeeds:
         residents: dict[str, list[dict]] = defaultdict(list)
         for t, day in enumerate(g.days):
             activity = 0.5 if day >= self.lockdown else 1.0
-            visits = by_day.pop(t, []) + [(None, g.commune(self.areas.population))
-                                          for _ in range(rng.poisson(1200 * g.opt.scale * activity))]
+            visits = by_day.pop(t, []) + [
+                (None, g.commune(self.areas.population)) for _ in range(rng.poisson(1200 * g.opt.scale * activity))
+            ]
             for person, commune in visits:
                 if person is None:
                     people = residents[commune]
@@ -279,6 +385,9 @@ class DemoFeeds:
                 place = commune if rng.random() < 0.8 else self._neighbour(commune)
                 venues = self._venues[place]
                 serial += 1
-                yield {"id": f"CK{serial:09d}", "phone": g.phone_text(person),
-                       "venue": venues[int(rng.integers(0, len(venues)))],
-                       "time": self._time(day, 6, 21).isoformat()}
+                yield {
+                    "id": f"CK{serial:09d}",
+                    "phone": g.phone_text(person),
+                    "venue": venues[int(rng.integers(0, len(venues)))],
+                    "time": self._time(day, 6, 21).isoformat(),
+                }

@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gis.ingest.errors import FeedError
 
 FieldType = Literal["text", "int", "float", "bool", "date", "timestamp", "person", "birth_year"]
-BOOL_VALUES = {"true": ["true", "t", "1", "yes", "y", "có", "co", "x"], "false": ["false", "f", "0", "no", "n", "không", "khong"]}
+BOOL_VALUES = {
+    "true": ["true", "t", "1", "yes", "y", "có", "co", "x"],
+    "false": ["false", "f", "0", "no", "n", "không", "khong"],
+}
 PERSON_COLUMN = "person_key"  # the person field is stored under this name, already pseudonymised
 
 

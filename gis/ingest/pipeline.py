@@ -99,8 +99,14 @@ class CopyStream(io.TextIOBase):
     readline = read
 
 
-def ingest_file(engine: Engine, feed: Feed, path: Path, pseudonymiser: Pseudonymiser, settings: IngestSettings,
-                progress: Progress | None = None) -> Summary:
+def ingest_file(
+    engine: Engine,
+    feed: Feed,
+    path: Path,
+    pseudonymiser: Pseudonymiser,
+    settings: IngestSettings,
+    progress: Progress | None = None,
+) -> Summary:
     """Ingest path as one batch of feed. UnusableFileError (and nothing written) when the file cannot be used."""
     started = time.perf_counter()
     sha256 = file_sha256(path)
@@ -111,14 +117,23 @@ def ingest_file(engine: Engine, feed: Feed, path: Path, pseudonymiser: Pseudonym
         summary = _run_batch(engine, feed, path, sha256, CopyStream(lines, source, progress), settings)
     summary.seconds = round(time.perf_counter() - started, 3)
     summary.phases = {"file_sha256": round(hashed, 3), **summary.phases}
-    log.info("%s: batch %s — %s rows: %s new, %s corrections, %s duplicates, %s rejected (%.1f s)", path.name,
-             summary.batch_id, summary.rows, summary.accepted, summary.corrections, summary.duplicates,
-             summary.rejected, summary.seconds)
+    log.info(
+        "%s: batch %s — %s rows: %s new, %s corrections, %s duplicates, %s rejected (%.1f s)",
+        path.name,
+        summary.batch_id,
+        summary.rows,
+        summary.accepted,
+        summary.corrections,
+        summary.duplicates,
+        summary.rejected,
+        summary.seconds,
+    )
     return summary
 
 
-def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: CopyStream,
-               settings: IngestSettings) -> Summary:
+def _run_batch(
+    engine: Engine, feed: Feed, path: Path, sha256: str, stream: CopyStream, settings: IngestSettings
+) -> Summary:
     """The batch transaction: everything or nothing is written."""
     q = FeedSql(feed, settings.future_slack_minutes)
     tolerance = {"tolerance_m": settings.snap_tolerance_m, "tolerance_deg": settings.snap_tolerance_m / 100_000}
@@ -134,8 +149,7 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
     try:
         with conn.cursor() as cur:
             cur.execute(statement("stage", "prepare"))
-            cur.execute(statement("batch", "open_batch"), {"feed": feed.name, "file_name": path.name,
-                                                            "sha256": sha256})
+            cur.execute(statement("batch", "open_batch"), {"feed": feed.name, "file_name": path.name, "sha256": sha256})
             batch_id = cur.fetchone()[0]
             ids = {"batch_id": batch_id, "feed": feed.name}
             cur.execute(q.create_stage())
@@ -174,13 +188,31 @@ def _run_batch(engine: Engine, feed: Feed, path: Path, sha256: str, stream: Copy
             if rejected:
                 cur.execute(statement("batch", "insert_rejects"), {"batch_id": batch_id, "file_name": path.name})
                 lap("rejects")
-            summary = Summary(feed=feed.name, batch_id=batch_id, file=path.name, sha256=sha256, rows=rows_read,
-                              accepted=accepted, rejected=rejected, duplicates=good - accepted - corrections,
-                              corrections=corrections, rejected_by_reason=dict(sorted(by_reason.items())))
-            cur.execute(statement("batch", "close_batch"),
-                        {**{k: v for k, v in asdict(summary).items() if k in ("accepted", "rejected", "duplicates",
-                                                                              "corrections")},
-                         "rows_read": rows_read, "batch_id": batch_id, "by_reason": Json(summary.rejected_by_reason)})
+            summary = Summary(
+                feed=feed.name,
+                batch_id=batch_id,
+                file=path.name,
+                sha256=sha256,
+                rows=rows_read,
+                accepted=accepted,
+                rejected=rejected,
+                duplicates=good - accepted - corrections,
+                corrections=corrections,
+                rejected_by_reason=dict(sorted(by_reason.items())),
+            )
+            cur.execute(
+                statement("batch", "close_batch"),
+                {
+                    **{
+                        k: v
+                        for k, v in asdict(summary).items()
+                        if k in ("accepted", "rejected", "duplicates", "corrections")
+                    },
+                    "rows_read": rows_read,
+                    "batch_id": batch_id,
+                    "by_reason": Json(summary.rejected_by_reason),
+                },
+            )
             if settings.test_merge_delay_s > 0:
                 cur.execute(statement("merge", "test_delay"), {"seconds": settings.test_merge_delay_s})
         conn.commit()
@@ -218,8 +250,10 @@ def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:
     last = getattr(stream.lines, "last_row", None)
     after = f"after row {last}" if last else "after the header"
     if isinstance(exc, UnicodeDecodeError):
-        raise UnusableFileError(f"{path.name}: not {feed.encoding} text {after}; the feed {feed.name!r} declares "
-                                f"encoding {feed.encoding}: re-export the file as {feed.encoding}") from exc
+        raise UnusableFileError(
+            f"{path.name}: not {feed.encoding} text {after}; the feed {feed.name!r} declares "
+            f"encoding {feed.encoding}: re-export the file as {feed.encoding}"
+        ) from exc
     if isinstance(exc, csv.Error):
         raise UnusableFileError(f"{path.name}: row {(last or 1) + 1}: {csv_problem(exc, feed.delimiter)}") from exc
     if exc is not None:

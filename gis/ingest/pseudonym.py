@@ -1,4 +1,4 @@
-"""Pseudonymisation: a person identifier (ID card or phone number) becomes a keyed HMAC-SHA256; the raw value is dropped."""
+"""Pseudonymisation: a person identifier (ID card or phone) becomes a keyed HMAC-SHA256; the raw value is dropped."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class Pseudonymiser:
             o = outer.copy()
             o.update(i.digest())
             return o.hexdigest()
+
         return key
 
     def key(self, raw: str | None) -> str | None:

@@ -114,8 +114,10 @@ def csv_problem(exc: csv.Error, delimiter: str) -> str:
     """What the csv module's error means, in the words of someone who fixes the file."""
     text = str(exc)
     if "expected after" in text:
-        return (f"a quoted value is followed by other characters before the next {delimiter!r}: quote the whole "
-                "value, or double a quote inside it (\"\")")
+        return (
+            f"a quoted value is followed by other characters before the next {delimiter!r}: quote the whole "
+            'value, or double a quote inside it ("")'
+        )
     if "unexpected end of data" in text:
         return "a quote is opened and never closed: the value runs to the end of the file"
     if "field larger than field limit" in text:
@@ -146,8 +148,9 @@ class _JsonSource(Source):
         try:
             return json.loads(text)
         except RecursionError as exc:
-            raise UnusableFileError(f"{self.path.name}: {where} nests objects or arrays too deeply; "
-                                    "a row is one flat object") from exc
+            raise UnusableFileError(
+                f"{self.path.name}: {where} nests objects or arrays too deeply; a row is one flat object"
+            ) from exc
         except json.JSONDecodeError as exc:
             raise UnusableFileError(f"{self.path.name}: {where} is not JSON ({exc.msg})") from exc
         except ValueError as exc:  # an integer of more than 4,300 digits
@@ -159,8 +162,7 @@ class _JsonSource(Source):
         if not isinstance(obj, dict):
             raise UnusableFileError(f"{self.path.name}: {where} is not a JSON object")
         if _SURROGATE_ESCAPE.search(text):
-            obj = {SURROGATE.sub("\0", k): SURROGATE.sub("\0", v) if isinstance(v, str) else v
-                   for k, v in obj.items()}
+            obj = {SURROGATE.sub("\0", k): SURROGATE.sub("\0", v) if isinstance(v, str) else v for k, v in obj.items()}
         return obj
 
     def rows(self) -> Iterator[tuple[int, list]]:
@@ -221,8 +223,9 @@ class JsonArraySource(_JsonSource):
             try:
                 obj, end = decoder.raw_decode(buf, pos)
             except RecursionError as exc:
-                raise UnusableFileError(f"{self.path.name}: {where} nests objects or arrays too deeply; "
-                                        "a row is one flat object") from exc
+                raise UnusableFileError(
+                    f"{self.path.name}: {where} nests objects or arrays too deeply; a row is one flat object"
+                ) from exc
             except ValueError:  # incomplete in the buffer, or not JSON: _parse says why once all is read
                 if not eof:
                     buf, pos, eof = self._more(buf, pos, number)
@@ -237,8 +240,10 @@ class JsonArraySource(_JsonSource):
         few times, not once per chunk); UnusableFileError when one element outgrows MAX_LINE."""
         rest = buf[pos:]
         if len(rest) > MAX_LINE:
-            raise UnusableFileError(f"{self.path.name}: element {number + 1} of the array is not JSON, or longer "
-                                    f"than {MAX_LINE:,} characters")
+            raise UnusableFileError(
+                f"{self.path.name}: element {number + 1} of the array is not JSON, or longer "
+                f"than {MAX_LINE:,} characters"
+            )
         more = self._text.read(max(CHUNK, len(rest)))
         return rest + more, 0, not more
 
@@ -269,8 +274,10 @@ class XlsxSource(Source):
         try:
             return next(self._rows, None)
         except Exception as exc:  # a damaged sheet fails inside openpyxl's XML and zip reading
-            raise UnusableFileError(f"{self.path.name}: row {self._done}: the worksheet cannot be read "
-                                    f"({type(exc).__name__}: {shown(exc, 80)})") from exc
+            raise UnusableFileError(
+                f"{self.path.name}: row {self._done}: the worksheet cannot be read "
+                f"({type(exc).__name__}: {shown(exc, 80)})"
+            ) from exc
 
     def rows(self) -> Iterator[tuple[int, list]]:
         while True:
@@ -288,8 +295,12 @@ class XlsxSource(Source):
         self._book.close()
 
 
-READERS: dict[str, type[Source]] = {"csv": CsvSource, "ndjson": NdjsonSource, "json": JsonArraySource,
-                                    "xlsx": XlsxSource}
+READERS: dict[str, type[Source]] = {
+    "csv": CsvSource,
+    "ndjson": NdjsonSource,
+    "json": JsonArraySource,
+    "xlsx": XlsxSource,
+}
 
 
 def open_source(path: Path, feed: Feed) -> Source:
@@ -299,7 +310,9 @@ def open_source(path: Path, feed: Feed) -> Source:
     try:
         return READERS[feed.format](path, feed)
     except UnicodeDecodeError as exc:
-        raise UnusableFileError(f"{path.name}: not {feed.encoding} text (byte {exc.start}); "
-                                f"the feed {feed.name!r} declares encoding {feed.encoding}") from exc
+        raise UnusableFileError(
+            f"{path.name}: not {feed.encoding} text (byte {exc.start}); "
+            f"the feed {feed.name!r} declares encoding {feed.encoding}"
+        ) from exc
     except OSError as exc:
         raise UnusableFileError(f"{path.name}: cannot read it ({exc})") from exc

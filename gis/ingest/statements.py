@@ -30,10 +30,12 @@ def _q(file: str, name: str, **parts: sql.Composable) -> sql.Composed:
 
 def _hint(formats: list[str]) -> str:
     """A date format as a clerk reads it: %d/%m/%Y → dd/mm/yyyy."""
+
     def one(fmt: str) -> str:
         for code, word in _FORMAT_HINTS.items():
             fmt = fmt.replace(code, word)
         return fmt.replace("T", " ")
+
     return " or ".join(one(f) for f in formats)
 
 
@@ -62,42 +64,84 @@ class FeedSql:
         return _q("stage", "create_stage", columns=_join(cols))
 
     def copy_stage(self) -> sql.Composed:
-        return _q("stage", "copy_stage", names=_join([sql.Identifier(c) for c in self.stage_columns]),
-                  options=sql.SQL(COPY_OPTIONS))
+        return _q(
+            "stage",
+            "copy_stage",
+            names=_join([sql.Identifier(c) for c in self.stage_columns]),
+            options=sql.SQL(COPY_OPTIONS),
+        )
 
     # --- validation --------------------------------------------------------------------------------------------
     def _checks(self, name: str) -> list[tuple[str, str, dict[str, sql.Composable]]]:
         """(check fragment, reason, parts) for each check of a field, in the order a clerk would fix them."""
         feed, spec = self.feed, self.feed.fields[name]
         col = sql.Identifier(feed.column(name))
-        base = {"col": col, "field": sql.Literal(name), "label": sql.Literal(feed.label(name)),
-                "value": _q("validate", "shown", col=col)}
+        base = {
+            "col": col,
+            "field": sql.Literal(name),
+            "label": sql.Literal(feed.label(name)),
+            "value": _q("validate", "shown", col=col),
+        }
         out = []
         if spec.required:
             out.append(("missing", "missing_required", base))
         if spec.type in ("date", "timestamp"):
             out.append(("unparseable_date", "unparseable_date", {**base, "hint": sql.Literal(_hint(spec.formats))}))
             if not spec.allow_future:
-                out.append(("future_date" if spec.type == "date" else "future_timestamp", "future_date",
-                            {**base, "tz": sql.Literal(feed.timezone), "slack": sql.Literal(self.slack)}))
+                out.append(
+                    (
+                        "future_date" if spec.type == "date" else "future_timestamp",
+                        "future_date",
+                        {**base, "tz": sql.Literal(feed.timezone), "slack": sql.Literal(self.slack)},
+                    )
+                )
         if spec.type in ("int", "birth_year", "float"):
             decimal = spec.type == "float"
-            out.append(("number", "not_a_number", {**base, "pattern": sql.Literal(DECIMAL if decimal else INTEGER),
-                                                   "kind": sql.Literal("a decimal number" if decimal
-                                                                       else "a whole number")}))
+            out.append(
+                (
+                    "number",
+                    "not_a_number",
+                    {
+                        **base,
+                        "pattern": sql.Literal(DECIMAL if decimal else INTEGER),
+                        "kind": sql.Literal("a decimal number" if decimal else "a whole number"),
+                    },
+                )
+            )
         if spec.type == "int":
             low = INT4[0] if spec.min is None else spec.min
             high = INT4[1] if spec.max is None else spec.max
-            shown = (f"{low:g} to {high:g}" if spec.min is not None and spec.max is not None
-                     else f"at least {low:g}" if spec.min is not None else f"at most {high:g}")
-            out.append(("range", "out_of_range", {**base, "pattern": sql.Literal(INTEGER), "min": sql.Literal(low),
-                                                  "max": sql.Literal(high), "range": sql.Literal(shown)}))
+            shown = (
+                f"{low:g} to {high:g}"
+                if spec.min is not None and spec.max is not None
+                else f"at least {low:g}"
+                if spec.min is not None
+                else f"at most {high:g}"
+            )
+            out.append(
+                (
+                    "range",
+                    "out_of_range",
+                    {
+                        **base,
+                        "pattern": sql.Literal(INTEGER),
+                        "min": sql.Literal(low),
+                        "max": sql.Literal(high),
+                        "range": sql.Literal(shown),
+                    },
+                )
+            )
         if spec.type == "birth_year":
             out.append(("birth_year", "implausible_birth_year", {**base, "pattern": sql.Literal(INTEGER)}))
         vocabulary = ["true", "false"] if spec.type == "bool" else list(spec.values or [])
         if vocabulary:
-            out.append(("vocabulary", "outside_vocabulary", {**base, "values": sql.Literal(vocabulary),
-                                                             "allowed": sql.Literal(", ".join(vocabulary))}))
+            out.append(
+                (
+                    "vocabulary",
+                    "outside_vocabulary",
+                    {**base, "values": sql.Literal(vocabulary), "allowed": sql.Literal(", ".join(vocabulary))},
+                )
+            )
         return out
 
     def insert_problems(self) -> sql.Composed:
@@ -108,30 +152,52 @@ class FeedSql:
         failed = [sql.SQL("({})").format(_q("validate", "flaw"))]
         checks = [(name, *c) for name in self.feed.fields for c in self._checks(name)]
         for k, (name, check, reason, parts) in enumerate(checks):
-            rows.append(sql.SQL("({}, {}, {}, {})").format(_q("validate", check, **parts), sql.Literal(k),
-                                                           sql.Literal(name), sql.Literal(reason)))
-            messages.append(sql.SQL("WHEN {} THEN {}").format(sql.Literal(k),
-                                                              _q("validate", f"{check}_message", **parts)))
+            rows.append(
+                sql.SQL("({}, {}, {}, {})").format(
+                    _q("validate", check, **parts), sql.Literal(k), sql.Literal(name), sql.Literal(reason)
+                )
+            )
+            messages.append(
+                sql.SQL("WHEN {} THEN {}").format(sql.Literal(k), _q("validate", f"{check}_message", **parts))
+            )
             failed.append(sql.SQL("({})").format(_q("validate", check, **parts)))
-        return _q("validate", "insert_problems", checks=_join(rows, ",\n"), messages=_join(messages, "\n"),
-                  any_failed=_join(failed, "\n   OR "))
+        return _q(
+            "validate",
+            "insert_problems",
+            checks=_join(rows, ",\n"),
+            messages=_join(messages, "\n"),
+            any_failed=_join(failed, "\n   OR "),
+        )
 
     def check_duplicate_keys(self) -> sql.Composed:
         keys = [self._col(k) for k in self.feed.key]
         text = _join([sql.SQL("coalesce({}, '')").format(k) for k in keys], " || ', ' || ")
-        return _q("validate", "check_duplicate_keys", field=sql.Literal(self.feed.key[0]), keys=_join(keys),
-                  key_text=sql.SQL("({})").format(text))
+        return _q(
+            "validate",
+            "check_duplicate_keys",
+            field=sql.Literal(self.feed.key[0]),
+            keys=_join(keys),
+            key_text=sql.SQL("({})").format(text),
+        )
 
     # --- locate ------------------------------------------------------------------------------------------------
     def _locate_parts(self) -> dict[str, sql.Composable]:
         loc = self.feed.locate
-        shown = {f"{n}_value": _q("validate", "shown", col=sql.Identifier(getattr(loc, n)))
-                 for n in ("code", "lon", "lat")}
-        return {**shown, "code": sql.Identifier(loc.code), "lon": sql.Identifier(loc.lon),
-                "lat": sql.Identifier(loc.lat),
-                "pattern": sql.Literal(DECIMAL), "code_field": sql.Literal(loc.code),
-                "lon_field": sql.Literal(loc.lon), "code_label": sql.Literal(self.feed.label(loc.code)),
-                "lon_label": sql.Literal(self.feed.label(loc.lon)), "lat_label": sql.Literal(self.feed.label(loc.lat))}
+        shown = {
+            f"{n}_value": _q("validate", "shown", col=sql.Identifier(getattr(loc, n))) for n in ("code", "lon", "lat")
+        }
+        return {
+            **shown,
+            "code": sql.Identifier(loc.code),
+            "lon": sql.Identifier(loc.lon),
+            "lat": sql.Identifier(loc.lat),
+            "pattern": sql.Literal(DECIMAL),
+            "code_field": sql.Literal(loc.code),
+            "lon_field": sql.Literal(loc.lon),
+            "code_label": sql.Literal(self.feed.label(loc.code)),
+            "lon_label": sql.Literal(self.feed.label(loc.lon)),
+            "lat_label": sql.Literal(self.feed.label(loc.lat)),
+        }
 
     def locate(self) -> list[sql.Composed]:
         """The locate statements in order (run with tolerance_m and tolerance_deg bound)."""
@@ -142,11 +208,14 @@ class FeedSql:
             return []  # the record's area is joined by the merge (incoming)
         parts = self._locate_parts()
         no_code = sql.SQL("s.{} IS NULL").format(parts["code"])
-        return [_q("locate", "create_points", no_code=no_code, lon=parts["lon"], lat=parts["lat"],
-                   pattern=parts["pattern"]),
-                _q("locate", "locate_by_point"),
-                _q("locate", "locate_by_snap"),
-                _q("locate", "check_location", **parts)]
+        return [
+            _q(
+                "locate", "create_points", no_code=no_code, lon=parts["lon"], lat=parts["lat"], pattern=parts["pattern"]
+            ),
+            _q("locate", "locate_by_point"),
+            _q("locate", "locate_by_snap"),
+            _q("locate", "check_location", **parts),
+        ]
 
     # --- merge -------------------------------------------------------------------------------------------------
     def _typed(self, name: str) -> sql.Composed:
@@ -173,23 +242,38 @@ class FeedSql:
     def _located(self) -> dict[str, sql.Composable]:
         """How incoming finds each row's area: joins and the four location columns."""
         loc = self.feed.locate
-        none = {"joins": sql.SQL(""), "area_code": sql.SQL("NULL::text"), "commune_code": sql.SQL("NULL::text"),
-                "located_by": sql.SQL("NULL::text"), "snap_m": sql.SQL("NULL::float8")}
+        none = {
+            "joins": sql.SQL(""),
+            "area_code": sql.SQL("NULL::text"),
+            "commune_code": sql.SQL("NULL::text"),
+            "located_by": sql.SQL("NULL::text"),
+            "snap_m": sql.SQL("NULL::float8"),
+        }
         if loc is None:
             return none
         if loc.via:
             key = sql.Identifier(loc.via.key)
-            return {**none, "joins": sql.SQL("LEFT JOIN {} v ON v.{} = s.{}").format(
-                        sql.Identifier(EVENTS, loc.via.table), key, key),
-                    "area_code": sql.SQL("v.area_code"), "commune_code": sql.SQL("v.commune_code"),
-                    "located_by": sql.SQL("CASE WHEN v.{} IS NOT NULL THEN 'via' END").format(key)}
-        return {"joins": sql.SQL("LEFT JOIN admin.area a ON a.code = s.{} AND a.valid_to IS NULL AND a.level IN (3, 4)"
-                                 " LEFT JOIN located l ON l._row = s._row").format(sql.Identifier(loc.code)),
-                "area_code": sql.SQL("coalesce(a.code, l.area_code)"),
-                "commune_code": sql.SQL("CASE WHEN a.code IS NULL THEN l.commune_code WHEN a.level = 4 "
-                                        "THEN a.parent_code ELSE a.code END"),
-                "located_by": sql.SQL("CASE WHEN a.code IS NOT NULL THEN 'code' ELSE l.located_by END"),
-                "snap_m": sql.SQL("l.snap_m")}
+            return {
+                **none,
+                "joins": sql.SQL("LEFT JOIN {} v ON v.{} = s.{}").format(
+                    sql.Identifier(EVENTS, loc.via.table), key, key
+                ),
+                "area_code": sql.SQL("v.area_code"),
+                "commune_code": sql.SQL("v.commune_code"),
+                "located_by": sql.SQL("CASE WHEN v.{} IS NOT NULL THEN 'via' END").format(key),
+            }
+        return {
+            "joins": sql.SQL(
+                "LEFT JOIN admin.area a ON a.code = s.{} AND a.valid_to IS NULL AND a.level IN (3, 4)"
+                " LEFT JOIN located l ON l._row = s._row"
+            ).format(sql.Identifier(loc.code)),
+            "area_code": sql.SQL("coalesce(a.code, l.area_code)"),
+            "commune_code": sql.SQL(
+                "CASE WHEN a.code IS NULL THEN l.commune_code WHEN a.level = 4 THEN a.parent_code ELSE a.code END"
+            ),
+            "located_by": sql.SQL("CASE WHEN a.code IS NOT NULL THEN 'code' ELSE l.located_by END"),
+            "snap_m": sql.SQL("l.snap_m"),
+        }
 
     @cached_property
     def incoming(self) -> sql.Composed:
@@ -198,11 +282,19 @@ class FeedSql:
         if self.feed.locate_fields:
             loc = self.feed.locate
             lon, lat = sql.Identifier("s", loc.lon), sql.Identifier("s", loc.lat)
-            typed.append(sql.SQL("CASE WHEN {lon} ~ {p} AND {lat} ~ {p} "
-                                 "THEN ST_SetSRID(ST_MakePoint({lon}::float8, {lat}::float8), 4326) END AS geom")
-                         .format(lon=lon, lat=lat, p=sql.Literal(DECIMAL)))
-        return _q("merge", "incoming", typed=_join(typed), content=_join([self._col(n) for n in self.feed.fields]),
-                  **self._located())
+            typed.append(
+                sql.SQL(
+                    "CASE WHEN {lon} ~ {p} AND {lat} ~ {p} "
+                    "THEN ST_SetSRID(ST_MakePoint({lon}::float8, {lat}::float8), 4326) END AS geom"
+                ).format(lon=lon, lat=lat, p=sql.Literal(DECIMAL))
+            )
+        return _q(
+            "merge",
+            "incoming",
+            typed=_join(typed),
+            content=_join([self._col(n) for n in self.feed.fields]),
+            **self._located(),
+        )
 
     def partition_days(self) -> sql.Composed:
         field = self.feed.partition_by_day
@@ -214,8 +306,7 @@ class FeedSql:
         return _q("merge", "create_partition", partition=name, table=self.table)
 
     def _key_join(self) -> sql.Composed:
-        return _join([sql.SQL("{} = {}").format(self._col(k, "t"), self._col(k, "i")) for k in self.feed.key],
-                     " AND ")
+        return _join([sql.SQL("{} = {}").format(self._col(k, "t"), self._col(k, "i")) for k in self.feed.key], " AND ")
 
     def audit_corrections(self) -> sql.Composed:
         pairs = _join([sql.SQL("{}, {}").format(sql.Literal(k), self._col(k, "t")) for k in self.feed.key])
@@ -226,16 +317,23 @@ class FeedSql:
 
     def update_corrections(self) -> sql.Composed:
         keys = {self.feed.column(k) for k in self.feed.key}
-        sets = [sql.SQL("{} = {}").format(sql.Identifier(c), sql.Identifier("i", c))
-                for c in self.table_columns if c not in keys]
-        return _q("merge", "update_corrections", table=self.table, assignments=_join(sets),
-                  key_join=self._key_join())
+        sets = [
+            sql.SQL("{} = {}").format(sql.Identifier(c), sql.Identifier("i", c))
+            for c in self.table_columns
+            if c not in keys
+        ]
+        return _q("merge", "update_corrections", table=self.table, assignments=_join(sets), key_join=self._key_join())
 
     def insert_new(self, skip_stored: bool = True) -> sql.Composed:
         """Insert the batch's good rows; skip_stored: leave out those whose key is stored (else a key stored
         already is a unique violation)."""
-        insert = _q("merge", "insert_new", table=self.table, incoming=self.incoming,
-                    columns=_join([sql.Identifier(c) for c in self.table_columns]))
+        insert = _q(
+            "merge",
+            "insert_new",
+            table=self.table,
+            incoming=self.incoming,
+            columns=_join([sql.Identifier(c) for c in self.table_columns]),
+        )
         if not skip_stored:
             return insert
         keys = _join([sql.Identifier(self.feed.column(k)) for k in self.feed.key])

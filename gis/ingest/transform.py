@@ -63,6 +63,7 @@ def _vocabulary(values: dict[str, list[str]]) -> Converter:
             if len(seen) < _CACHE_LIMIT:
                 seen[s] = hit
         return hit
+
     return convert
 
 
@@ -77,13 +78,20 @@ def _fast_iso(fmt: str) -> Callable[[str], dt.datetime] | None:
         return lambda s: dt.datetime.fromisoformat(s) if len(s) == 10 and s[4] == s[7] == "-" else _fail()
     if fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
         sep = fmt[8]
-        return lambda s: (dt.datetime.fromisoformat(s) if len(s) == 19 and s[10] == sep and s[4] == s[7] == "-"
-                          else _fail())
+        return lambda s: (
+            dt.datetime.fromisoformat(s) if len(s) == 19 and s[10] == sep and s[4] == s[7] == "-" else _fail()
+        )
     return None
 
 
-_DIRECTIVES = {"%d": r"(?P<d>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%Y": r"(?P<Y>\d{4})",
-               "%H": r"(?P<H>\d{1,2})", "%M": r"(?P<M>\d{1,2})", "%S": r"(?P<S>\d{1,2})"}
+_DIRECTIVES = {
+    "%d": r"(?P<d>\d{1,2})",
+    "%m": r"(?P<m>\d{1,2})",
+    "%Y": r"(?P<Y>\d{4})",
+    "%H": r"(?P<H>\d{1,2})",
+    "%M": r"(?P<M>\d{1,2})",
+    "%S": r"(?P<S>\d{1,2})",
+}
 
 
 def _numeric(fmt: str) -> Callable[[str], dt.datetime] | None:
@@ -110,8 +118,10 @@ def _numeric(fmt: str) -> Callable[[str], dt.datetime] | None:
         if found is None:
             raise ValueError(s)
         g = found.groupdict()
-        return dt.datetime(int(g["Y"]), int(g["m"]), int(g["d"]), int(g.get("H") or 0), int(g.get("M") or 0),
-                           int(g.get("S") or 0))  # ValueError on 31/02 and the like, as strptime
+        return dt.datetime(
+            int(g["Y"]), int(g["m"]), int(g["d"]), int(g.get("H") or 0), int(g.get("M") or 0), int(g.get("S") or 0)
+        )  # ValueError on 31/02 and the like, as strptime
+
     return parse
 
 
@@ -130,13 +140,16 @@ def _fixed_width(fmt: str) -> Callable[[str], dt.datetime | None] | None:
             literals.append(f"s[{pos}] == {rest[0]!r}")
             pos, rest = pos + 1, rest[1:]
     names = [c for c in "YmdHMS" if c in slices]
-    source = "\n".join([
-        "def parse(s):",
-        f"    if len(s) == {pos} and {' and '.join(literals + ['s.isascii()'])}:",
-        *[f"        {c} = {slices[c]}" for c in names],
-        f"        if ({' + '.join(names)}).isdigit():",
-        "            return _datetime(" + ", ".join(f"int({c})" if c in slices else "0" for c in "YmdHMS") + ")",
-        "    return None"])
+    source = "\n".join(
+        [
+            "def parse(s):",
+            f"    if len(s) == {pos} and {' and '.join(literals + ['s.isascii()'])}:",
+            *[f"        {c} = {slices[c]}" for c in names],
+            f"        if ({' + '.join(names)}).isdigit():",
+            "            return _datetime(" + ", ".join(f"int({c})" if c in slices else "0" for c in "YmdHMS") + ")",
+            "    return None",
+        ]
+    )
     env = {"_datetime": dt.datetime}
     exec(compile(source, f"<date format {fmt}>", "exec"), env)
     return env["parse"]
@@ -148,8 +161,7 @@ def _fail() -> dt.datetime:
 
 def _dates(spec: FieldSpec) -> Converter:
     """Parse with each explicit format in turn (never guessed); output ISO text for PostgreSQL."""
-    parsers = [_fast_iso(fmt) or _numeric(fmt) or (lambda s, f=fmt: dt.datetime.strptime(s, f))
-               for fmt in spec.formats]
+    parsers = [_fast_iso(fmt) or _numeric(fmt) or (lambda s, f=fmt: dt.datetime.strptime(s, f)) for fmt in spec.formats]
     as_date = spec.type == "date"
     cache: dict[str, str] = {}
 
@@ -174,6 +186,7 @@ def _dates(spec: FieldSpec) -> Converter:
                 cache[s] = out
             return out
         raise ValueError(s)
+
     return convert
 
 
@@ -200,13 +213,17 @@ def plan(feed: Feed, header: list[str], file_name: str) -> list[tuple[str, int |
     if twice:
         name, found = twice[0]
         listed = " and ".join(f"{i + 1} ({shown(header[i])})" for i in found)
-        raise UnusableFileError(f"{file_name}: columns {listed} both give {feed.label(name)} ({name}) of feed "
-                                f"{feed.name!r}: keep one of them")
+        raise UnusableFileError(
+            f"{file_name}: columns {listed} both give {feed.label(name)} ({name}) of feed "
+            f"{feed.name!r}: keep one of them"
+        )
     missing = [f"{feed.label(n)} ({n})" for n, spec in feed.fields.items() if spec.required and n not in columns]
     if missing:
         names = [shown(h, 40) for h in header[:40]] + (["…"] if len(header) > 40 else [])
-        raise UnusableFileError(f"{file_name}: required column(s) missing for feed {feed.name!r}: "
-                                f"{', '.join(missing)}. The file has: {', '.join(names)}")
+        raise UnusableFileError(
+            f"{file_name}: required column(s) missing for feed {feed.name!r}: "
+            f"{', '.join(missing)}. The file has: {', '.join(names)}"
+        )
     return [(name, columns[name][0] if name in columns else None) for name in feed.fields]
 
 
@@ -220,8 +237,15 @@ class Records:
     no two rows share a key and the batch need not look for duplicate keys (exports are often sorted by their id).
     last_row: the number of the last row read whole (the source's error, if any, lies after it)."""
 
-    def __init__(self, feed: Feed, header: list[str], rows: Iterator[tuple[int, list]], pseudonymiser: Pseudonymiser,
-                 file_name: str, width: int | None = None):
+    def __init__(
+        self,
+        feed: Feed,
+        header: list[str],
+        rows: Iterator[tuple[int, list]],
+        pseudonymiser: Pseudonymiser,
+        file_name: str,
+        width: int | None = None,
+    ):
         self._state = [True, None]
         self._lines = _compile(feed, plan(feed, header, file_name), pseudonymiser, width, self._state)(rows)
 
@@ -248,6 +272,7 @@ NO_FLAW = "\t\t"  # the three empty flaw columns of a sound row
 
 def _memo(convert: Converter, memo: dict) -> Callable[[Any], Any]:
     """The slow path of a memoised field: convert, remember (str values only, bounded), return str or _BAD."""
+
     def slow(value: Any) -> Any:
         try:
             out = convert(value) or ""
@@ -256,6 +281,7 @@ def _memo(convert: Converter, memo: dict) -> Callable[[Any], Any]:
         if value.__class__ is str and len(memo) < _MEMO_LIMIT:
             memo[value] = out
         return out
+
     return slow
 
 
@@ -267,16 +293,31 @@ def _flaw(reason: str, field: str | None, message: str) -> str:
 def _cells(width: int, need: int) -> Callable[[list], tuple[str, list]]:
     """For a row whose cell count differs from the header's: its flaw (none when the extra cells are empty, as
     trailing separators leave them) and the row padded to the cells the fields read."""
+
     def check(row: list) -> tuple[str, list]:
         n = len(row)
         if n < width:
-            return (_flaw("missing_values", None, f"the row has {n} values but the header has {width} columns: "
-                          "it ends early (a value or separator is missing)"),
-                    list(row) + [None] * (need - n) if n < need else row)
+            return (
+                _flaw(
+                    "missing_values",
+                    None,
+                    f"the row has {n} values but the header has {width} columns: "
+                    "it ends early (a value or separator is missing)",
+                ),
+                list(row) + [None] * (need - n) if n < need else row,
+            )
         if any(_text(v) is not None for v in row[width:]):
-            return (_flaw("extra_values", None, f"the row has {n} values but the header has {width} columns: a "
-                          "value too many, or a separator inside a value that is not quoted"), row)
+            return (
+                _flaw(
+                    "extra_values",
+                    None,
+                    f"the row has {n} values but the header has {width} columns: a "
+                    "value too many, or a separator inside a value that is not quoted",
+                ),
+                row,
+            )
         return NO_FLAW, row
+
     return check
 
 
@@ -300,39 +341,52 @@ def _careful(feed: Feed, names: list[str]) -> Callable[..., str]:
             if "\0" in value:
                 value = value.replace("\0", "\ufffd")
                 if flaw == NO_FLAW:
-                    flaw = _flaw("invalid_character", name, f"{label}: holds a character no text can hold (a NUL "
-                                 "byte, or in JSON a lone \\ud800-\\udfff escape); remove it")
+                    flaw = _flaw(
+                        "invalid_character",
+                        name,
+                        f"{label}: holds a character no text can hold (a NUL "
+                        "byte, or in JSON a lone \\ud800-\\udfff escape); remove it",
+                    )
             if len(value) > limit:
                 if flaw == NO_FLAW:
-                    flaw = _flaw("value_too_long", name, f"{label}: {len(value):,} characters; at most {limit:,} "
-                                 "are accepted")
+                    flaw = _flaw(
+                        "value_too_long", name, f"{label}: {len(value):,} characters; at most {limit:,} are accepted"
+                    )
                 value = value[:SHOWN] + "…"
             out.append(escape_text(value))
         return "\t".join([str(number), bad, flaw, *out])
+
     return line
 
 
-def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Pseudonymiser, width: int | None,
-             state: list):
+def _compile(
+    feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Pseudonymiser, width: int | None, state: list
+):
     """A generator function (rows -> COPY lines) written out for this feed and header: the per-row work is one flat
     function with no loop over fields, no per-value calls for text and one dict lookup for dates and vocabularies.
     Semantics are those of converter(): blank is NULL, a value that does not convert is kept as written (stripped)
     and its field listed as bad. A line is checked whole for what COPY text must escape or cannot hold (and for its
     length), so a value costs nothing more; the rare line that fails goes through _careful."""
     need = max([i for _, i in fields if i is not None], default=-1) + 1
-    env: dict[str, Any] = {"_text": _text, "_BAD": _BAD, "_NO_FLAW": NO_FLAW, "_key": pseudonymiser.keyer(),
-                           "_state": state, "_careful": _careful(feed, [n for n, _ in fields]),
-                           "_cells": _cells(width, need) if width is not None else None}
-    body = ["    for number, row in rows:",
-            "        if not row:",  # a blank line of a CSV file
-            "            continue",
-            "        flaw = _NO_FLAW"]
+    env: dict[str, Any] = {
+        "_text": _text,
+        "_BAD": _BAD,
+        "_NO_FLAW": NO_FLAW,
+        "_key": pseudonymiser.keyer(),
+        "_state": state,
+        "_careful": _careful(feed, [n for n, _ in fields]),
+        "_cells": _cells(width, need) if width is not None else None,
+    }
+    body = [
+        "    for number, row in rows:",
+        "        if not row:",  # a blank line of a CSV file
+        "            continue",
+        "        flaw = _NO_FLAW",
+    ]
     if width is not None:
-        body += [f"        if len(row) != {width}:",
-                 "            flaw, row = _cells(row)"]
+        body += [f"        if len(row) != {width}:", "            flaw, row = _cells(row)"]
     else:
-        body += [f"        if len(row) < {need}:",
-                 "            row = list(row) + pad[len(row):]"]
+        body += [f"        if len(row) < {need}:", "            row = list(row) + pad[len(row):]"]
     body.append("        bad = None")
     names = []
     position = {name: k for k, (name, _) in enumerate(fields)}
@@ -346,43 +400,64 @@ def _compile(feed: Feed, fields: list[tuple[str, int | None]], pseudonymiser: Ps
         spec = feed.fields[name]
         body.append(f"        v = row[{index}]")
         if spec.type == "person":
-            body += [f"        {out} = (_key(v) if v.__class__ is str else _key(_text(v) or '') if v is not None "
-                     f"else None) or ''"]
+            body += [
+                f"        {out} = (_key(v) if v.__class__ is str else _key(_text(v) or '') if v is not None "
+                f"else None) or ''"
+            ]
         elif spec.type in ("date", "timestamp", "bool") or spec.values:
             memo: dict = {}
             env[f"m{k}"] = memo.get
             env[f"s{k}"] = _memo(converter(spec, pseudonymiser), memo)
-            body += ["        if v.__class__ is str:",
-                     f"            {out} = m{k}(v)",
-                     f"            if {out} is None:",
-                     f"                {out} = s{k}(v)",
-                     "        else:",
-                     f"            {out} = '' if v is None else s{k}(v)",
-                     f"        if {out} is _BAD:",
-                     f"            {out} = _text(v) or ''",
-                     f"            bad = bad + {',' + name!r} if bad else {name!r}"]
+            body += [
+                "        if v.__class__ is str:",
+                f"            {out} = m{k}(v)",
+                f"            if {out} is None:",
+                f"                {out} = s{k}(v)",
+                "        else:",
+                f"            {out} = '' if v is None else s{k}(v)",
+                f"        if {out} is _BAD:",
+                f"            {out} = _text(v) or ''",
+                f"            bad = bad + {',' + name!r} if bad else {name!r}",
+            ]
         elif spec.type == "float":
-            body.append(f"        {out} = v.strip().replace(',', '.') if v.__class__ is str else "
-                        f"(_text(v) or '').replace(',', '.') if v is not None else ''")
+            body.append(
+                f"        {out} = v.strip().replace(',', '.') if v.__class__ is str else "
+                f"(_text(v) or '').replace(',', '.') if v is not None else ''"
+            )
         else:
-            body.append(f"        {out} = v.strip() if v.__class__ is str else (_text(v) or '') if v is not None "
-                        f"else ''")
+            body.append(
+                f"        {out} = v.strip() if v.__class__ is str else (_text(v) or '') if v is not None else ''"
+            )
     columns = 5 + len(fields)
     line = "\\t".join(["{number}", "{b}", "{flaw}"] + ["{" + n + "}" for n in names])
     keys = " or ".join(f"len(f{position[k]}) > {MAX_KEY}" for k in _short_fields(feed))
-    body += [f"        key = ({key})",  # as staged: what the duplicate check of the batch compares
-             "        if increasing:",
-             "            if key <= last:",
-             "                increasing = _state[0] = False",
-             "            last = key",
-             "        b = '{' + bad + '}' if bad else ''",
-             f"        line = f'{line}'",
-             (f"        if (line.count('\\t') != {columns - 1} or '\\\\' in line or '\\n' in line or '\\r' in line "
-              f"or '\\0' in line or len(line) > {MAX_VALUE} or {keys}):"),
-             f"            line = _careful(number, b, flaw, [{', '.join(names)}])",
-             "        yield line"]
-    source = "\n".join(["def lines(rows):", f"    pad = [None] * {need}", "    increasing, last = _state[0], ()",
-                        "    number = None", "    try:", *["    " + b for b in body], "    finally:",
-                        "        _state[1] = number  # the last row read whole", ""])
+    body += [
+        f"        key = ({key})",  # as staged: what the duplicate check of the batch compares
+        "        if increasing:",
+        "            if key <= last:",
+        "                increasing = _state[0] = False",
+        "            last = key",
+        "        b = '{' + bad + '}' if bad else ''",
+        f"        line = f'{line}'",
+        (
+            f"        if (line.count('\\t') != {columns - 1} or '\\\\' in line or '\\n' in line or '\\r' in line "
+            f"or '\\0' in line or len(line) > {MAX_VALUE} or {keys}):"
+        ),
+        f"            line = _careful(number, b, flaw, [{', '.join(names)}])",
+        "        yield line",
+    ]
+    source = "\n".join(
+        [
+            "def lines(rows):",
+            f"    pad = [None] * {need}",
+            "    increasing, last = _state[0], ()",
+            "    number = None",
+            "    try:",
+            *["    " + b for b in body],
+            "    finally:",
+            "        _state[1] = number  # the last row read whole",
+            "",
+        ]
+    )
     exec(compile(source, f"<ingest records of feed {feed.name}>", "exec"), env)
     return env["lines"]

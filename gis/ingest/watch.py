@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -60,9 +60,14 @@ def with_retries(run: Callable[[], T], settings: IngestSettings) -> T:
         except RETRYABLE as exc:
             if attempt == settings.retries:
                 raise
-            wait = settings.retry_backoff_s * 2 ** attempt
-            log.warning("connection lost (%s); retry %d of %d in %g s", str(exc).strip().splitlines()[0],
-                        attempt + 1, settings.retries, wait)
+            wait = settings.retry_backoff_s * 2**attempt
+            log.warning(
+                "connection lost (%s); retry %d of %d in %g s",
+                str(exc).strip().splitlines()[0],
+                attempt + 1,
+                settings.retries,
+                wait,
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")
 
@@ -94,7 +99,7 @@ def _pull(feed: Feed, folder: Path, timeout_s: float) -> Path | None:
         request.add_header("If-None-Match", state["etag"])
     if state.get("last_modified"):
         request.add_header("If-Modified-Since", state["last_modified"])  # sent back as the server wrote it
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = folder / f"{feed.name}-{stamp}.{feed.format}"
     partial = folder / ".partial" / target.name
     partial.parent.mkdir(exist_ok=True)
@@ -105,8 +110,10 @@ def _pull(feed: Feed, folder: Path, timeout_s: float) -> Path | None:
         if exc.code == 304:
             log.info("feed %s: %s not modified since the last pull", feed.name, url)
             return None
-        raise PullError(f"feed {feed.name}: {url} answered HTTP {exc.code} {exc.reason}; nothing pulled this run "
-                        f"(files already in {folder} are still ingested; the next run tries again)") from exc
+        raise PullError(
+            f"feed {feed.name}: {url} answered HTTP {exc.code} {exc.reason}; nothing pulled this run "
+            f"(files already in {folder} are still ingested; the next run tries again)"
+        ) from exc
     digest, size = hashlib.sha256(), 0
     try:
         with response, open(partial, "wb") as f:
@@ -130,8 +137,17 @@ def _pull(feed: Feed, folder: Path, timeout_s: float) -> Path | None:
         log.info("feed %s: %s is unchanged since the last pull (same SHA-256)", feed.name, url)
         return None
     os.replace(partial, target)
-    _write_state(folder, {"url": url, **validators, "sha256": sha256, "file": target.name, "bytes": size,
-                          "pulled_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    _write_state(
+        folder,
+        {
+            "url": url,
+            **validators,
+            "sha256": sha256,
+            "file": target.name,
+            "bytes": size,
+            "pulled_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
     log.info("feed %s: pulled %s (%d bytes) into %s", feed.name, url, size, target)
     return target
 
@@ -139,8 +155,9 @@ def _pull(feed: Feed, folder: Path, timeout_s: float) -> Path | None:
 AfterBatch = Callable[[Engine, str, int], dict | None]  # (engine, event table, batch id): what the caller composes
 
 
-def poll_feed(name: str, settings: Settings, ingest_settings: IngestSettings,
-              after_batch: AfterBatch | None = None) -> list[dict]:
+def poll_feed(
+    name: str, settings: Settings, ingest_settings: IngestSettings, after_batch: AfterBatch | None = None
+) -> list[dict]:
     """One run of a feed's job: pull, then ingest each new file and move it to done/ (or failed/ with the reason).
 
     after_batch runs after each ingested file (the scheduler recomputes zones there; ingest knows nothing of it).
@@ -154,15 +171,20 @@ def poll_feed(name: str, settings: Settings, ingest_settings: IngestSettings,
         try:
             with_retries(lambda: _pull(feed, folder, ingest_settings.pull_timeout_s), ingest_settings)
         except (PullError, *NETWORK_ERRORS) as exc:  # a failed pull must not hold back the files already dropped
-            message = str(exc) if isinstance(exc, PullError) else \
-                f"feed {name}: pulling {feed.schedule.url} failed after {ingest_settings.retries} retries ({exc})"
+            message = (
+                str(exc)
+                if isinstance(exc, PullError)
+                else f"feed {name}: pulling {feed.schedule.url} failed after {ingest_settings.retries} retries ({exc})"
+            )
             log.error("%s", message)
             results.append({"feed": name, "url": feed.schedule.url, "error": message})
     pseudonymiser = Pseudonymiser(load_secret(settings))
     for path in sorted(p for p in folder.glob(feed.schedule.pattern) if p.is_file() and not p.name.startswith(".")):
         try:
-            summary = with_retries(lambda: ingest_file(start_database(settings), feed, path, pseudonymiser,
-                                                       ingest_settings), ingest_settings)
+            summary = with_retries(
+                lambda path=path: ingest_file(start_database(settings), feed, path, pseudonymiser, ingest_settings),
+                ingest_settings,
+            )
         except UnusableFileError as exc:
             log.error("%s", exc)
             path.rename(folder / "failed" / path.name)
@@ -173,15 +195,19 @@ def poll_feed(name: str, settings: Settings, ingest_settings: IngestSettings,
         result = summary.to_json()
         if after_batch:
             result["recomputed"] = with_retries(
-                lambda: after_batch(start_database(settings), feed.table, summary.batch_id), ingest_settings)
+                lambda batch=summary.batch_id: after_batch(start_database(settings), feed.table, batch), ingest_settings
+            )
         results.append(result)
     return results
 
 
 def run_once(settings: Settings, ingest_settings: IngestSettings, after_batch: AfterBatch | None = None) -> list[dict]:
     """Every feed's job once, in name order (what `covidgis ingest watch --once` does)."""
-    return [r for name in feed_names(ingest_settings.feeds_dir)
-            for r in poll_feed(name, settings, ingest_settings, after_batch)]
+    return [
+        r
+        for name in feed_names(ingest_settings.feeds_dir)
+        for r in poll_feed(name, settings, ingest_settings, after_batch)
+    ]
 
 
 # The job the scheduler stores: the composition (ingest, then recompute) lives with the other compositions.
@@ -195,15 +221,27 @@ def run_scheduler(settings: Settings, ingest_settings: IngestSettings) -> None:
 
     engine = start_database(settings)
     store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE, tableschema="ingest")
-    scheduler = BlockingScheduler(jobstores={"default": store},
-                                  job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
+    scheduler = BlockingScheduler(
+        jobstores={"default": store}, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
+    )
     for name in feed_names(ingest_settings.feeds_dir):
         feed = load_feed(name, ingest_settings.feeds_dir)
-        scheduler.add_job(SCHEDULED_JOB, "interval", args=[name], id=f"ingest:{name}",
-                          minutes=feed.schedule.every_minutes, next_run_time=datetime.now(timezone.utc),
-                          replace_existing=True, max_instances=1)
-        log.info("feed %s: every %s min from %s", name, feed.schedule.every_minutes,
-                 ingest_settings.drop_folder(settings.var_dir) / name)
+        scheduler.add_job(
+            SCHEDULED_JOB,
+            "interval",
+            args=[name],
+            id=f"ingest:{name}",
+            minutes=feed.schedule.every_minutes,
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+            max_instances=1,
+        )
+        log.info(
+            "feed %s: every %s min from %s",
+            name,
+            feed.schedule.every_minutes,
+            ingest_settings.drop_folder(settings.var_dir) / name,
+        )
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

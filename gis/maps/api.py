@@ -65,15 +65,21 @@ class MapData:
 
     def published(self, zones_version: int) -> dict:
         """The published rule set and the first and last day it has zones for."""
+
         def make():
             row = self._query("published").mappings().one()
-            return {"ruleset_id": row["ruleset_id"], "first_day": _iso(row["first_day"]),
-                    "last_day": _iso(row["last_day"])}
+            return {
+                "ruleset_id": row["ruleset_id"],
+                "first_day": _iso(row["first_day"]),
+                "last_day": _iso(row["last_day"]),
+            }
+
         return self._cached(("published", zones_version), make)
 
     def areas(self, level: int, boundaries_version: int) -> str:
-        return self._cached(("areas", level, boundaries_version),
-                            lambda: self._query("areas_geojson", level=level).scalar_one())
+        return self._cached(
+            ("areas", level, boundaries_version), lambda: self._query("areas_geojson", level=level).scalar_one()
+        )
 
     def zones(self, level: int, day: dt.date) -> dict:
         rows = self._query("zones_for_day", level=level, day=day).all()
@@ -88,8 +94,17 @@ class MapData:
         if row is None and area is None:
             return None
         strip = self._query("zone_strip", code=code, day=day, days=self.settings.history_days).mappings().all()
-        detail = dict(row) if row else {"code": code, "name": area["name"], "admin_level": area["level"],
-                                        "parent_name": area["parent_name"], "day": day}
+        detail = (
+            dict(row)
+            if row
+            else {
+                "code": code,
+                "name": area["name"],
+                "admin_level": area["level"],
+                "parent_name": area["parent_name"],
+                "day": day,
+            }
+        )
         detail["day"] = _iso(detail["day"])
         detail["history"] = [{**dict(s), "day": _iso(s["day"])} for s in strip]
         if area is not None:
@@ -97,18 +112,20 @@ class MapData:
         return detail
 
     def names(self, boundaries_version: int) -> NameIndex:
-        return self._cached(("names", boundaries_version),
-                            lambda: NameIndex([dict(r) for r in self._query("names").mappings()]))
+        return self._cached(
+            ("names", boundaries_version), lambda: NameIndex([dict(r) for r in self._query("names").mappings()])
+        )
 
     def locate(self, lon: float, lat: float) -> str | None:
         return self._query("locate", lon=lon, lat=lat).scalar_one_or_none()
 
     def layer(self, name: str, version: dict) -> str:
         if name == "data-quality":
-            return self._cached(("dq", version["boundaries"]),
-                                lambda: self._query("data_quality_geojson").scalar_one())
-        return self._cached(("facilities", name, version["facilities"]),
-                            lambda: self._query("facilities_geojson", kinds=LAYERS[name]).scalar_one())
+            return self._cached(("dq", version["boundaries"]), lambda: self._query("data_quality_geojson").scalar_one())
+        return self._cached(
+            ("facilities", name, version["facilities"]),
+            lambda: self._query("facilities_geojson", kinds=LAYERS[name]).scalar_one(),
+        )
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -167,6 +184,7 @@ def _handles_errors(handler):
             return handler(request)
         except MapRequestError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
+
     return wrapped
 
 
@@ -175,14 +193,21 @@ def api_routes(data: MapData) -> list[Route]:
 
     def meta(request: Request) -> Response:
         version = data.version()
-        return conditional(request, f'W/"meta-{version["zones"]}"',
-                           lambda: {**data.published(version["zones"]), "snapshot": version["zones"]},
-                           "application/json")
+        return conditional(
+            request,
+            f'W/"meta-{version["zones"]}"',
+            lambda: {**data.published(version["zones"]), "snapshot": version["zones"]},
+            "application/json",
+        )
 
     def areas(request: Request) -> Response:
         level, version = _level(request), data.version()
-        return conditional(request, f'W/"areas-{level}-{version["boundaries"]}"',
-                           lambda: data.areas(level, version["boundaries"]), GEOJSON)
+        return conditional(
+            request,
+            f'W/"areas-{level}-{version["boundaries"]}"',
+            lambda: data.areas(level, version["boundaries"]),
+            GEOJSON,
+        )
 
     def zones(request: Request) -> Response:
         level, version = _level(request), data.version()
@@ -193,6 +218,7 @@ def api_routes(data: MapData) -> list[Route]:
             day = asked or _day(request, data.published(version["zones"])["last_day"])
             out = {"day": _iso(day), "level": level, "snapshot": version["zones"], "zones": {}, "counts": {}}
             return {**out, **data.zones(level, day)} if day else out
+
         return conditional(request, etag, body, "application/json")
 
     def zone(request: Request) -> Response:
@@ -221,11 +247,21 @@ def api_routes(data: MapData) -> list[Route]:
     def layer(request: Request) -> Response:
         name, version = request.path_params["name"], data.version()
         if name not in LAYERS and name != "data-quality":
-            return JSONResponse({"error": f"no layer {name}; layers: {', '.join([*LAYERS, 'data-quality'])}"},
-                                status_code=404)
+            return JSONResponse(
+                {"error": f"no layer {name}; layers: {', '.join([*LAYERS, 'data-quality'])}"}, status_code=404
+            )
         key = version["boundaries"] if name == "data-quality" else version["facilities"]
         return conditional(request, f'W/"layer-{name}-{key}"', lambda: data.layer(name, version), GEOJSON)
 
-    return [Route(path, _handles_errors(handler)) for path, handler in [
-        ("/api/meta", meta), ("/api/areas", areas), ("/api/zones", zones), ("/api/zone/{code}", zone),
-        ("/api/search", search), ("/api/locate", locate), ("/api/layers/{name}", layer)]]
+    return [
+        Route(path, _handles_errors(handler))
+        for path, handler in [
+            ("/api/meta", meta),
+            ("/api/areas", areas),
+            ("/api/zones", zones),
+            ("/api/zone/{code}", zone),
+            ("/api/search", search),
+            ("/api/locate", locate),
+            ("/api/layers/{name}", layer),
+        ]
+    ]

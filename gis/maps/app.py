@@ -31,6 +31,8 @@ def map_routes(engine: Engine, settings: MapSettings | None = None) -> list[Base
         return HTMLResponse(pages[ruleset_id], headers={"Cache-Control": "no-cache"})
 
     prefix = settings.prefix.rstrip("/")
-    return [Route(prefix, page),
-            Mount(f"{prefix}/static", app=StaticFiles(directory=STATIC), name="map-static"),
-            *[Route(prefix + r.path, r.endpoint) for r in api_routes(data)]]
+    return [
+        Route(prefix, page),
+        Mount(f"{prefix}/static", app=StaticFiles(directory=STATIC), name="map-static"),
+        *[Route(prefix + r.path, r.endpoint) for r in api_routes(data)],
+    ]

@@ -20,8 +20,9 @@ LEAFLET = "vendor/leaflet-1.9.4"
 TITLE = "Bản đồ cấp độ dịch COVID-19 — COVID-19 risk map"
 # Đồng Nai's extent, shown until the boundaries arrive and the map fits them.
 START_CENTRE, START_ZOOM = (11.05, 107.17), 9
-TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                        autoescape=select_autoescape(["html", "j2"]))
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html", "j2"])
+)
 
 
 def page_config(settings: MapSettings, ruleset: RuleSet) -> dict:
@@ -35,9 +36,16 @@ def page_config(settings: MapSettings, ruleset: RuleSet) -> dict:
         "restrictedLayers": settings.restricted_layers,
         "restrictedLimit": settings.restricted_limit,
         "ruleset": {"id": ruleset.id, "version": ruleset.version, "title": ruleset.title},
-        "levels": [{"level": lv.level, "colour": lv.colour, "hex": HEX[lv.colour], "label_vi": lv.label_vi,
-                    "label_en": lv.label_en}
-                   for lv in [*ruleset.levels, *([ruleset.not_available] if ruleset.not_available else [])]],
+        "levels": [
+            {
+                "level": lv.level,
+                "colour": lv.colour,
+                "hex": HEX[lv.colour],
+                "label_vi": lv.label_vi,
+                "label_en": lv.label_en,
+            }
+            for lv in [*ruleset.levels, *([ruleset.not_available] if ruleset.not_available else [])]
+        ],
         "colours": {name: {"hex": HEX[name], "vi": NAME_VI[name], "en": NAME_EN[name]} for name in HEX},
         "noZone": NO_ZONE,
         "adminLevels": {"vi": ADMIN_LEVEL_VI, "en": ADMIN_LEVEL_EN},
@@ -47,4 +55,5 @@ def page_config(settings: MapSettings, ruleset: RuleSet) -> dict:
 def build_page(settings: MapSettings, ruleset: RuleSet) -> str:
     """The whole HTML page; static, since the data comes from the API."""
     return TEMPLATES.get_template("map.html.j2").render(
-        title=TITLE, static=f"{settings.prefix}/static", leaflet=LEAFLET, config=page_config(settings, ruleset))
+        title=TITLE, static=f"{settings.prefix}/static", leaflet=LEAFLET, config=page_config(settings, ruleset)
+    )

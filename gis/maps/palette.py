@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-HEX = {"green": "#2ca25f", "yellow": "#f7d417", "orange": "#f28e2b", "red": "#d62728", "dark_red": "#7f0000",
-       "grey": "#9e9e9e"}
+HEX = {
+    "green": "#2ca25f",
+    "yellow": "#f7d417",
+    "orange": "#f28e2b",
+    "red": "#d62728",
+    "dark_red": "#7f0000",
+    "grey": "#9e9e9e",
+}
 NAME_VI = {"green": "Xanh", "yellow": "Vàng", "orange": "Cam", "red": "Đỏ", "dark_red": "Đỏ sẫm", "grey": "Xám"}
-NAME_EN = {"green": "Green", "yellow": "Yellow", "orange": "Orange", "red": "Red", "dark_red": "Dark red",
-           "grey": "Grey"}
+NAME_EN = {
+    "green": "Green",
+    "yellow": "Yellow",
+    "orange": "Orange",
+    "red": "Red",
+    "dark_red": "Dark red",
+    "grey": "Grey",
+}
 NO_ZONE = "#ffffff"  # a unit without a zone on the day shown
 
 ADMIN_LEVEL_VI = {1: "tỉnh", 2: "huyện", 3: "xã", 4: "ấp"}

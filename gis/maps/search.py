@@ -24,8 +24,13 @@ class Place:
     bbox: tuple[float, float, float, float]
 
     def as_json(self) -> dict:
-        return {"code": self.code, "name": self.name, "level": self.level, "parents": list(self.parents),
-                "bbox": list(self.bbox)}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level,
+            "parents": list(self.parents),
+            "bbox": list(self.bbox),
+        }
 
 
 class NameIndex:
@@ -40,8 +45,9 @@ class NameIndex:
             while parent is not None and len(parents) < 3:
                 parents.append(parent["name"])
                 parent = by_code.get(parent["parent_code"])
-            place = Place(r["code"], r["name"], int(r["level"]), tuple(parents),
-                          (r["xmin"], r["ymin"], r["xmax"], r["ymax"]))
+            place = Place(
+                r["code"], r["name"], int(r["level"]), tuple(parents), (r["xmin"], r["ymin"], r["xmax"], r["ymax"])
+            )
             self.places.append(place)
             self._keys.append((fold(place.name), fold(" ".join([place.name, *place.parents]))))
 

@@ -23,23 +23,28 @@ SQL = sqlfiles.load(Path(__file__).parent / "sql" / "weekly.sql")
 def province_map_png(engine: Engine, report: WeeklyReport, dpi: int = 110) -> bytes:
     """Communes coloured by their zone on the report's day, with a legend counting communes per level."""
     with engine.connect() as conn:
-        shapes = gpd.read_postgis(text(SQL["map_units"]), conn, geom_col="geom",
-                                  params={"rs": report.ruleset.id, "day": report.day})
+        shapes = gpd.read_postgis(
+            text(SQL["map_units"]), conn, geom_col="geom", params={"rs": report.ruleset.id, "day": report.day}
+        )
     communes = shapes[shapes["admin_level"] == 3]
     districts = shapes[shapes["admin_level"] == 2]
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
     communes.plot(ax=ax, color=communes["colour"].map(HEX).fillna(NO_ZONE), edgecolor="#555555", linewidth=0.3)
     districts.boundary.plot(ax=ax, color="#222222", linewidth=1.0)
     counts = communes["colour"].value_counts()
-    handles = [Patch(facecolor=HEX[lv.colour], edgecolor="#555555",
-                     label=f"{lv.label_vi} — {int(counts.get(lv.colour, 0))} xã")
-               for lv in report.ruleset.levels]
+    handles = [
+        Patch(
+            facecolor=HEX[lv.colour], edgecolor="#555555", label=f"{lv.label_vi} — {int(counts.get(lv.colour, 0))} xã"
+        )
+        for lv in report.ruleset.levels
+    ]
     missing = int(communes["colour"].isna().sum())
     if missing:
         handles.append(Patch(facecolor=NO_ZONE, edgecolor="#555555", label=f"Chưa có số liệu — {missing} xã"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
-    ax.set_title(f"Cấp độ dịch theo xã, phường, thị trấn — tuần {report.week} (ngày {report.day:%d/%m/%Y})",
-                 fontsize=10)
+    ax.set_title(
+        f"Cấp độ dịch theo xã, phường, thị trấn — tuần {report.week} (ngày {report.day:%d/%m/%Y})", fontsize=10
+    )
     ax.set_axis_off()
     ax.set_aspect("equal")
     fig.tight_layout()

@@ -24,23 +24,37 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 # (header, column, kind) — kind: text | int | pct. The HTML and the workbook use the same lists.
 DISTRICT_COLUMNS = [
-    ("Mã", "code", "text"), ("Huyện, thành phố", "name", "text"),
+    ("Mã", "code", "text"),
+    ("Huyện, thành phố", "name", "text"),
     ("Ca mới cộng đồng", "community_cases_7d", "int"),
-    ("Ca mới trong khu cách ly, phong tỏa", "quarantine_cases_7d", "int"), ("Tổng ca mới", "cases_7d", "int"),
-    ("Số mẫu xét nghiệm", "tests_7d", "int"), ("Số mẫu dương tính", "positive_tests_7d", "int"),
+    ("Ca mới trong khu cách ly, phong tỏa", "quarantine_cases_7d", "int"),
+    ("Tổng ca mới", "cases_7d", "int"),
+    ("Số mẫu xét nghiệm", "tests_7d", "int"),
+    ("Số mẫu dương tính", "positive_tests_7d", "int"),
     ("Tỷ lệ dương tính", "positivity", "pct"),
     ("Tiêm ≥1 mũi (18 tuổi trở lên)", "coverage_18plus_1dose", "pct"),
     ("Tiêm đủ liều (50 tuổi trở lên)", "coverage_50plus_full", "pct"),
     ("Tiêm đủ liều (65 tuổi trở lên)", "coverage_65plus_full", "pct"),
     ("Cấp độ dịch của huyện", "label_vi", "text"),
 ]
-TRANSITION_COLUMNS = [("Huyện, thành phố", "district_name", "text"), ("Đơn vị", "unit_level", "text"),
-                      ("Tuần trước", "prev_colour_vi", "text"), ("Tuần này", "colour_vi", "text"),
-                      ("Số đơn vị", "units", "int")]
-HOT_COLUMNS = [("Huyện, thành phố", "district_name", "text"), ("Xã, phường, thị trấn", "commune_name", "text"),
-               ("Đơn vị", "name", "text"), ("Cấp hành chính", "unit_level", "text"), ("Mã", "code", "text"),
-               ("Tuần trước", "prev_colour_vi", "text"), ("Tuần này", "label_vi", "text"),
-               ("Chỉ số quyết định", "decisive_text", "text"), ("Lý do", "reasons_text", "text")]
+TRANSITION_COLUMNS = [
+    ("Huyện, thành phố", "district_name", "text"),
+    ("Đơn vị", "unit_level", "text"),
+    ("Tuần trước", "prev_colour_vi", "text"),
+    ("Tuần này", "colour_vi", "text"),
+    ("Số đơn vị", "units", "int"),
+]
+HOT_COLUMNS = [
+    ("Huyện, thành phố", "district_name", "text"),
+    ("Xã, phường, thị trấn", "commune_name", "text"),
+    ("Đơn vị", "name", "text"),
+    ("Cấp hành chính", "unit_level", "text"),
+    ("Mã", "code", "text"),
+    ("Tuần trước", "prev_colour_vi", "text"),
+    ("Tuần này", "label_vi", "text"),
+    ("Chỉ số quyết định", "decisive_text", "text"),
+    ("Lý do", "reasons_text", "text"),
+]
 
 
 def file_stem(report: WeeklyReport) -> str:
@@ -50,27 +64,36 @@ def file_stem(report: WeeklyReport) -> str:
 def colour_columns(report: WeeklyReport) -> list[tuple[str, str, str]]:
     """Columns of the units-per-colour table: one per level of the rule set, then no data, up, down."""
     levels = [*report.ruleset.levels, *([report.ruleset.not_available] if report.ruleset.not_available else [])]
-    return [("Huyện, thành phố", "district_name", "text"), ("Đơn vị", "unit_level", "text"),
-            *[(f"{lv.label_vi.split(' – ')[0]} ({colour_vi(lv.colour).lower()})", lv.colour, "int") for lv in levels],
-            ("Chưa có số liệu", "none", "int"), ("Tăng cấp so với tuần trước", "up", "int"),
-            ("Giảm cấp so với tuần trước", "down", "int")]
+    return [
+        ("Huyện, thành phố", "district_name", "text"),
+        ("Đơn vị", "unit_level", "text"),
+        *[(f"{lv.label_vi.split(' – ')[0]} ({colour_vi(lv.colour).lower()})", lv.colour, "int") for lv in levels],
+        ("Chưa có số liệu", "none", "int"),
+        ("Tăng cấp so với tuần trước", "up", "int"),
+        ("Giảm cấp so với tuần trước", "down", "int"),
+    ]
 
 
 def _tables(report: WeeklyReport) -> dict[str, tuple[list, pd.DataFrame]]:
     """The report's tables with display columns added, by sheet name."""
     counts = report.colour_counts.assign(unit_level=report.colour_counts["admin_level"].map(UNIT_LEVEL_VI))
-    moves = report.transitions.assign(unit_level=report.transitions["admin_level"].map(UNIT_LEVEL_VI),
-                                      prev_colour_vi=report.transitions["prev_colour"].map(colour_vi),
-                                      colour_vi=report.transitions["colour"].map(colour_vi))
+    moves = report.transitions.assign(
+        unit_level=report.transitions["admin_level"].map(UNIT_LEVEL_VI),
+        prev_colour_vi=report.transitions["prev_colour"].map(colour_vi),
+        colour_vi=report.transitions["colour"].map(colour_vi),
+    )
     hot = report.turned_hot.assign(
         unit_level=report.turned_hot["admin_level"].map(UNIT_LEVEL_VI),
         prev_colour_vi=report.turned_hot["prev_colour"].map(colour_vi),
         decisive_text=report.turned_hot["decisive"].map(_decisive_text),
-        reasons_text=report.turned_hot["reasons"].map(lambda rs: "; ".join(rs or [])))
-    return {"Theo huyện": (DISTRICT_COLUMNS, report.districts),
-            "Số đơn vị theo màu": (colour_columns(report), counts),
-            "Chuyển màu": (TRANSITION_COLUMNS, moves),
-            "Lên cam, đỏ": (HOT_COLUMNS, hot)}
+        reasons_text=report.turned_hot["reasons"].map(lambda rs: "; ".join(rs or [])),
+    )
+    return {
+        "Theo huyện": (DISTRICT_COLUMNS, report.districts),
+        "Số đơn vị theo màu": (colour_columns(report), counts),
+        "Chuyển màu": (TRANSITION_COLUMNS, moves),
+        "Lên cam, đỏ": (HOT_COLUMNS, hot),
+    }
 
 
 def _decisive_text(decisive) -> str:
@@ -104,16 +127,24 @@ def display(value, kind: str) -> str:
 
 def write_html(report: WeeklyReport, png: bytes, path: Path) -> None:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+
     def cells(record: dict, cols: list) -> list:
         """(text, kind, colour of a swatch) per column; the zone label gets its colour."""
-        return [(display(record[c], kind), kind, record.get("colour") if c == "label_vi" else None)
-                for _, c, kind in cols]
+        return [
+            (display(record[c], kind), kind, record.get("colour") if c == "label_vi" else None) for _, c, kind in cols
+        ]
 
-    tables = {name: {"columns": cols, "rows": [cells(r, cols) for r in frame.to_dict("records")]}
-              for name, (cols, frame) in _tables(report).items()}
+    tables = {
+        name: {"columns": cols, "rows": [cells(r, cols) for r in frame.to_dict("records")]}
+        for name, (cols, frame) in _tables(report).items()
+    }
     html = env.get_template("weekly.html.j2").render(
-        report=report, tables=tables, hex=HEX, map_png=base64.b64encode(png).decode("ascii"),
-        generated=dt.datetime.now().astimezone())
+        report=report,
+        tables=tables,
+        hex=HEX,
+        map_png=base64.b64encode(png).decode("ascii"),
+        generated=dt.datetime.now().astimezone(),
+    )
     path.write_text(html, encoding="utf-8")
 
 
@@ -121,12 +152,16 @@ def write_xlsx(report: WeeklyReport, png: bytes, path: Path) -> None:
     wb = Workbook()
     info = wb.active
     info.title = "Thông tin"
-    for row in [("Báo cáo tuần", report.week),
-                ("Từ ngày", report.monday), ("Đến ngày", report.sunday), ("Số liệu tính đến ngày", report.day),
-                ("So sánh với ngày", report.previous_day if report.has_previous else "không có số liệu"),
-                ("Bộ tiêu chí", f"{report.ruleset.id} ({report.ruleset.version}) — {report.ruleset.title}"),
-                ("Nguồn", "stats.indicator (chỉ số 7 ngày) và risk.zone (vùng nguy cơ) — cùng số liệu với bản đồ"),
-                *[("Ghi chú", n) for n in report.notes]]:
+    for row in [
+        ("Báo cáo tuần", report.week),
+        ("Từ ngày", report.monday),
+        ("Đến ngày", report.sunday),
+        ("Số liệu tính đến ngày", report.day),
+        ("So sánh với ngày", report.previous_day if report.has_previous else "không có số liệu"),
+        ("Bộ tiêu chí", f"{report.ruleset.id} ({report.ruleset.version}) — {report.ruleset.title}"),
+        ("Nguồn", "stats.indicator (chỉ số 7 ngày) và risk.zone (vùng nguy cơ) — cùng số liệu với bản đồ"),
+        *[("Ghi chú", n) for n in report.notes],
+    ]:
         _append(info, row)
     info.column_dimensions["A"].width, info.column_dimensions["B"].width = 24, 100
     for name, (cols, frame) in _tables(report).items():
@@ -158,9 +193,15 @@ def _sheet(ws, cols: list, frame: pd.DataFrame) -> None:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for record in frame.to_dict("records"):
-        _append(ws, [None if _missing(record[c]) else (int(record[c]) if kind == "int" else
-                                                      float(record[c]) if kind == "pct" else str(record[c]))
-                     for _, c, kind in cols])
+        _append(
+            ws,
+            [
+                None
+                if _missing(record[c])
+                else (int(record[c]) if kind == "int" else float(record[c]) if kind == "pct" else str(record[c]))
+                for _, c, kind in cols
+            ],
+        )
         colour = record.get("colour")
         for i, (_, c, kind) in enumerate(cols, start=1):
             cell = ws.cell(row=ws.max_row, column=i)
@@ -177,8 +218,11 @@ def write_weekly(report: WeeklyReport, png: bytes, out_dir: Path) -> dict[str, P
     """Write the HTML, the XLSX and the map PNG into out_dir; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(report)
-    paths = {"html": out_dir / f"{stem}.html", "xlsx": out_dir / f"{stem}.xlsx",
-             "png": out_dir / f"ban-do-{report.week}.png"}
+    paths = {
+        "html": out_dir / f"{stem}.html",
+        "xlsx": out_dir / f"{stem}.xlsx",
+        "png": out_dir / f"ban-do-{report.week}.png",
+    }
     paths["png"].write_bytes(png)
     write_html(report, png, paths["html"])
     write_xlsx(report, png, paths["xlsx"])

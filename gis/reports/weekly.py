@@ -75,8 +75,10 @@ def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
     with engine.connect() as conn:
         day = conn.execute(text(SQL["last_day_in_week"]), {"rs": rs, "first": monday, "last": sunday}).scalar()
         if day is None:
-            raise ReportError(f"no indicators and zones ({rs}) for {week} ({monday} – {sunday}): run "
-                              f"`covidgis zones compute --from {monday} --to {sunday}` first")
+            raise ReportError(
+                f"no indicators and zones ({rs}) for {week} ({monday} – {sunday}): run "
+                f"`covidgis zones compute --from {monday} --to {sunday}` first"
+            )
         if day != sunday:
             notes.append(f"Số liệu của tuần chỉ có đến ngày {day:%d/%m/%Y}: các chỉ số là 7 ngày tính đến ngày đó.")
         previous = day - dt.timedelta(days=7)
@@ -89,10 +91,21 @@ def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
     districts = _with_rates(districts)
     names = dict(zip(districts["code"], districts["name"]))
     units["district_name"] = units["district_code"].map(names)
-    return WeeklyReport(week=week, monday=monday, sunday=sunday, day=day, previous_day=previous,
-                        has_previous=has_previous, ruleset=ruleset, districts=districts, units=units,
-                        colour_counts=colour_counts(units, ruleset), transitions=transitions(units),
-                        turned_hot=turned_hot(units), notes=notes)
+    return WeeklyReport(
+        week=week,
+        monday=monday,
+        sunday=sunday,
+        day=day,
+        previous_day=previous,
+        has_previous=has_previous,
+        ruleset=ruleset,
+        districts=districts,
+        units=units,
+        colour_counts=colour_counts(units, ruleset),
+        transitions=transitions(units),
+        turned_hot=turned_hot(units),
+        notes=notes,
+    )
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
@@ -120,8 +133,9 @@ def colour_counts(units: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     counts = counts.reindex(columns=[*colours, "none"], fill_value=0)
     moved = u.dropna(subset=["level", "prev_level"])
     counts["up"] = (moved["level"] > moved["prev_level"]).groupby([moved["district_code"], moved["admin_level"]]).sum()
-    counts["down"] = (moved["level"] < moved["prev_level"]).groupby(
-        [moved["district_code"], moved["admin_level"]]).sum()
+    counts["down"] = (
+        (moved["level"] < moved["prev_level"]).groupby([moved["district_code"], moved["admin_level"]]).sum()
+    )
     counts[["up", "down"]] = counts[["up", "down"]].fillna(0).astype(int)
     counts = counts.reset_index()
     names = units.drop_duplicates("district_code").set_index("district_code")["district_name"]
@@ -133,8 +147,12 @@ def transitions(units: pd.DataFrame) -> pd.DataFrame:
     """Per district and unit level, each change of colour since last week and how many units made it."""
     changed = units.dropna(subset=["colour", "prev_colour"])
     changed = changed[changed["colour"] != changed["prev_colour"]]
-    out = (changed.groupby(["district_code", "district_name", "admin_level", "prev_colour", "colour"])
-           .size().rename("units").reset_index())
+    out = (
+        changed.groupby(["district_code", "district_name", "admin_level", "prev_colour", "colour"])
+        .size()
+        .rename("units")
+        .reset_index()
+    )
     return out.sort_values(["district_name", "admin_level", "units"], ascending=[True, True, False])
 
 
@@ -142,8 +160,9 @@ def turned_hot(units: pd.DataFrame) -> pd.DataFrame:
     """Units orange or red this week that were at a lower level last week, with the reasons of their zone."""
     rose = units["prev_level"].notna() & (units["level"] > units["prev_level"])
     hot = units[units["colour"].isin(HOT_COLOURS) & rose]
-    return hot.sort_values(["level", "district_name", "commune_name", "name"],
-                           ascending=[False, True, True, True]).reset_index(drop=True)
+    return hot.sort_values(
+        ["level", "district_name", "commune_name", "name"], ascending=[False, True, True, True]
+    ).reset_index(drop=True)
 
 
 def colour_vi(colour: str | None) -> str:

@@ -29,7 +29,14 @@ from gis.risk.ruleset import (
 )
 
 SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}
-COMPARE = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "==": np.equal, "!=": np.not_equal}
+COMPARE = {
+    ">=": np.greater_equal,
+    ">": np.greater,
+    "<=": np.less_equal,
+    "<": np.less,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 OUTPUT_COLUMNS = ["level", "colour", "label_vi", "label_en", "reasons", "decisive"]
 
 
@@ -264,7 +271,9 @@ def _run_step(ev: _Evaluation, step: Any, active: np.ndarray) -> None:
             ev.explain(todo, f"none of the rules above applies ({step.otherwise_cite}) → level {step.otherwise}", ())
         elif todo.any():
             if rs.not_available is None:
-                raise InvalidRuleset(f"rule set {rs.id}: no rule matches row {ev.frame.index[np.flatnonzero(todo)[0]]!r}")
+                raise InvalidRuleset(
+                    f"rule set {rs.id}: no rule matches row {ev.frame.index[np.flatnonzero(todo)[0]]!r}"
+                )
             out[todo] = rs.not_available.level
             ev.explain(todo, "no rule matches → not available", ())
         ev.values[step.output] = out
@@ -358,7 +367,9 @@ def classify(df: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
     covered = np.isin(admin, [lv for a in ruleset.assessments.values() for lv in a.admin_levels])
     if not covered.all():
         i = int(np.flatnonzero(~covered)[0])
-        raise UnsupportedLevel(f"rule set {ruleset.id} does not assess admin_level {frame['admin_level'].iloc[i]!r} (row {i})")
+        raise UnsupportedLevel(
+            f"rule set {ruleset.id} does not assess admin_level {frame['admin_level'].iloc[i]!r} (row {i})"
+        )
     parts = [pd.DataFrame({"level": pd.Series([], dtype=int), "reasons": [], "decisive": []})]
     for assessment in ruleset.assessments.values():
         rows = np.isin(admin, assessment.admin_levels)
@@ -379,6 +390,12 @@ def classify_records(records: Iterable[dict[str, Any]], ruleset: RuleSet, admin_
     df["admin_level"] = admin_level
     out = classify(df, ruleset)
     return [
-        {"level": int(r.level), "colour": r.colour, "label_vi": r.label_vi, "label_en": r.label_en, "reasons": r.reasons}
+        {
+            "level": int(r.level),
+            "colour": r.colour,
+            "label_vi": r.label_vi,
+            "label_en": r.label_en,
+            "reasons": r.reasons,
+        }
         for r in out.itertuples()
     ]

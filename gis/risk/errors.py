@@ -15,7 +15,9 @@ class UnknownRuleset(RiskError):
     def __init__(self, ref: str, available: list[str]):
         self.ref = ref
         self.available = available
-        super().__init__(f"unknown rule set {ref!r}; shipped rule sets: {', '.join(available)} (or give a path to a .yml file)")
+        super().__init__(
+            f"unknown rule set {ref!r}; shipped rule sets: {', '.join(available)} (or give a path to a .yml file)"
+        )
 
 
 class InvalidRuleset(RiskError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -108,7 +108,7 @@ class Choice(_Model):
     options: dict[str, str]
 
 
-Derived = Annotated[Union[Ratio, SumOf, ByDate, Choice], Field(discriminator="kind")]
+Derived = Annotated[Ratio | SumOf | ByDate | Choice, Field(discriminator="kind")]
 
 
 # --- conditions --------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ class AnyOf(_Model):
     enabled: bool | str = True
 
 
-Condition = Union[Compare, AllOf, AnyOf]
+Condition = Compare | AllOf | AnyOf
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
 
@@ -216,7 +216,7 @@ class NotBelow(_Model):
     cite: str
 
 
-Step = Annotated[Union[Bands, Matrix, Rules, Raise, NotBelow], Field(discriminator="type")]
+Step = Annotated[Bands | Matrix | Rules | Raise | NotBelow, Field(discriminator="type")]
 
 
 class Assessment(_Model):

@@ -26,14 +26,40 @@ log = logging.getLogger(__name__)
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "zones.sql")
 # Inputs a zone stores beside its reasons: those computed here, not kept in stats.indicator (which the zone's
 # day and area point to).
-DERIVED_INPUTS = ["previous_level", "adjacent_max_level", "child_count", "child_count_level_2", "child_count_level_3",
-                  "child_count_level_4", "children_level_4_scattered"]
-ROLLUP_INDICATORS = {"child_count", "child_count_level_2", "child_count_level_3", "child_count_level_4",
-                     "children_level_4_scattered"}
+DERIVED_INPUTS = [
+    "previous_level",
+    "adjacent_max_level",
+    "child_count",
+    "child_count_level_2",
+    "child_count_level_3",
+    "child_count_level_4",
+    "children_level_4_scattered",
+]
+ROLLUP_INDICATORS = {
+    "child_count",
+    "child_count_level_2",
+    "child_count_level_3",
+    "child_count_level_4",
+    "children_level_4_scattered",
+}
 ADJACENCY_ROUNDS = 5  # "adjoins an orange commune" can cascade; stop when stable or after this many rounds
 CODES = {"area_code": str, "parent_code": str}
-STAGE_COLUMNS = ["ruleset_id", "day", "area_code", "admin_level", "ruleset_version", "level", "colour", "label_vi",
-                 "label_en", "computed_level", "override_id", "reasons", "decisive", "inputs"]
+STAGE_COLUMNS = [
+    "ruleset_id",
+    "day",
+    "area_code",
+    "admin_level",
+    "ruleset_version",
+    "level",
+    "colour",
+    "label_vi",
+    "label_en",
+    "computed_level",
+    "override_id",
+    "reasons",
+    "decisive",
+    "inputs",
+]
 
 
 @dataclass
@@ -60,8 +86,9 @@ def ensure_adjacency(engine: Engine, tolerance_m: float) -> None:
         log.info("neighbours recomputed (tolerance %s m) in %.1f s", tolerance_m, time.perf_counter() - started)
 
 
-def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, settings: RiskSettings,
-                  scope: list[str] | None = None) -> ComputeSummary:
+def compute_zones(
+    engine: Engine, days: list[dt.date], ruleset: RuleSet, settings: RiskSettings, scope: list[str] | None = None
+) -> ComputeSummary:
     """Classify every area on each day (in date order, since a day's zone depends on the day before).
 
     scope: only these areas (those a batch reached). Ignored by rule sets that read neighbours or children,
@@ -95,12 +122,17 @@ def compute_zones(engine: Engine, days: list[dt.date], ruleset: RuleSet, setting
     return summary
 
 
-def _zones_for_day(conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame,
-                   scope: list[str] | None, columns: str) -> pd.DataFrame:
+def _zones_for_day(
+    conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame, scope: list[str] | None, columns: str
+) -> pd.DataFrame:
     if scope is None:  # every unit: hash joins (a new day is missing from the planner's statistics: 0.55 s → 0.2 s)
         conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
-    frame = read_frame(conn, SQL["indicators_for_day"].format(columns=columns),
-                       {"day": day, "scope": scope, "ruleset": ruleset.id}, dtype=CODES)
+    frame = read_frame(
+        conn,
+        SQL["indicators_for_day"].format(columns=columns),
+        {"day": day, "scope": scope, "ruleset": ruleset.id},
+        dtype=CODES,
+    )
     if frame.empty:
         return frame
     frame = frame.set_index("area_code", drop=False)
@@ -169,7 +201,8 @@ def _with_children(rows: pd.DataFrame, below: pd.DataFrame, neighbours: pd.DataF
         rows[f"child_count_level_{level}"] = rows.index.map(col).fillna(0).astype(int)
     red = children[children["level"] == 4]
     rows["children_level_4_scattered"] = rows.index.map(
-        lambda code: int(connected_groups(red.index[red["parent_code"] == code], neighbours) > 1))
+        lambda code: int(connected_groups(red.index[red["parent_code"] == code], neighbours) > 1)
+    )
     return rows
 
 
@@ -206,10 +239,16 @@ def apply_overrides(zones: pd.DataFrame, overrides: pd.DataFrame, ruleset: RuleS
             continue
         spec = ruleset.level_def(int(o.level))
         zones.loc[o.area_code, ["level", "colour", "label_vi", "label_en"]] = [
-            int(o.level), spec.colour, spec.label_vi, spec.label_en]
+            int(o.level),
+            spec.colour,
+            spec.label_vi,
+            spec.label_en,
+        ]
         zones.at[o.area_code, "override_id"] = int(o.id)
-        zones.at[o.area_code, "reasons"] = [*zones.at[o.area_code, "reasons"],
-                                            f"override by {o.author}: level {int(o.level)} — {o.reason}"]
+        zones.at[o.area_code, "reasons"] = [
+            *zones.at[o.area_code, "reasons"],
+            f"override by {o.author}: level {int(o.level)} — {o.reason}",
+        ]
     return zones
 
 
@@ -218,8 +257,7 @@ def _inputs(rows: pd.DataFrame, needs: set[str]) -> pd.Series:
     cols = [c for c in DERIVED_INPUTS if c in needs and c in rows.columns]
     if not cols:  # a frame without columns writes one line for all its rows
         return pd.Series("{}", index=rows.index)
-    return pd.Series(rows[cols].to_json(orient="records", lines=True, force_ascii=False).splitlines(),
-                     index=rows.index)
+    return pd.Series(rows[cols].to_json(orient="records", lines=True, force_ascii=False).splitlines(), index=rows.index)
 
 
 def _store(conn, zones: pd.DataFrame, day: dt.date, ruleset_id: str, scoped: bool) -> int:
@@ -246,7 +284,7 @@ def _copy_text(zones: pd.DataFrame, stored: dict[str, str], chunk: int = 10_000)
     (the server parses one chunk while the next is made), leaving out rows whose digest equals the stored one.
     Reasons and decisive values become JSON (orjson; NaN becomes null)."""
     for start in range(0, len(zones), chunk):
-        part = zones.iloc[start:start + chunk]
+        part = zones.iloc[start : start + chunk]
         n = len(part)
         columns = []
         for name in STAGE_COLUMNS:
@@ -276,5 +314,4 @@ def _escaped(values: list[str]) -> list[str]:
     joined = "".join(values)
     if not any(c in joined for c in ("\\", "\t", "\n", "\r")):
         return values
-    return [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-            for v in values]
+    return [v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r") for v in values]

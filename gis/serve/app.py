@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis import sqlfiles
 from gis.maps.app import map_routes
+from gis.maps.settings import MapSettings
 from gis.risk.settings import RiskSettings
 from gis.serve import pygeoapi_fixes
 from gis.serve.auth import ROLE_COLLECTIONS, USER_KEY, AuthMiddleware, TokenVerifier
@@ -29,9 +30,8 @@ from gis.serve.caching import CacheMiddleware, DataVersion
 from gis.serve.limits import RequestLimits
 from gis.serve.ogc import audience_config, load_config, make_api, ogc_app, restricted_collections
 from gis.serve.outage import OUTAGE_ERRORS, DatabaseOutage, serving_engine, too_slow
-from gis.serve.settings import ServeSettings
 from gis.serve.security import SecurityHeadersMiddleware
-from gis.maps.settings import MapSettings
+from gis.serve.settings import ServeSettings
 from gis.settings import PROJECT_ROOT, Settings
 
 PYGEOAPI_CONFIG = PROJECT_ROOT / "pygeoapi-config.yml"
@@ -44,8 +44,7 @@ def _secret(value) -> str:
 
 def public_url(settings: Settings, serve: ServeSettings) -> URL:
     """The database URL as the public role (`pub` only), which every public path reads through."""
-    return make_url(settings.url).set(username=serve.public_db_user,
-                                      password=_secret(serve.public_db_password) or None)
+    return make_url(settings.url).set(username=serve.public_db_user, password=_secret(serve.public_db_password) or None)
 
 
 def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, str]:
@@ -85,8 +84,9 @@ class AudienceRouter:
         await self.apps[user.role if user else "public"](scope, receive, send)
 
 
-def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None = None,
-               risk: RiskSettings | None = None) -> Starlette:
+def create_app(
+    settings: Settings, engine: Engine, serve: ServeSettings | None = None, risk: RiskSettings | None = None
+) -> Starlette:
     """Compose the served app (the one place where deployment choices meet the library)."""
     serve = serve or ServeSettings()
     risk = risk or RiskSettings()
@@ -106,20 +106,27 @@ def create_app(settings: Settings, engine: Engine, serve: ServeSettings | None =
             with own.connect() as conn:
                 areas = conn.execute(text("SELECT count(*) FROM admin.area WHERE valid_to IS NULL")).scalar_one()
         except OUTAGE_ERRORS as error:
-            return JSONResponse({"status": "unavailable", "database": "slow" if too_slow(error) else "down"},
-                                status_code=503,
-                                headers={"Retry-After": str(serve.retry_after_seconds)})
+            return JSONResponse(
+                {"status": "unavailable", "database": "slow" if too_slow(error) else "down"},
+                status_code=503,
+                headers={"Retry-After": str(serve.retry_after_seconds)},
+            )
         return JSONResponse({"status": "ok", "database": "up", "current_areas": areas})
 
     # Our own routes (health, the map), before pygeoapi's catch-all.
-    routes: list[BaseRoute] = [Route("/health", health),
-                               *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map"))]
+    routes: list[BaseRoute] = [
+        Route("/health", health),
+        *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map")),
+    ]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],
-        middleware=[Middleware(SecurityHeadersMiddleware,
-                               tile_urls=[MapSettings().basemap_url, config["server"]["map"]["url"]]),
-                    Middleware(RequestLimits, settings=serve),
-                    Middleware(DatabaseOutage, engine=own, settings=serve),
-                    Middleware(AuthMiddleware, verifier=TokenVerifier(own, serve), restricted=restricted),
-                    Middleware(CacheMiddleware, version=DataVersion(own, serve.version_ttl_seconds),
-                               settings=serve)])
+        middleware=[
+            Middleware(
+                SecurityHeadersMiddleware, tile_urls=[MapSettings().basemap_url, config["server"]["map"]["url"]]
+            ),
+            Middleware(RequestLimits, settings=serve),
+            Middleware(DatabaseOutage, engine=own, settings=serve),
+            Middleware(AuthMiddleware, verifier=TokenVerifier(own, serve), restricted=restricted),
+            Middleware(CacheMiddleware, version=DataVersion(own, serve.version_ttl_seconds), settings=serve),
+        ],
+    )

@@ -91,9 +91,14 @@ class TokenVerifier:
 
         try:
             key = self._jwks.get_signing_key_from_jwt(token)
-            claims = jwt.decode(token, key.key, algorithms=["RS256", "ES256", "PS256"],
-                                audience=self.settings.oidc_audience, issuer=self.settings.oidc_issuer,
-                                options={"require": ["exp", "iss", "sub"]})
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256", "ES256", "PS256"],
+                audience=self.settings.oidc_audience,
+                issuer=self.settings.oidc_issuer,
+                options={"require": ["exp", "iss", "sub"]},
+            )
         except jwt.PyJWTError as exc:
             raise InvalidCredentials(f"invalid token: {exc}") from exc
         roles = claims.get(self.settings.oidc_role_claim) or []
@@ -131,8 +136,12 @@ class AuthMiddleware:
         collection = self._restricted_collection(scope["path"])
         if collection is not None:
             if user is None:
-                await _deny(send, 401, "Unauthorized", f"collection {collection!r} needs credentials "
-                                                       "(Authorization: Bearer <token>)")
+                await _deny(
+                    send,
+                    401,
+                    "Unauthorized",
+                    f"collection {collection!r} needs credentials (Authorization: Bearer <token>)",
+                )
                 return
             if not user.may_read(collection):
                 await _deny(send, 403, "Forbidden", f"role {user.role!r} may not read collection {collection!r}")
@@ -155,5 +164,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _deny(send: Send, status: int, code: str, description: str) -> None:
-    await send_error(send, status, code, description,
-                     [(b"www-authenticate", b'Bearer realm="covid-gis"')] if status == 401 else None)
+    await send_error(
+        send, status, code, description, [(b"www-authenticate", b'Bearer realm="covid-gis"')] if status == 401 else None
+    )

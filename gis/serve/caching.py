@@ -56,7 +56,8 @@ class DataVersion:
             row = conn.execute(text(SQL["data_version"])).mappings().one()
         changed = row["changed_at"]
         last_modified = email.utils.format_datetime(
-            (changed or dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc), usegmt=True)
+            (changed or dt.datetime(2021, 1, 1, tzinfo=dt.UTC)).astimezone(dt.UTC), usegmt=True
+        )
         tag = f"z{row['zones']}.b{row['boundaries'] or 0}.f{row['facilities'] or 0}"
         return Version(tag, last_modified, changed)
 
@@ -135,11 +136,21 @@ class CacheMiddleware:
             return
         version = await self.version.get()
         headers = dict(scope["headers"])
-        key = b"|".join([scope["path"].encode(), scope["query_string"], headers.get(b"accept", b""),
-                         headers.get(b"accept-language", b"")])
+        key = b"|".join(
+            [
+                scope["path"].encode(),
+                scope["query_string"],
+                headers.get(b"accept", b""),
+                headers.get(b"accept-language", b""),
+            ]
+        )
         etag = f'W/"{version.tag}-{hashlib.sha1(key).hexdigest()[:16]}"'
-        validators = [(b"etag", etag.encode()), (b"last-modified", version.last_modified.encode()),
-                      (b"cache-control", self.cache_control), (b"vary", VARY)]
+        validators = [
+            (b"etag", etag.encode()),
+            (b"last-modified", version.last_modified.encode()),
+            (b"cache-control", self.cache_control),
+            (b"vary", VARY),
+        ]
         if _holds(headers, etag):  # the client holds this very response: it was a 200 of this version
             await _send(send, 304, validators, b"")
             return
@@ -167,8 +178,9 @@ class CacheMiddleware:
             self._inflight.pop(etag, None)
             future.set_result(None)
         if status == 200:
-            headers = [h for h in headers if h[0].lower() not in (b"cache-control", b"etag", b"last-modified",
-                                                                 b"vary")] + validators
+            headers = [
+                h for h in headers if h[0].lower() not in (b"cache-control", b"etag", b"last-modified", b"vary")
+            ] + validators
             self.responses.put(version_tag, etag, status, headers, body)
         else:
             headers = [h for h in headers if h[0].lower() != b"cache-control"] + [(b"cache-control", b"no-cache")]

@@ -62,16 +62,34 @@ def embed_styles(gpkg: Path, layers: list[str], layers_dir: Path) -> list[str]:
         if not qml.exists():
             continue
         sld = layers_dir / f"{name}.sld"
-        rows.append(("", "", name, "geom", name, qml.read_text(encoding="utf-8"),
-                     sld.read_text(encoding="utf-8") if sld.exists() else "", 1, f"covid-gis style for {name}",
-                     "covid-gis", "", dt.datetime.now(dt.timezone.utc).isoformat()))
+        rows.append(
+            (
+                "",
+                "",
+                name,
+                "geom",
+                name,
+                qml.read_text(encoding="utf-8"),
+                sld.read_text(encoding="utf-8") if sld.exists() else "",
+                1,
+                f"covid-gis style for {name}",
+                "covid-gis",
+                "",
+                dt.datetime.now(dt.UTC).isoformat(),
+            )
+        )
     with sqlite3.connect(gpkg) as db:
         db.executescript(LAYER_STYLES_DDL)
-        db.executemany("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
-                       "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
-                   "VALUES ('layer_styles', 'attributes', 'layer_styles')")
+        db.executemany(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, "
+            "styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier) "
+            "VALUES ('layer_styles', 'attributes', 'layer_styles')"
+        )
     return [row[2] for row in rows]
 
 

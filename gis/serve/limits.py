@@ -26,13 +26,23 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SHOWN_NAME_CHARS = 40  # a parameter named in an answer is cut to this
 
 
-async def send_error(send: Send, status: int, code: str, description: str,
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_error(
+    send: Send, status: int, code: str, description: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """A JSON error in pygeoapi's shape ({"code", "description"}), never cached."""
     body = json.dumps({"code": code, "description": description}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"cache-control", b"no-store"), *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -58,19 +68,28 @@ class RequestLimits:
             return 414, "URITooLong", f"the URL is {url_bytes} bytes long; at most {s.max_url_bytes} are accepted"
         header_bytes = sum(len(name) + len(value) for name, value in scope["headers"])
         if header_bytes > s.max_header_bytes:
-            return (431, "RequestHeaderFieldsTooLarge",
-                    f"the request headers are {header_bytes} bytes long; at most {s.max_header_bytes} are accepted")
+            return (
+                431,
+                "RequestHeaderFieldsTooLarge",
+                f"the request headers are {header_bytes} bytes long; at most {s.max_header_bytes} are accepted",
+            )
         for segment in scope["path"].split("/"):
             if len(segment) > s.max_value_chars:
-                return (400, "InvalidParameterValue", f"a part of the path is {len(segment)} characters long; "
-                                                      f"at most {s.max_value_chars} are accepted")
+                return (
+                    400,
+                    "InvalidParameterValue",
+                    f"a part of the path is {len(segment)} characters long; at most {s.max_value_chars} are accepted",
+                )
             if "\x00" in segment:
                 return 400, "InvalidParameterValue", "the path cannot contain NUL characters (%00)"
         for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
             shown = name if len(name) <= SHOWN_NAME_CHARS else name[:SHOWN_NAME_CHARS] + "…"
             if len(name) > s.max_value_chars or len(value) > s.max_value_chars:
-                return (400, "InvalidParameterValue",
-                        f"parameter {shown!r} is too long; at most {s.max_value_chars} characters are accepted")
+                return (
+                    400,
+                    "InvalidParameterValue",
+                    f"parameter {shown!r} is too long; at most {s.max_value_chars} characters are accepted",
+                )
             if "\x00" in name or "\x00" in value:
                 return 400, "InvalidParameterValue", f"parameter {shown!r} cannot contain NUL characters (%00)"
         return None

@@ -19,11 +19,11 @@ import os
 import re
 from pathlib import Path
 
-from pygeoapi.api import API, APIRequest, apply_gzip
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.processes as processes_api
 import pygeoapi.api.tiles as tiles_api
+from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
 from pygeoapi.process.base import JobNotFoundError
 from pygeoapi.provider.base import ProviderGenericError
@@ -59,8 +59,11 @@ def collections_of(config: dict) -> dict[str, dict]:
 
 def restricted_collections(config: dict, public_db_user: str) -> set[str]:
     """A collection is public exactly when every provider reads through the public role; all others need credentials."""
-    return {name for name, res in collections_of(config).items()
-            if any(p.get("data", {}).get("user") != public_db_user for p in res.get("providers", []))}
+    return {
+        name
+        for name, res in collections_of(config).items()
+        if any(p.get("data", {}).get("user") != public_db_user for p in res.get("providers", []))
+    }
 
 
 def audience_config(config: dict, hidden: set[str]) -> dict:
@@ -81,6 +84,7 @@ def ogc_app(api: API) -> Starlette:
         async def endpoint(request: Request) -> Response:
             args = [request.path_params[p] for p in params]
             return await _execute(api, function, request, args, skip_valid_check)
+
         return Route(path, endpoint, methods=list(methods))
 
     async def items(request: Request) -> Response:
@@ -90,31 +94,36 @@ def ogc_app(api: API) -> Starlette:
             return _bad_request("sortby: a comma-separated list of property names, each optionally prefixed + or -")
         datetime_ = request.query_params.get("datetime")
         if datetime_ is not None and not _valid_datetime(datetime_):
-            return _bad_request("datetime: a date (2021-10-20), a date and time (2021-10-20T08:00:00Z) or an "
-                                "interval of them (2021-10-01/2021-10-20; '..' for an open end)")
+            return _bad_request(
+                "datetime: a date (2021-10-20), a date and time (2021-10-20T08:00:00Z) or an "
+                "interval of them (2021-10-01/2021-10-20; '..' for an open end)"
+            )
         return await _execute(api, itemtypes_api.get_collection_items, request, [cid], True)
 
     collections = collections_of(api.config)
-    tiled = sorted(name for name, res in collections.items()
-                   if any(p.get("type") == "tile" for p in res.get("providers", [])))
+    tiled = sorted(
+        name for name, res in collections.items() if any(p.get("type") == "tile" for p in res.get("providers", []))
+    )
 
     def tiles(path: str, function, *params: str) -> Route:
         """A tile route; a collection without tiles is a 404 that names the tiled ones (pygeoapi: 400 "invalid
         provider type"). Below the tile matrix set, the provider checks the format (mvt, tilejson: not pygeoapi's)."""
+
         async def endpoint(request: Request) -> Response:
             cid = request.path_params["collection_id"]
             if cid in collections and cid not in tiled:
                 return _error(404, "NotFound", f"{cid} has no tiles; tiled collections: {', '.join(tiled)}")
-            return await _execute(api, function, request, [request.path_params[p] for p in params],
-                                  "tileMatrixSetId" in params)
+            return await _execute(
+                api, function, request, [request.path_params[p] for p in params], "tileMatrixSetId" in params
+            )
+
         return Route(path, endpoint)
 
     async def execution(request: Request) -> Response:
         problem = await _execution_body_problem(request)
         if problem:
             return _bad_request(problem)
-        return await _execute(api, processes_api.execute_process, request, [request.path_params["process_id"]],
-                              False)
+        return await _execute(api, processes_api.execute_process, request, [request.path_params["process_id"]], False)
 
     async def jobs(request: Request) -> Response:
         job_id = request.path_params.get("job_id")
@@ -143,8 +152,15 @@ def ogc_app(api: API) -> Starlette:
         tiles(c + "/tiles", tiles_api.get_collection_tiles, "collection_id"),
         tiles(tms, tiles_api.get_collection_tiles_metadata, "collection_id", "tileMatrixSetId"),
         tiles(tms + "/metadata", tiles_api.get_collection_tiles_metadata, "collection_id", "tileMatrixSetId"),
-        tiles(tms + "/{tileMatrix}/{tileRow}/{tileCol}", tiles_api.get_collection_tiles_data, "collection_id",
-              "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"),
+        tiles(
+            tms + "/{tileMatrix}/{tileRow}/{tileCol}",
+            tiles_api.get_collection_tiles_data,
+            "collection_id",
+            "tileMatrixSetId",
+            "tileMatrix",
+            "tileRow",
+            "tileCol",
+        ),
         route("/processes", processes_api.describe_processes),
         route("/processes/{process_id}", processes_api.describe_processes, "process_id"),
         Route("/processes/{process_id}/execution", execution, methods=["POST"]),
@@ -153,8 +169,10 @@ def ogc_app(api: API) -> Starlette:
         Route("/jobs/{job_id}/results", jobs),
     ]
     # /static: our templates' files, then the map's (its vendored Leaflet), then pygeoapi's (logo, default.css).
-    static = StaticFiles(directory=api.config["server"].get("templates", {}).get("static", STATIC_DIR),
-                         packages=[("gis.maps", "static"), ("pygeoapi", "static")])
+    static = StaticFiles(
+        directory=api.config["server"].get("templates", {}).get("static", STATIC_DIR),
+        packages=[("gis.maps", "static"), ("pygeoapi", "static")],
+    )
     return Starlette(routes=[Mount("/static", static), *routes])
 
 
@@ -199,8 +217,12 @@ def _depth(document) -> int:
     depth, level = 0, [document]
     while level:
         depth += 1
-        level = [child for node in level if isinstance(node, (dict, list))
-                 for child in (node.values() if isinstance(node, dict) else node)]
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
     return depth - 1
 
 
@@ -219,8 +241,13 @@ def _call_in_thread(loop: asyncio.AbstractEventLoop, function, api: API, api_req
     try:
         return function(api, api_request, *args)
     except ProviderGenericError as err:
-        return api.get_exception(err.http_status_code, api_request.get_response_headers(**api.api_headers),
-                                 api_request.format, err.ogc_exception_code, err.message)
+        return api.get_exception(
+            err.http_status_code,
+            api_request.get_response_headers(**api.api_headers),
+            api_request.format,
+            err.ogc_exception_code,
+            err.message,
+        )
 
 
 async def _execute(api: API, function, request: Request, args: list, skip_valid_check: bool) -> Response:
@@ -234,8 +261,9 @@ async def _execute(api: API, function, request: Request, args: list, skip_valid_
         headers, status, content = api.get_format_exception(api_request)
     else:
         loop = asyncio.get_running_loop()
-        headers, status, content = await loop.run_in_executor(None, _call_in_thread, loop, function, api,
-                                                              api_request, *args)
+        headers, status, content = await loop.run_in_executor(
+            None, _call_in_thread, loop, function, api, api_request, *args
+        )
         content = apply_gzip(headers, content)
     if headers.get("Content-Type") == "text/html":
         response = HTMLResponse(content=content, status_code=status)

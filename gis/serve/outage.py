@@ -25,8 +25,13 @@ from gis.serve.settings import ServeSettings
 log = logging.getLogger(__name__)
 
 # Connection refused or lost, server shutting down, statement timeout (QueryCanceled), no free pooled connection.
-OUTAGE_ERRORS = (exc.OperationalError, exc.InterfaceError, exc.TimeoutError, psycopg2.OperationalError,
-                 psycopg2.InterfaceError)
+OUTAGE_ERRORS = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
 PROBED_STATUSES = {400} | set(range(500, 600))
 UNREACHABLE = "the database is not reachable at the moment; please try again shortly"
 TOO_SLOW = "the database did not answer in time; please try again shortly, or ask for less at once"
@@ -35,9 +40,15 @@ TOO_SLOW = "the database did not answer in time; please try again shortly, or as
 def serving_engine(url: URL | str, settings: ServeSettings, application_name: str) -> Engine:
     """An engine for the server's own reads: pinged pool, bounded connect time, statement timeout."""
     options = f"-c statement_timeout={int(settings.statement_timeout_seconds * 1000)}"
-    return create_engine(url, pool_pre_ping=True,
-                         connect_args={"connect_timeout": settings.connect_timeout_seconds, "options": options,
-                                       "application_name": application_name})
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": settings.connect_timeout_seconds,
+            "options": options,
+            "application_name": application_name,
+        },
+    )
 
 
 def reachable(engine: Engine) -> bool:
@@ -90,8 +101,9 @@ class DatabaseOutage:
             nonlocal started, replaced
             if message["type"] == "http.response.start":
                 if _probed(message) and not await asyncio.to_thread(reachable, self.engine):
-                    log.warning("503 for %s: answered %s while the database does not answer", scope["path"],
-                                message["status"])
+                    log.warning(
+                        "503 for %s: answered %s while the database does not answer", scope["path"], message["status"]
+                    )
                     replaced = True
                     await self.answer(send)
                     return

@@ -79,8 +79,15 @@ class ProcessManager(DummyManager):
     anything else is a fault of ours and propagates; subscriber URLs are never called.
     """
 
-    def execute_process(self, process_id: str, data_dict: dict, execution_mode=None, requested_outputs=None,
-                        subscriber=None, requested_response=RequestedResponse.raw.value):
+    def execute_process(
+        self,
+        process_id: str,
+        data_dict: dict,
+        execution_mode=None,
+        requested_outputs=None,
+        subscriber=None,
+        requested_response=RequestedResponse.raw.value,
+    ):
         mime_type, outputs = self.get_processor(process_id).execute(data_dict, outputs=requested_outputs)
         if requested_response == RequestedResponse.document.value:
             outputs = {"outputs": [outputs]}
@@ -89,26 +96,48 @@ class ProcessManager(DummyManager):
 
 
 def _output(name: str, description: str) -> dict:
-    return {name: {"title": name, "description": description,
-                   "schema": {"type": "object", "contentMediaType": "application/json"}}}
+    return {
+        name: {
+            "title": name,
+            "description": description,
+            "schema": {"type": "object", "contentMediaType": "application/json"},
+        }
+    }
 
 
 ZONE_AT_POINT = {
     "version": "1.0.0",
     "id": "zone-at-point",
     "title": {"en": "Zone at a point", "vi": "Vùng nguy cơ tại một điểm"},
-    "description": {"en": "The area containing a point at each administrative level, with its zone (level, colour, "
-                          "reasons) on a date (default: the latest computed day).",
-                    "vi": "Đơn vị hành chính chứa điểm ở mỗi cấp, với cấp độ nguy cơ, màu và lý do."},
+    "description": {
+        "en": "The area containing a point at each administrative level, with its zone (level, colour, "
+        "reasons) on a date (default: the latest computed day).",
+        "vi": "Đơn vị hành chính chứa điểm ở mỗi cấp, với cấp độ nguy cơ, màu và lý do.",
+    },
     "jobControlOptions": ["sync-execute"],
     "keywords": ["zone", "risk", "point"],
     "inputs": {
-        "lon": {"title": "Longitude", "description": "WGS 84 longitude, degrees",
-                "schema": {"type": "number", "minimum": -180, "maximum": 180}, "minOccurs": 1, "maxOccurs": 1},
-        "lat": {"title": "Latitude", "description": "WGS 84 latitude, degrees",
-                "schema": {"type": "number", "minimum": -90, "maximum": 90}, "minOccurs": 1, "maxOccurs": 1},
-        "date": {"title": "Date", "description": "ISO date (YYYY-MM-DD); default the latest computed day",
-                 "schema": {"type": "string", "format": "date"}, "minOccurs": 0, "maxOccurs": 1},
+        "lon": {
+            "title": "Longitude",
+            "description": "WGS 84 longitude, degrees",
+            "schema": {"type": "number", "minimum": -180, "maximum": 180},
+            "minOccurs": 1,
+            "maxOccurs": 1,
+        },
+        "lat": {
+            "title": "Latitude",
+            "description": "WGS 84 latitude, degrees",
+            "schema": {"type": "number", "minimum": -90, "maximum": 90},
+            "minOccurs": 1,
+            "maxOccurs": 1,
+        },
+        "date": {
+            "title": "Date",
+            "description": "ISO date (YYYY-MM-DD); default the latest computed day",
+            "schema": {"type": "string", "format": "date"},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
     },
     "outputs": _output("zones", "the point, the date and one entry per administrative level"),
     "example": {"inputs": {"lon": 106.82, "lat": 10.95}},
@@ -118,27 +147,49 @@ ROUTE_RISK = {
     "version": "1.0.0",
     "id": "route-risk",
     "title": {"en": "Risk along a route", "vi": "Nguy cơ dọc lộ trình"},
-    "description": {"en": "The zones a route (GeoJSON LineString, WGS 84) crosses in order, the highest level met and "
-                          "the length travelled in each colour.",
-                    "vi": "Các vùng mà lộ trình đi qua theo thứ tự, cấp cao nhất và chiều dài trong mỗi màu."},
+    "description": {
+        "en": "The zones a route (GeoJSON LineString, WGS 84) crosses in order, the highest level met and "
+        "the length travelled in each colour.",
+        "vi": "Các vùng mà lộ trình đi qua theo thứ tự, cấp cao nhất và chiều dài trong mỗi màu.",
+    },
     "jobControlOptions": ["sync-execute"],
     "keywords": ["zone", "risk", "route", "PC-Covid"],
     "inputs": {
-        "route": {"title": "Route",
-                  "description": f"GeoJSON LineString in WGS 84 (lon, lat), or a Feature holding one: 2 to "
-                                 f"{MAX_ROUTE_POINTS} positions, at most {MAX_ROUTE_KM:,} km long, no step of more "
-                                 "than 180° of longitude",
-                  "schema": {"type": "object", "contentMediaType": "application/geo+json",
-                             "properties": {"type": {"enum": ["LineString", "Feature"]},
-                                            "coordinates": {"type": "array", "minItems": 2,
-                                                            "maxItems": MAX_ROUTE_POINTS,
-                                                            "items": {"type": "array", "minItems": 2,
-                                                                      "items": {"type": "number"}}}}},
-                  "minOccurs": 1, "maxOccurs": 1},
-        "date": {"title": "Date", "description": "ISO date; default the latest computed day",
-                 "schema": {"type": "string", "format": "date"}, "minOccurs": 0, "maxOccurs": 1},
-        "admin_level": {"title": "Administrative level", "description": "1 province … 4 hamlet (default 4)",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 4}, "minOccurs": 0, "maxOccurs": 1},
+        "route": {
+            "title": "Route",
+            "description": f"GeoJSON LineString in WGS 84 (lon, lat), or a Feature holding one: 2 to "
+            f"{MAX_ROUTE_POINTS} positions, at most {MAX_ROUTE_KM:,} km long, no step of more "
+            "than 180° of longitude",
+            "schema": {
+                "type": "object",
+                "contentMediaType": "application/geo+json",
+                "properties": {
+                    "type": {"enum": ["LineString", "Feature"]},
+                    "coordinates": {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": MAX_ROUTE_POINTS,
+                        "items": {"type": "array", "minItems": 2, "items": {"type": "number"}},
+                    },
+                },
+            },
+            "minOccurs": 1,
+            "maxOccurs": 1,
+        },
+        "date": {
+            "title": "Date",
+            "description": "ISO date; default the latest computed day",
+            "schema": {"type": "string", "format": "date"},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
+        "admin_level": {
+            "title": "Administrative level",
+            "description": "1 province … 4 hamlet (default 4)",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 4},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
     },
     "outputs": _output("route", "crossings in order, highest level, metres per colour"),
     "example": {"inputs": {"route": {"type": "LineString", "coordinates": [[106.80, 10.95], [106.90, 10.97]]}}},
@@ -147,12 +198,19 @@ ROUTE_RISK = {
 
 @functools.cache
 def _engine(host: str, port: int, dbname: str, user: str, password: str | None) -> Engine:
-    url = URL.create("postgresql+psycopg2", username=user, password=password or None, host=host, port=int(port),
-                     database=dbname)
+    url = URL.create(
+        "postgresql+psycopg2", username=user, password=password or None, host=host, port=int(port), database=dbname
+    )
     # JIT off: PostGIS costs ST_Intersection so high that a route query can be JIT-compiled (seen: 158 of 182 ms).
     timeout_ms = max(1, round(SETTINGS.statement_timeout_seconds * 1000))
-    return create_engine(url, pool_pre_ping=True, connect_args={
-        "application_name": "covidgis-processes", "options": f"-c statement_timeout={timeout_ms} -c jit=off"})
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={
+            "application_name": "covidgis-processes",
+            "options": f"-c statement_timeout={timeout_ms} -c jit=off",
+        },
+    )
 
 
 class _ZoneProcessor(BaseProcessor):
@@ -168,14 +226,13 @@ class _ZoneProcessor(BaseProcessor):
     def execute(self, data: dict, outputs=None):
         request = self.parse(data or {})
         if not SLOTS.acquire(blocking=False):
-            raise Unavailable(user_msg="the server is busy with other zone and route requests; retry in a few "
-                                       "seconds")
+            raise Unavailable(user_msg="the server is busy with other zone and route requests; retry in a few seconds")
         try:
             with self.engine.connect() as conn:
                 return self.answer(conn, request)
         except exc.OperationalError as error:
             if isinstance(error.orig, psycopg2.errors.QueryCanceled):
-                raise Unavailable(user_msg=self.too_slow.format(seconds=SETTINGS.statement_timeout_seconds))
+                raise Unavailable(user_msg=self.too_slow.format(seconds=SETTINGS.statement_timeout_seconds)) from error
             raise
         finally:
             SLOTS.release()
@@ -197,17 +254,27 @@ class ZoneAtPointProcessor(_ZoneProcessor):
         super().__init__(processor_def, ZONE_AT_POINT)
 
     def parse(self, data: dict) -> dict:
-        return {"lon": _coordinate(data.get("lon"), "lon", 180), "lat": _coordinate(data.get("lat"), "lat", 90),
-                "day": _date(data.get("date"))}
+        return {
+            "lon": _coordinate(data.get("lon"), "lon", 180),
+            "lat": _coordinate(data.get("lat"), "lat", 90),
+            "day": _date(data.get("date")),
+        }
 
     def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
         day = request["day"] or _latest_day(conn)
         rows = conn.execute(text(SQL["zone_at_point"]), {**request, "day": day}).mappings().all()
         if not rows:
-            raise BadInput(user_msg=f"no zone contains ({request['lon']}, {request['lat']}) on {day}: the point is "
-                                    "outside the served areas, or no zones were computed that day")
-        return "application/json", {"id": "zones", "lon": request["lon"], "lat": request["lat"],
-                                    "date": day.isoformat(), "areas": [_plain(row) for row in rows]}
+            raise BadInput(
+                user_msg=f"no zone contains ({request['lon']}, {request['lat']}) on {day}: the point is "
+                "outside the served areas, or no zones were computed that day"
+            )
+        return "application/json", {
+            "id": "zones",
+            "lon": request["lon"],
+            "lat": request["lat"],
+            "date": day.isoformat(),
+            "areas": [_plain(row) for row in rows],
+        }
 
 
 class RouteRiskProcessor(_ZoneProcessor):
@@ -221,24 +288,36 @@ class RouteRiskProcessor(_ZoneProcessor):
     def parse(self, data: dict) -> dict:
         route = _linestring(data.get("route"))
         admin_level = data.get("admin_level", 4)
-        if isinstance(admin_level, bool) or not isinstance(admin_level, (int, str)) \
-                or str(admin_level) not in ("1", "2", "3", "4"):
+        if (
+            isinstance(admin_level, bool)
+            or not isinstance(admin_level, (int, str))
+            or str(admin_level) not in ("1", "2", "3", "4")
+        ):
             raise BadInput(user_msg=f"admin_level: expected 1, 2, 3 or 4, got {_shown(admin_level)}")
         lons, lats = zip(*route["coordinates"])
         length_m = WGS84.line_length(lons, lats)
         if length_m > MAX_ROUTE_KM * 1000:
-            raise BadInput(user_msg=f"route: {length_m / 1000:,.0f} km long; at most {MAX_ROUTE_KM:,} km are "
-                                    "accepted, send a shorter route")
-        return {"route": route, "admin_level": int(admin_level), "day": _date(data.get("date")),
-                "length_m": length_m}
+            raise BadInput(
+                user_msg=f"route: {length_m / 1000:,.0f} km long; at most {MAX_ROUTE_KM:,} km are "
+                "accepted, send a shorter route"
+            )
+        return {"route": route, "admin_level": int(admin_level), "day": _date(data.get("date")), "length_m": length_m}
 
     def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
         day = request["day"] or _latest_day(conn)
-        pieces = conn.execute(text(SQL["route_pieces"]), {"route": json.dumps(request["route"]), "day": day,
-                                                          "admin_level": request["admin_level"]}).mappings().all()
+        pieces = (
+            conn.execute(
+                text(SQL["route_pieces"]),
+                {"route": json.dumps(request["route"]), "day": day, "admin_level": request["admin_level"]},
+            )
+            .mappings()
+            .all()
+        )
         if not pieces:
-            raise BadInput(user_msg=f"the route crosses no zone on {day}: it is outside the served areas, "
-                                    "or no zones were computed that day")
+            raise BadInput(
+                user_msg=f"the route crosses no zone on {day}: it is outside the served areas, "
+                "or no zones were computed that day"
+            )
         crossings: list[dict] = []
         per_colour: dict[str, float] = {}
         for piece in pieces:
@@ -252,10 +331,16 @@ class RouteRiskProcessor(_ZoneProcessor):
         inside, total = sum(per_colour.values()), request["length_m"]
         highest = max(crossings, key=lambda c: c["level"])
         return "application/json", {
-            "id": "route", "date": day.isoformat(), "admin_level": request["admin_level"],
-            "crossings": crossings, "highest_level": highest["level"], "highest_colour": highest["colour"],
+            "id": "route",
+            "date": day.isoformat(),
+            "admin_level": request["admin_level"],
+            "crossings": crossings,
+            "highest_level": highest["level"],
+            "highest_colour": highest["colour"],
             "length_m_by_colour": {k: round(v, 1) for k, v in per_colour.items()},
-            "length_m": round(total, 1), "outside_m": round(max(total - inside, 0.0), 1)}
+            "length_m": round(total, 1),
+            "outside_m": round(max(total - inside, 0.0), 1),
+        }
 
 
 def _latest_day(conn: Connection) -> dt.date:
@@ -272,7 +357,7 @@ def _date(raw) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise BadInput(user_msg=f"date: {_shown(raw)} is not an ISO date (YYYY-MM-DD)")
+        raise BadInput(user_msg=f"date: {_shown(raw)} is not an ISO date (YYYY-MM-DD)") from None
 
 
 def _shown(value) -> str:
@@ -287,7 +372,7 @@ def _coordinate(value, name: str, bound: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise BadInput(user_msg=f"{name}: {_shown(value)} is not a number")
+        raise BadInput(user_msg=f"{name}: {_shown(value)} is not a number") from None
     if not math.isfinite(number) or abs(number) > bound:
         raise BadInput(user_msg=f"{name}: {_shown(value)} is outside -{bound}..{bound}")
     return number
@@ -301,7 +386,7 @@ def _linestring(value) -> dict:
         try:
             value = json.loads(value)
         except ValueError:
-            raise BadInput(user_msg="route: not valid JSON; send a GeoJSON LineString")
+            raise BadInput(user_msg="route: not valid JSON; send a GeoJSON LineString") from None
     if isinstance(value, dict) and value.get("type") == "Feature":
         value = value.get("geometry")
     if not isinstance(value, dict) or value.get("type") != "LineString":
@@ -310,17 +395,22 @@ def _linestring(value) -> dict:
     coords = value.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2 or len(coords) > MAX_ROUTE_POINTS:
         count = f"{len(coords)} positions" if isinstance(coords, list) else "no list of positions"
-        raise BadInput(user_msg=f"route: a LineString needs 2 to {MAX_ROUTE_POINTS} positions, got {count}; "
-                                "simplify a longer route")
+        raise BadInput(
+            user_msg=f"route: a LineString needs 2 to {MAX_ROUTE_POINTS} positions, got {count}; "
+            "simplify a longer route"
+        )
     clean = []
     for i, pos in enumerate(coords):
         if not isinstance(pos, list) or len(pos) < 2:
             raise BadInput(user_msg=f"route: position {i} is not [lon, lat]")
-        clean.append([_coordinate(pos[0], f"route position {i} lon", 180),
-                      _coordinate(pos[1], f"route position {i} lat", 90)])
+        clean.append(
+            [_coordinate(pos[0], f"route position {i} lon", 180), _coordinate(pos[1], f"route position {i} lat", 90)]
+        )
         if i and abs(clean[i][0] - clean[i - 1][0]) > 180:
-            raise BadInput(user_msg=f"route: positions {i - 1} and {i} are more than 180° of longitude apart; "
-                                    "split a route that crosses the antimeridian")
+            raise BadInput(
+                user_msg=f"route: positions {i - 1} and {i} are more than 180° of longitude apart; "
+                "split a route that crosses the antimeridian"
+            )
     if all(p == clean[0] for p in clean):
         raise BadInput(user_msg="route: all positions are the same point; a route needs length")
     return {"type": "LineString", "coordinates": clean}

@@ -31,8 +31,12 @@ from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 
 from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
-from pygeoapi.provider.base import (ProviderConnectionError, ProviderInvalidQueryError,
-                                    ProviderItemNotFoundError, ProviderQueryError)
+from pygeoapi.provider.base import (
+    ProviderConnectionError,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+    ProviderQueryError,
+)
 from pygeoapi.provider.sql import PostgreSQLProvider as _PygeoapiPostgreSQLProvider
 from pygeofilter import ast, values
 from pygeofilter.backends.sqlalchemy.filters import function_map
@@ -50,11 +54,25 @@ MAX_FILTER_DEPTH = 100  # nesting of a CQL filter; deeper ones would exhaust Pyt
 # ServeSettings.statement_timeout_seconds reaches providers as `statement_timeout_seconds` in their `data`.
 DEFAULT_STATEMENT_TIMEOUT_SECONDS = 10.0
 SHOWN_CHARS = 40  # a value echoed in a message is cut to this
-JSON_TYPES = {bool: "boolean", int: "integer", float: "number", Decimal: "number", dict: "object", list: "array",
-              str: "string"}
+JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    Decimal: "number",
+    dict: "object",
+    list: "array",
+    str: "string",
+}
 COMPARABLE = {"boolean", "integer", "number", "string"}  # JSON objects and lists cannot be filtered or sorted by
-KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", Decimal: "a number", str: "text in quotes",
-              dt.date: "a date (YYYY-MM-DD)", dt.datetime: "a date and time (RFC 3339)"}
+KIND_WORDS = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    Decimal: "a number",
+    str: "text in quotes",
+    dt.date: "a date (YYYY-MM-DD)",
+    dt.datetime: "a date and time (RFC 3339)",
+}
 SPATIAL_PREDICATES = (ast.SpatialComparisonPredicate, ast.Relate, ast.SpatialDistancePredicate, ast.BBox)
 TYPED_PREDICATES = (ast.Comparison, ast.Between, ast.In, ast.Like)
 LITERALS = tuple(t for t in values.LITERALS if t is not list)
@@ -104,26 +122,33 @@ def database_errors():
         code = getattr(orig, "pgcode", None) or ""
         LOG.warning("query refused (%s): %.300s", code or type(exc).__name__, str(orig or exc).strip().split("\n")[0])
         if code == "57014":  # query_canceled: the statement timeout
-            raise QueryTooSlow(user_msg="the query took longer than the server allows one request: narrow it with "
-                                        "bbox, datetime or property filters, or ask for fewer items (limit)") from exc
+            raise QueryTooSlow(
+                user_msg="the query took longer than the server allows one request: narrow it with "
+                "bbox, datetime or property filters, or ask for fewer items (limit)"
+            ) from exc
         if code.startswith("54"):  # program_limit_exceeded: too many columns, too deep an expression
-            raise ProviderInvalidQueryError(user_msg="the request is too large: name fewer properties or write a "
-                                                     "shorter filter") from exc
+            raise ProviderInvalidQueryError(
+                user_msg="the request is too large: name fewer properties or write a shorter filter"
+            ) from exc
         if isinstance(exc, OperationalError):
             raise DatabaseUnavailable(user_msg="the database is not reachable") from exc
         if code.startswith("22"):  # data_exception: a value the column's type cannot hold
-            raise ProviderInvalidQueryError(user_msg="a value in the request does not fit the property it is "
-                                                     "compared with (the collection's queryables give the types)"
-                                            ) from exc
+            raise ProviderInvalidQueryError(
+                user_msg="a value in the request does not fit the property it is "
+                "compared with (the collection's queryables give the types)"
+            ) from exc
         if code in MISMATCHED_TYPES:
-            raise ProviderInvalidQueryError(user_msg="the filter compares values of different types: compare text "
-                                                     "with 'quoted text', numbers with numbers, dates with "
-                                                     "'YYYY-MM-DD'") from exc
+            raise ProviderInvalidQueryError(
+                user_msg="the filter compares values of different types: compare text "
+                "with 'quoted text', numbers with numbers, dates with "
+                "'YYYY-MM-DD'"
+            ) from exc
         raise
     except ValueError as exc:  # psycopg2 refuses some values before sending them
         LOG.warning("value refused by the driver: %.300s", exc)
-        raise ProviderInvalidQueryError(user_msg="a value in the request holds a NUL character, which no property "
-                                                 "can hold") from exc
+        raise ProviderInvalidQueryError(
+            user_msg="a value in the request holds a NUL character, which no property can hold"
+        ) from exc
 
 
 class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
@@ -148,8 +173,11 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         kind = self.fields.get(name, {}).get("type") if not self.properties or name in self.properties else None
         if kind in COMPARABLE:
             return self.table_model.__table__.c[name]
-        usable = ", ".join(n for n, f in self.fields.items()
-                           if f["type"] in COMPARABLE and (not self.properties or n in self.properties))
+        usable = ", ".join(
+            n
+            for n, f in self.fields.items()
+            if f["type"] in COMPARABLE and (not self.properties or n in self.properties)
+        )
         if name == self.geom:
             reason = f"{name} is the geometry: filter it with bbox or a spatial filter (INTERSECTS, WITHIN, BBOX…)"
         elif kind is None:
@@ -174,9 +202,11 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             return super()._get_cql_filters(filterq)
         except (AttributeError, KeyError, TypeError, ValueError, NotImplementedError) as exc:
             LOG.warning("CQL filter not translated: %.300r", exc)
-            raise ProviderInvalidQueryError(user_msg="the filter cannot be applied to this collection: use its "
-                                                     "properties with comparisons, LIKE, IN, BETWEEN, IS NULL and "
-                                                     f"spatial predicates on {self.geom}")
+            raise ProviderInvalidQueryError(
+                user_msg="the filter cannot be applied to this collection: use its "
+                "properties with comparisons, LIKE, IN, BETWEEN, IS NULL and "
+                f"spatial predicates on {self.geom}"
+            ) from None
 
     def _check_filter(self, root) -> None:
         """Refuse, naming the property, what PostgreSQL would refuse or answer with nothing (pygeofilter turns an
@@ -186,8 +216,10 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         while pending:
             node, context, depth = pending.pop()
             if depth > MAX_FILTER_DEPTH:
-                raise ProviderInvalidQueryError(user_msg=f"the filter is nested more than {MAX_FILTER_DEPTH} levels "
-                                                         "deep: write it with IN lists or fewer parentheses")
+                raise ProviderInvalidQueryError(
+                    user_msg=f"the filter is nested more than {MAX_FILTER_DEPTH} levels "
+                    "deep: write it with IN lists or fewer parentheses"
+                )
             if isinstance(node, ast.Attribute):
                 self._check_attribute(node.name, context)
             elif isinstance(node, values.Geometry):
@@ -202,19 +234,26 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             elif isinstance(node, ast.SpatialDistancePredicate):
                 _require_finite([node.distance])
             elif isinstance(node, ast.Function) and node.name not in function_map:
-                raise ProviderInvalidQueryError(user_msg=f"{shown(node.name)}(): not a function this server knows "
-                                                         f"({', '.join(function_map)})")
+                raise ProviderInvalidQueryError(
+                    user_msg=f"{shown(node.name)}(): not a function this server knows ({', '.join(function_map)})"
+                )
             elif isinstance(node, TYPED_PREDICATES) and isinstance(node.lhs, ast.Attribute):
                 column = self._column(node.lhs.name)
                 if isinstance(node, ast.Like) and python_type(column) is not str:
-                    raise ProviderInvalidQueryError(user_msg=f"{node.lhs.name}: LIKE compares text, and this "
-                                                             "property is not text")
+                    raise ProviderInvalidQueryError(
+                        user_msg=f"{node.lhs.name}: LIKE compares text, and this property is not text"
+                    )
                 for operand in node.get_sub_nodes()[1:]:
                     if isinstance(operand, LITERALS):
                         _typed(column, node.lhs.name, operand)
             if isinstance(node, ast.Node):
-                inner = ("spatial" if isinstance(node, SPATIAL_PREDICATES) else
-                         "null" if isinstance(node, ast.IsNull) else "value")
+                inner = (
+                    "spatial"
+                    if isinstance(node, SPATIAL_PREDICATES)
+                    else "null"
+                    if isinstance(node, ast.IsNull)
+                    else "value"
+                )
                 pending.extend((child, inner, depth + 1) for child in node.get_sub_nodes())
             elif isinstance(node, list):
                 pending.extend((child, context, depth + 1) for child in node)
@@ -223,8 +262,9 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         """A property named in a filter: the geometry in spatial predicates (and IS NULL), any other where values
         are compared."""
         if context == "spatial" and name != self.geom:
-            raise ProviderInvalidQueryError(user_msg=f"{shown(name)}: spatial predicates compare the geometry, "
-                                                     f"{self.geom}")
+            raise ProviderInvalidQueryError(
+                user_msg=f"{shown(name)}: spatial predicates compare the geometry, {self.geom}"
+            )
         if name != self.geom or context == "value":
             self._column(name)
 
@@ -244,8 +284,9 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             raise ProviderInvalidQueryError(user_msg="this collection has no time: drop the datetime parameter")
         column = self.table_model.__table__.c[self.time_field]
         if "/" in datetime_:
-            begin, end = (_typed(column, "datetime", part) if part not in ("..", "") else None
-                          for part in datetime_.split("/", 1))
+            begin, end = (
+                _typed(column, "datetime", part) if part not in ("..", "") else None for part in datetime_.split("/", 1)
+            )
             if begin is not None and end is not None:
                 return column.between(begin, end)
             return column >= begin if begin is not None else (column <= end if end is not None else true())
@@ -260,15 +301,34 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         return order
 
     # --- queries ---------------------------------------------------------------------------------------------
-    def query(self, offset=0, limit=10, resulttype="results", bbox=None, datetime_=None, properties=None,
-              sortby=None, select_properties=None, skip_geometry=False, q=None, filterq=None,
-              crs_transform_spec=None, **kwargs):
+    def query(
+        self,
+        offset=0,
+        limit=10,
+        resulttype="results",
+        bbox=None,
+        datetime_=None,
+        properties=None,
+        sortby=None,
+        select_properties=None,
+        skip_geometry=False,
+        q=None,
+        filterq=None,
+        crs_transform_spec=None,
+        **kwargs,
+    ):
         if offset > MAX_OFFSET:
             raise ProviderInvalidQueryError(
                 user_msg=f"offset: at most {MAX_OFFSET:,} (the deepest page served); narrow the request with "
-                         "datetime, bbox or property filters instead")
-        where = and_(true(), self._get_property_filters(properties or []), self._get_cql_filters(filterq),
-                     self._get_bbox_filter(bbox or []), self._get_datetime_filter(datetime_))
+                "datetime, bbox or property filters instead"
+            )
+        where = and_(
+            true(),
+            self._get_property_filters(properties or []),
+            self._get_cql_filters(filterq),
+            self._get_bbox_filter(bbox or []),
+            self._get_datetime_filter(datetime_),
+        )
         order = self._order(sortby or [])
         filters = (tuple(properties or ()), tuple(bbox or ()), datetime_, repr(filterq))
         response = {"type": "FeatureCollection", "features": [], "numberMatched": 0, "numberReturned": 0}
@@ -303,8 +363,10 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             rows = self._run(session, select(*self._columns()).where(id_column == key))
             if not rows:
                 raise ProviderItemNotFoundError(user_msg=f"no such item: {shown(identifier)}")
-            neighbours = select(select(func.max(id_column)).where(id_column < key).scalar_subquery(),
-                                select(func.min(id_column)).where(id_column > key).scalar_subquery())
+            neighbours = select(
+                select(func.max(id_column)).where(id_column < key).scalar_subquery(),
+                select(func.min(id_column)).where(id_column > key).scalar_subquery(),
+            )
             prev, next_ = self._run(session, neighbours)[0]
         feature = self._features(rows, crs_transform_spec)[0]
         return {**feature, "prev": identifier if prev is None else prev, "next": identifier if next_ is None else next_}
@@ -320,8 +382,7 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             columns.append(func.ST_AsGeoJSON(table.c[self.geom], GEOJSON_DECIMALS).label("__geom"))
         return columns
 
-    def _page(self, session: Session, columns: list, where, order: list[tuple], offset: int, limit: int,
-              scope) -> list:
+    def _page(self, session: Session, columns: list, where, order: list[tuple], offset: int, limit: int, scope) -> list:
         """A page of rows (and one more, if there is one), by keyset. PostgreSQL computes every output column of the
         rows an OFFSET skips (a view's masking expressions, the GeoJSON: 19.6 s at offset 350,000 of zones-history),
         so a page beyond the first reads the rows after the sort key of the row before it: remembered from the page
@@ -333,15 +394,21 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         if offset:
             start = _PAGE_KEYS.get((*scope(), positions, offset))
             if start is None:
-                found = self._run(session, select(*(column for column, _ in order)).where(where)
-                                  .order_by(*clauses).offset(offset - 1).limit(1))
+                found = self._run(
+                    session,
+                    select(*(column for column, _ in order))
+                    .where(where)
+                    .order_by(*clauses)
+                    .offset(offset - 1)
+                    .limit(1),
+                )
                 if not found:
                     return []
                 start = tuple(found[0])
             stmt = stmt.where(_after(order, start))
         rows = self._run(session, stmt)
         if limit and len(rows) > limit:  # where the next page starts
-            _PAGE_KEYS.put((*scope(), positions, offset + limit), tuple(rows[limit - 1][-len(order):]))
+            _PAGE_KEYS.put((*scope(), positions, offset + limit), tuple(rows[limit - 1][-len(order) :]))
         return rows
 
     def _features(self, rows: list, crs_transform_spec=None) -> list[dict]:
@@ -350,8 +417,9 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             props = {name: value for name, value in row._mapping.items() if not name.startswith("__key")}
             ident = props.pop("__id")
             geom = props.pop("__geom", None)
-            features.append({"type": "Feature", "id": ident,
-                             "geometry": json.loads(geom) if geom else None, "properties": props})
+            features.append(
+                {"type": "Feature", "id": ident, "geometry": json.loads(geom) if geom else None, "properties": props}
+            )
         if crs_transform_spec is not None:
             transform = self._get_crs_transform(crs_transform_spec)
             for feature in features:
@@ -464,17 +532,18 @@ def _typed(column, name: str, value):
             if isinstance(value, bool):
                 raise ValueError(value)
             number = kind(value)
-            if kind is int and not -2**63 <= number < 2**63 or kind is float and not math.isfinite(number):
+            if kind is int and not -(2**63) <= number < 2**63 or kind is float and not math.isfinite(number):
                 raise ValueError(value)
             return number
     except (TypeError, ValueError, OverflowError, InvalidOperation):
-        raise ProviderInvalidQueryError(user_msg=f"{name}: {shown(value)} is not {KIND_WORDS[kind]}")
+        raise ProviderInvalidQueryError(user_msg=f"{name}: {shown(value)} is not {KIND_WORDS[kind]}") from None
     return value
 
 
 def _after(order: list[tuple], key) -> object:
     """Rows after `key` in `order` (PostgreSQL's: NULLs last ascending, first descending); the last column, the id,
     is unique and never NULL."""
+
     def later(column, descending, value):
         if value is None:
             return column.isnot(None) if descending else false()
@@ -484,8 +553,9 @@ def _after(order: list[tuple], key) -> object:
     def same(column, value):
         return column.is_(None) if value is None else column == literal(value, column.type)
 
-    return or_(*(and_(*(same(c, v) for (c, _), v in zip(order[:i], key)), later(*order[i], key[i]))
-                 for i in range(len(order))))
+    return or_(
+        *(and_(*(same(c, v) for (c, _), v in zip(order[:i], key)), later(*order[i], key[i])) for i in range(len(order)))
+    )
 
 
 def _require_finite(coordinates) -> None:
@@ -498,8 +568,9 @@ def _require_finite(coordinates) -> None:
         elif isinstance(item, dict):
             pending.append(item.get("coordinates", item.get("geometries")))
         elif isinstance(item, (int, float)) and not math.isfinite(item):
-            raise ProviderInvalidQueryError(user_msg="the filter's geometry has a coordinate that is not a finite "
-                                                     "number")
+            raise ProviderInvalidQueryError(
+                user_msg="the filter's geometry has a coordinate that is not a finite number"
+            )
 
 
 def _transformed(geometry: dict, transform) -> dict:

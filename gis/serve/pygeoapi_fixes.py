@@ -68,15 +68,18 @@ def _per_config(translate_struct):
                 l10n._cfg_cache.clear()  # pygeoapi's own cache would hand back another config's translation
                 translated[key] = (struct, translate_struct(struct, locale_, True))
             return translated[key][1]
+
     return per_config
 
 
 def _with_templates(render):
     """pygeoapi's tile matrix set pages pass the whole config where the template config belongs, so they ignore
     `server.templates` (our overrides, gis/serve/templates): give them the configured one."""
+
     @functools.wraps(render)
     def render_j2_template(config: dict, tpl_config: dict, *args, **kwargs):
         if "path" not in tpl_config and "server" in tpl_config:
             tpl_config = tpl_config["server"]["templates"]
         return render(config, tpl_config, *args, **kwargs)
+
     return render_j2_template

@@ -1,9 +1,10 @@
 """Security headers on every response: a Content-Security-Policy without inline script, nosniff, a referrer policy.
 
 Defence in depth behind escaping. Our pages hand data to their scripts in JSON data blocks and build popups from DOM
-nodes (gis/serve/templates, gis/serve/static/covidgis, gis/maps), so an ingested value — a venue name a business typed — never
-becomes markup; if one ever did, the policy keeps it from running: scripts only from this server (no inline script,
-event handler or javascript: URL), no plugins, no <base> to redirect relative URLs, no framing by other sites.
+nodes (gis/serve/templates, gis/serve/static/covidgis, gis/maps), so an ingested value — a venue name a business
+typed — never becomes markup; if one ever did, the policy keeps it from running: scripts only from this server
+(no inline script, event handler or javascript: URL), no plugins, no <base> to redirect relative URLs, no framing
+by other sites.
 Images may also come from the basemaps' tile servers; nothing else leaves this server.
 
 The policy is the same for every response, /map included (JSON and errors too: a browser opening one as a document
@@ -70,5 +71,8 @@ class SecurityHeadersMiddleware:
 
 
 def _encoded(policy: str) -> list[tuple[bytes, bytes]]:
-    return [(b"content-security-policy", policy.encode()), (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", REFERRER_POLICY.encode())]
+    return [
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", REFERRER_POLICY.encode()),
+    ]

@@ -41,8 +41,9 @@ class MVTProvider(MVTPostgreSQLProvider):
         """The tile matrix set named `tileset`, or a 404 naming the ones served."""
         schemes = {s.tileMatrixSet: s for s in self.get_tiling_schemes()}
         if tileset not in schemes:
-            raise ProviderTilesetIdNotFoundError(user_msg=f"unknown tile matrix set {shown(tileset)}: "
-                                                          f"{' or '.join(schemes)}")
+            raise ProviderTilesetIdNotFoundError(
+                user_msg=f"unknown tile matrix set {shown(tileset)}: {' or '.join(schemes)}"
+            )
         return schemes[tileset]
 
     def get_metadata(self, dataset, server_url, layer=None, tileset=None, metadata_format=None, **kwargs):
@@ -55,21 +56,30 @@ class MVTProvider(MVTPostgreSQLProvider):
     def get_vendor_metadata(self, dataset, server_url, layer, tileset, title, description, keywords, **kwargs):
         """TileJSON 3.0.0 (MapLibre, QGIS): it describes XYZ tiles in Web Mercator only."""
         if tileset != WEB_MERCATOR.tileMatrixSet:
-            raise ProviderInvalidQueryError(user_msg=f"f=tilejson describes {WEB_MERCATOR.tileMatrixSet} tiles; "
-                                                     f"for {tileset} ask f=json")
+            raise ProviderInvalidQueryError(
+                user_msg=f"f=tilejson describes {WEB_MERCATOR.tileMatrixSet} tiles; for {tileset} ask f=json"
+            )
         columns = self.table_model.__table__.c
-        fields = {name: TILEJSON_TYPES.get(JSON_TYPES.get(python_type(columns[name])), "String")
-                  for name in self.tile_properties if name in columns}
-        return {"tilejson": "3.0.0", "name": title, "description": description,
-                "tiles": [url_join(server_url, f"collections/{dataset}/tiles/{tileset}/{{z}}/{{y}}/{{x}}?f=mvt")],
-                "minzoom": self.options["zoom"]["min"], "maxzoom": self.options["zoom"]["max"],
-                "vector_layers": [{"id": layer, "fields": fields}]}
+        fields = {
+            name: TILEJSON_TYPES.get(JSON_TYPES.get(python_type(columns[name])), "String")
+            for name in self.tile_properties
+            if name in columns
+        }
+        return {
+            "tilejson": "3.0.0",
+            "name": title,
+            "description": description,
+            "tiles": [url_join(server_url, f"collections/{dataset}/tiles/{tileset}/{{z}}/{{y}}/{{x}}?f=mvt")],
+            "minzoom": self.options["zoom"]["min"],
+            "maxzoom": self.options["zoom"]["max"],
+            "vector_layers": [{"id": layer, "fields": fields}],
+        }
 
     def get_tiles(self, layer="default", tileset=None, z=None, y=None, x=None, format_=None):
         try:
             z, y, x = int(z), int(y), int(x)
         except (TypeError, ValueError):
-            raise ProviderInvalidQueryError(user_msg="tile matrix, row and column must be integers")
+            raise ProviderInvalidQueryError(user_msg="tile matrix, row and column must be integers") from None
         try:
             scheme = self._scheme(tileset)
         except ProviderTilesetIdNotFoundError as exc:
@@ -77,7 +87,7 @@ class MVTProvider(MVTPostgreSQLProvider):
         if not (0 <= z < len(scheme.tileMatrices) and x >= 0 and y >= 0 and self.is_in_limits(scheme, z, x, y)):
             raise ProviderTileNotFoundError(user_msg=f"tile {z}/{y}/{x} is outside {tileset}")
         if tileset == WORLD_CRS84.tileMatrixSet:
-            size = 180 / 2 ** z
+            size = 180 / 2**z
             xmin, ymax = size * x - 180, 90 - size * y
             out_srid, envelope = 4326, ST_MakeEnvelope(xmin, ymax - size, xmin + size, ymax, 4326)
         else:
@@ -86,11 +96,8 @@ class MVTProvider(MVTPostgreSQLProvider):
         geom = table.c[self.geom]
         mvtgeom = ST_AsMVTGeom(ST_Transform(geom, out_srid), envelope, EXTENT, BUFFER, True).label("mvtgeom")
         columns = [table.c[name] for name in self.tile_properties if name in table.c]
-        rows = (select(mvtgeom, *columns)
-                .where(geom.op("&&")(ST_Transform(envelope, self.srid)))
-                .cte("mvtrow"))
+        rows = select(mvtgeom, *columns).where(geom.op("&&")(ST_Transform(envelope, self.srid))).cte("mvtrow")
         stmt = select(ST_AsMVT(rows.table_valued(), layer, EXTENT, "mvtgeom"))
         with database_errors(), Session(self._engine) as session:
             tile = session.execute(stmt).scalar()
         return bytes(tile or b"")
-

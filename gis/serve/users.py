@@ -29,7 +29,7 @@ def add_user(engine: Engine, name: str, role: str) -> str:
         with engine.begin() as conn:
             conn.execute(text(SQL["add_key"]), {"name": name.strip(), "role": role, "token_sha256": hash_token(token)})
     except IntegrityError:
-        raise UserError(f"{name!r} already has an active key: `covidgis users revoke {name}` first")
+        raise UserError(f"{name!r} already has an active key: `covidgis users revoke {name}` first") from None
     return token
 
 

@@ -17,8 +17,13 @@ SQL = sqlfiles.load(Path(__file__).parent / "sql" / "indicators.sql")
 TEST_WINDOW = 7  # days of stats.daily an indicator sums (tests_7d)
 
 
-def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSettings,
-                       refresh_daily: bool = True, communes: list[str] | None = None) -> dict:
+def compute_indicators(
+    engine: Engine,
+    days: list[dt.date],
+    settings: StatsSettings,
+    refresh_daily: bool = True,
+    communes: list[str] | None = None,
+) -> dict:
     """Recompute stats.indicator for these days from the events; returns days, units computed and seconds.
     A row is written only when one of its values changed (its computed_at says when).
 
@@ -28,9 +33,15 @@ def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSetti
     """
     started = time.perf_counter()
     days = sorted(set(days))
-    params = {"tz": settings.timezone, "share_18plus": settings.share_18plus, "share_50plus": settings.share_50plus,
-              "share_65plus": settings.share_65plus, "max_occupancy": settings.capacity_max_occupancy,
-              "scope": None, "communes": None}
+    params = {
+        "tz": settings.timezone,
+        "share_18plus": settings.share_18plus,
+        "share_50plus": settings.share_50plus,
+        "share_65plus": settings.share_65plus,
+        "max_occupancy": settings.capacity_max_occupancy,
+        "scope": None,
+        "communes": None,
+    }
     rows = 0
     if not days:
         return {"days": 0, "rows": 0, "seconds": 0.0}
@@ -59,8 +70,12 @@ def compute_indicators(engine: Engine, days: list[dt.date], settings: StatsSetti
                 if count:
                     _count_daily(conn, day, p, side.other_feeds if side else None)
                 rows += _indicators(conn, day, p, side.case_windows if side else None)
-    return {"days": len(days), "rows": rows, "scope": scoped["scope"],
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "days": len(days),
+        "rows": rows,
+        "scope": scoped["scope"],
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 class _Side:
@@ -116,8 +131,7 @@ def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | No
     if other_feeds is None:
         parts = _by_ancestor(f"{SQL['located_tests']} UNION ALL {SQL['located_other_feeds']}")
     else:
-        conn.exec_driver_sql(f"CREATE TEMP TABLE tests_daily ON COMMIT DROP AS {_by_ancestor(SQL['located_tests'])}",
-                             p)
+        conn.exec_driver_sql(f"CREATE TEMP TABLE tests_daily ON COMMIT DROP AS {_by_ancestor(SQL['located_tests'])}", p)
         conn.exec_driver_sql(SQL["create_side_daily"])
         write_text(conn, "side_daily", other_feeds.result())
         parts = "SELECT * FROM tests_daily UNION ALL SELECT * FROM side_daily"

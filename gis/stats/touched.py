@@ -17,8 +17,9 @@ SQL = sqlfiles.load(Path(__file__).parent / "sql" / "touched.sql")
 LOCAL_TABLES = {"cases", "tests", "vaccinations", "quarantine_stays"}
 
 
-def days_to_recompute(engine: Engine, table: str, batch_id: int,
-                      settings: StatsSettings) -> tuple[list[dt.date], list[str] | None]:
+def days_to_recompute(
+    engine: Engine, table: str, batch_id: int, settings: StatsSettings
+) -> tuple[list[dt.date], list[str] | None]:
     """The days to recompute after a batch, in order, and the communes it changed (None: possibly all).
 
     Days run from the first day the batch touched to the last day computed (or touched): running totals and

@@ -73,8 +73,15 @@ def test_min_area_one_square_metre_would_drop_genuine_slivers(real_units, real_c
 def test_real_status_and_code_findings(real_report):
     assert [p.code for p in of_kind(real_report, "dissolved")] == ["26407"]
     assert [p.code for p in of_kind(real_report, "renamed")] == ["26326"]
-    clean = ("invalid_geometry", "duplicate_code", "missing_code", "unknown_code", "level_mismatch",
-             "missing_parent", "missing_geometry")
+    clean = (
+        "invalid_geometry",
+        "duplicate_code",
+        "missing_code",
+        "unknown_code",
+        "level_mismatch",
+        "missing_parent",
+        "missing_geometry",
+    )
     assert {k: len(of_kind(real_report, k)) for k in clean} == dict.fromkeys(clean, 0)
 
 
@@ -93,8 +100,17 @@ def test_real_outside_parent_and_coverage(real_report):
 def test_report_outputs_agree(real_report):
     frame = real_report.problems_frame()
     assert frame.crs.to_epsg() == 4326
-    assert list(frame.columns) == ["kind", "severity", "code", "other_code", "level", "area_m2", "share",
-                                   "detail", "geometry"]
+    assert list(frame.columns) == [
+        "kind",
+        "severity",
+        "code",
+        "other_code",
+        "level",
+        "area_m2",
+        "share",
+        "detail",
+        "geometry",
+    ]
     summary = real_report.summary()
     assert frame["kind"].value_counts().to_dict() == {k: v["count"] for k, v in summary.items()}
     assert summary["gap"]["total_area_m2"] == pytest.approx(frame.loc[frame.kind == "gap", "area_m2"].sum())
@@ -108,6 +124,7 @@ def test_report_outputs_agree(real_report):
 
 
 # ---- hand-made cases, near Đồng Nai so the UTM zone is the same ----
+
 
 def sq(x, y, size=0.01):
     return shapely.box(107 + x * size, 11 + y * size, 107 + (x + 1) * size, 11 + (y + 1) * size)
@@ -138,11 +155,26 @@ def test_bow_tie_is_repaired_and_reported():
 
 
 def test_code_list_problems():
-    rows = [PARENT, ("11", "A", 2, "1", sq(0, 0)), ("11", "A again", 2, "1", sq(1, 0)),
-            ("99", "Stranger", 2, "1", sq(2, 0)), ("", "Nameless", 2, "1", sq(0, 1)),
-            ("12", "B", 3, "1", sq(1, 1)), ("77", "Orphan", 2, "55", sq(2, 1))]
-    extra = codes([("1", "P", 1, None), ("11", "A", 2, "1"), ("12", "B", 2, "1"), ("13", "C", 2, "1"),
-                   ("77", "Orphan", 2, "55"), ("88", "Lost", 2, "66"), ("4", "Hamlet", 4, "13")])
+    rows = [
+        PARENT,
+        ("11", "A", 2, "1", sq(0, 0)),
+        ("11", "A again", 2, "1", sq(1, 0)),
+        ("99", "Stranger", 2, "1", sq(2, 0)),
+        ("", "Nameless", 2, "1", sq(0, 1)),
+        ("12", "B", 3, "1", sq(1, 1)),
+        ("77", "Orphan", 2, "55", sq(2, 1)),
+    ]
+    extra = codes(
+        [
+            ("1", "P", 1, None),
+            ("11", "A", 2, "1"),
+            ("12", "B", 2, "1"),
+            ("13", "C", 2, "1"),
+            ("77", "Orphan", 2, "55"),
+            ("88", "Lost", 2, "66"),
+            ("4", "Hamlet", 4, "13"),
+        ]
+    )
     report = check_boundaries(units(rows), extra)
     assert [p.code for p in of_kind(report, "duplicate_code")] == ["11"]
     assert [p.code for p in of_kind(report, "unknown_code")] == ["99"]
@@ -156,11 +188,16 @@ def test_code_list_problems():
 
 
 def test_overlap_outside_parent_and_threshold():
-    rows = [PARENT, ("2", "Q", 1, None, shapely.box(107.03, 11, 107.06, 11.03)),
-            ("11", "A", 2, "1", sq(0, 0, 0.02)), ("12", "B", 2, "2", shapely.affinity.translate(sq(0, 0, 0.02), 0.015)),
-            ("13", "C", 2, "1", shapely.box(107, 11.02, 107.01, 11.021))]
-    cl = codes([("1", "P", 1, None), ("2", "Q", 1, None), ("11", "A", 2, "1"), ("12", "B", 2, "2"),
-                ("13", "C", 2, "1")])
+    rows = [
+        PARENT,
+        ("2", "Q", 1, None, shapely.box(107.03, 11, 107.06, 11.03)),
+        ("11", "A", 2, "1", sq(0, 0, 0.02)),
+        ("12", "B", 2, "2", shapely.affinity.translate(sq(0, 0, 0.02), 0.015)),
+        ("13", "C", 2, "1", shapely.box(107, 11.02, 107.01, 11.021)),
+    ]
+    cl = codes(
+        [("1", "P", 1, None), ("2", "Q", 1, None), ("11", "A", 2, "1"), ("12", "B", 2, "2"), ("13", "C", 2, "1")]
+    )
     report = check_boundaries(units(rows), cl)
     [overlap] = of_kind(report, "sibling_overlap")
     assert (overlap.code, overlap.other_code) == ("11", "12") and "parents differ (1 / 2)" in overlap.detail
@@ -172,8 +209,10 @@ def test_overlap_outside_parent_and_threshold():
 
 
 def test_touching_squares_do_not_overlap_and_hole_is_a_gap():
-    ring = [("1" + str(k), f"U{k}", 2, "1", sq(x, y)) for k, (x, y) in
-            enumerate([(x, y) for y in range(3) for x in range(3) if (x, y) != (1, 1)])]
+    ring = [
+        ("1" + str(k), f"U{k}", 2, "1", sq(x, y))
+        for k, (x, y) in enumerate([(x, y) for y in range(3) for x in range(3) if (x, y) != (1, 1)])
+    ]
     cl = codes([("1", "P", 1, None)] + [(r[0], r[1], 2, "1") for r in ring] + [("19", "Centre", 2, "1")])
     report = check_boundaries(units([PARENT, *ring]), cl)
     assert of_kind(report, "sibling_overlap") == []
@@ -197,6 +236,7 @@ def test_status_column_variants_and_no_crs():
 
 
 # ---- grading by share, and swapped shapes ----
+
 
 def column(x, width=1, height=2, size=0.01):
     """A unit `width` squares wide and `height` tall, its left edge x squares east of 107°."""
@@ -269,8 +309,12 @@ def test_two_parents_with_each_others_shapes_look_swapped(parent_level):
     assert set(outside) == {f"{a}1", f"{a}2", f"{b}1", f"{b}2"}
     assert all(p.severity == "error" and p.share == pytest.approx(1.0) for p in outside.values())
     assert "of it lies in Unit B" in outside[f"{a}1"].detail
-    assert report.summary()["swapped_geometry"] == {"severity": "error", "count": 1, "by_severity": {"error": 1},
-                                                    "by_level": {parent_level: 1}}
+    assert report.summary()["swapped_geometry"] == {
+        "severity": "error",
+        "count": 1,
+        "by_severity": {"error": 1},
+        "by_level": {parent_level: 1},
+    }
 
 
 def test_three_parents_with_rotated_shapes_look_permuted():

@@ -7,13 +7,13 @@ import json
 import re
 
 import pytest
-from sqlalchemy import text
-
 from conftest import run_cli
+from sqlalchemy import text
+from test_boundaries_check import hierarchy  # the synthetic provinces of the check tests
+
 from gis.boundaries.dataset import Dataset
 from gis.boundaries.load import prepare, store
 from gis.db.engine import make_engine
-from test_boundaries_check import hierarchy  # the synthetic provinces of the check tests
 
 CASES = {  # name -> (hierarchy arguments, findings that must be named)
     "swapped": ({"n_parents": 3, "shapes": {"11": 1, "12": 0}}, ["look swapped", "11 (Unit A) and 12 (Unit B)"]),
@@ -40,8 +40,19 @@ def test_a_load_with_errors_is_refused_and_writes_nothing(case, empty_db_url, tm
     layer, codes = write_dataset(tmp_path, **kwargs)
     engine = make_engine(empty_db_url)
     before = count(engine, "SELECT count(*) FROM admin.boundary_load"), count(engine, "SELECT count(*) FROM admin.area")
-    proc = run_cli("boundaries", "load", str(layer), "--codes", str(codes), "--name", case, "--valid-from",
-                   "2021-01-01", database_url=empty_db_url, check=False)
+    proc = run_cli(
+        "boundaries",
+        "load",
+        str(layer),
+        "--codes",
+        str(codes),
+        "--name",
+        case,
+        "--valid-from",
+        "2021-01-01",
+        database_url=empty_db_url,
+        check=False,
+    )
     message = re.sub(r"\s+", " ", proc.stderr)
     assert proc.returncode == 2, proc.stderr
     assert "nothing was loaded" in message and all(n in message for n in named), message
@@ -54,8 +65,17 @@ def test_a_load_with_errors_is_refused_and_writes_nothing(case, empty_db_url, tm
 def test_check_reports_the_errors_with_their_severity(case, tmp_path):
     kwargs, _ = CASES[case]
     layer, codes = write_dataset(tmp_path, **kwargs)
-    report = json.loads(run_cli("boundaries", "check", str(layer), "--codes", str(codes), "--json",
-                                database_url="postgresql://nobody@127.0.0.1:1/none").stdout)
+    report = json.loads(
+        run_cli(
+            "boundaries",
+            "check",
+            str(layer),
+            "--codes",
+            str(codes),
+            "--json",
+            database_url="postgresql://nobody@127.0.0.1:1/none",
+        ).stdout
+    )
     assert report["parameters"]["outside_share_error"] == 0.5
     assert report["summary"]["outside_parent"]["severity"] == "error"
     assert ("swapped_geometry" in report["summary"]) == (case == "swapped")
@@ -69,10 +89,18 @@ def test_accepted_errors_reach_the_data_quality_layer_graded(empty_db_url, tmp_p
     engine = make_engine(empty_db_url)
     store(engine, ds, prepare(ds), accept_errors=True)
     with engine.connect() as conn:
-        graded = {(r.kind, r.code): (r.severity, r.detail) for r in conn.execute(text(
-            "SELECT kind, code, severity, detail FROM pub.data_quality WHERE dataset = 'accepted'"))}
+        graded = {
+            (r.kind, r.code): (r.severity, r.detail)
+            for r in conn.execute(
+                text("SELECT kind, code, severity, detail FROM pub.data_quality WHERE dataset = 'accepted'")
+            )
+        }
     engine.dispose()
     assert graded[("swapped_geometry", "11")][0] == "error" and "look swapped" in graded[("swapped_geometry", "11")][1]
-    assert {c for (k, c), (sev, _) in graded.items() if k == "outside_parent" and sev == "error"} == \
-        {"111", "112", "121", "122"}
+    assert {c for (k, c), (sev, _) in graded.items() if k == "outside_parent" and sev == "error"} == {
+        "111",
+        "112",
+        "121",
+        "122",
+    }
     assert graded[("outside_parent", "132")][0] == "warning"

@@ -92,15 +92,25 @@ def test_real_hamlets_pass_the_boundary_check(polygons, communes):
 
 
 def square_commune(code="26000", name="Xã Thử"):
-    return gpd.GeoDataFrame({"code": [code], "name": [name], "level": [3], "parent_code": ["700"]},
-                            geometry=[shapely.box(107, 11, 107.02, 11.02)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"code": [code], "name": [name], "level": [3], "parent_code": ["700"]},
+        geometry=[shapely.box(107, 11, 107.02, 11.02)],
+        crs="EPSG:4326",
+    )
 
 
 def hamlet_points(xy, parent="26000"):
     return gpd.GeoDataFrame(
-        {"code": [f"{parent}-{k:02d}" for k in range(1, len(xy) + 1)], "name": "Ấp", "level": 4,
-         "parent_code": parent, "synthetic": True},
-        geometry=shapely.points(np.asarray(xy, dtype=float)), crs="EPSG:4326")
+        {
+            "code": [f"{parent}-{k:02d}" for k in range(1, len(xy) + 1)],
+            "name": "Ấp",
+            "level": 4,
+            "parent_code": parent,
+            "synthetic": True,
+        },
+        geometry=shapely.points(np.asarray(xy, dtype=float)),
+        crs="EPSG:4326",
+    )
 
 
 def test_one_point_gets_the_whole_commune():
@@ -114,18 +124,26 @@ def test_two_and_collinear_points_split_evenly():
     halves = hamlet_polygons_from_points(hamlet_points([(107.005, 11.01), (107.015, 11.01)]), commune)
     assert shapely.area(halves.geometry.to_numpy()).tolist() == pytest.approx([0.0002, 0.0002])
     assert halves.geometry.iloc[0].bounds == pytest.approx((107, 11, 107.01, 11.02))
-    strips = hamlet_polygons_from_points(
-        hamlet_points([(107.002, 11.01), (107.006, 11.01), (107.01, 11.01)]), commune)
+    strips = hamlet_polygons_from_points(hamlet_points([(107.002, 11.01), (107.006, 11.01), (107.01, 11.01)]), commune)
     assert shapely.area(strips.geometry.to_numpy()).sum() == pytest.approx(0.0004)
     assert strips.geometry.iloc[1].bounds[0::2] == pytest.approx((107.004, 107.008))
 
 
 def test_concave_commune_cells_stay_inside():
-    u_shape = shapely.Polygon([(107, 11), (107.03, 11), (107.03, 11.03), (107.02, 11.03), (107.02, 11.01),
-                               (107.01, 11.01), (107.01, 11.03), (107, 11.03)])
+    u_shape = shapely.Polygon(
+        [
+            (107, 11),
+            (107.03, 11),
+            (107.03, 11.03),
+            (107.02, 11.03),
+            (107.02, 11.01),
+            (107.01, 11.01),
+            (107.01, 11.03),
+            (107, 11.03),
+        ]
+    )
     commune = square_commune().set_geometry([u_shape], crs="EPSG:4326")
-    cells = hamlet_polygons_from_points(hamlet_points([(107.005, 11.02), (107.025, 11.02), (107.015, 11.005)]),
-                                        commune)
+    cells = hamlet_polygons_from_points(hamlet_points([(107.005, 11.02), (107.025, 11.02), (107.015, 11.005)]), commune)
     assert shapely.area(cells.geometry.to_numpy()).sum() == pytest.approx(u_shape.area)
     assert all(u_shape.buffer(1e-12).contains(g) for g in cells.geometry)
 

@@ -46,19 +46,31 @@ def test_largest_remainder_rejects_bad_input(total, weights):
 def write_raster(path, values, crs="EPSG:32648", origin=(700_000, 1_200_000), size=100, nodata=-1.0):
     """A float32 test raster with the given rows of values, north-up, square pixels."""
     values = np.asarray(values, dtype="float32")
-    with rasterio.open(path, "w", driver="GTiff", height=values.shape[0], width=values.shape[1], count=1,
-                       dtype="float32", crs=crs, transform=from_origin(*origin, size, size),
-                       nodata=nodata) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=values.shape[0],
+        width=values.shape[1],
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(*origin, size, size),
+        nodata=nodata,
+    ) as dst:
         dst.write(values, 1)
     return path
 
 
 def cells(*boxes, crs="EPSG:32648"):
     """Polygons from pixel boxes (col0, row0, col1, row1) of the test raster's grid."""
-    geoms = [shapely.box(700_000 + c0 * 100, 1_200_000 - r1 * 100, 700_000 + c1 * 100, 1_200_000 - r0 * 100)
-             for c0, r0, c1, r1 in boxes]
-    return gpd.GeoDataFrame({"code": [f"c{i}" for i in range(len(geoms))], "parent_code": "p"},
-                            geometry=geoms, crs="EPSG:32648").to_crs(crs)
+    geoms = [
+        shapely.box(700_000 + c0 * 100, 1_200_000 - r1 * 100, 700_000 + c1 * 100, 1_200_000 - r0 * 100)
+        for c0, r0, c1, r1 in boxes
+    ]
+    return gpd.GeoDataFrame(
+        {"code": [f"c{i}" for i in range(len(geoms))], "parent_code": "p"}, geometry=geoms, crs="EPSG:32648"
+    ).to_crs(crs)
 
 
 @pytest.fixture

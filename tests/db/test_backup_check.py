@@ -15,9 +15,9 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-
 from backup_support import assert_one_line_error, covidgis, local_env
 from conftest import free_port
+
 from gis.db.cluster import Cluster
 
 
@@ -101,12 +101,18 @@ def _no_copy(top, cluster):
 BREAKAGES = {
     "archive_mode off (ALTER SYSTEM)": (_archive_mode_off, {}, ["archive_mode", "restart"]),
     "archive_command not pgBackRest": (_archive_command_elsewhere, {}, ["archive_command", "pgbackrest"]),
-    "archiving into another stanza": (_archive_to_another_stanza, {"COVIDGIS_BACKUP_CHECK_TIMEOUT_S": "3"},
-                                      ["not archived", "PostgreSQL log"]),
+    "archiving into another stanza": (
+        _archive_to_another_stanza,
+        {"COVIDGIS_BACKUP_CHECK_TIMEOUT_S": "3"},
+        ["not archived", "PostgreSQL log"],
+    ),
     "repository deleted": (_repository_gone, {}, ["stanza", "covidgis db backup"]),
     "repository unreadable by postgres": (_repository_unreadable, {}, ["cannot read the repository"]),
-    "secret changed since the backup": (_secret_changed, {"COVIDGIS_HMAC_SECRET": "another-secret-0123456789"},
-                                        ["differs", "covidgis db backup"]),
+    "secret changed since the backup": (
+        _secret_changed,
+        {"COVIDGIS_HMAC_SECRET": "another-secret-0123456789"},
+        ["differs", "covidgis db backup"],
+    ),
     "secret's copy readable by others": (_copy_readable_by_others, {}, ["read by others", "chmod"]),
     "no copy of the secret": (_no_copy, {"COVIDGIS_BACKUP_SECRETS": "{top}/empty-secrets"}, ["no copy"]),
 }
@@ -144,6 +150,7 @@ def test_a_new_cluster_never_writes_into_another_clusters_repository(bare):
 
 # --- DATABASE_URL: a server covid-gis does not run ---------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def remote(pg_cluster, tmp_path_factory):
     """The session's cluster stands for an operator's server (it does not archive)."""
@@ -175,7 +182,6 @@ def test_restore_with_database_url_puts_the_secret_beside_and_prints_the_server_
     var, env = remote
     covidgis(env, "db", "backup", cwd=var)
     into = tmp_path / "restored"
-    proc = covidgis(env, "db", "restore", "--to", datetime.now().astimezone().isoformat(), "--into", str(into),
-                    cwd=var)
+    proc = covidgis(env, "db", "restore", "--to", datetime.now().astimezone().isoformat(), "--into", str(into), cwd=var)
     assert (into / "hmac.key").read_bytes() == (var / "hmac.key").read_bytes()
     assert "pgbackrest --stanza=covidgis restore" in proc.stdout and "--type=time" in proc.stdout

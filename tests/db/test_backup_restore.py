@@ -23,10 +23,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from backup_support import assert_one_line_error, covidgis, local_env
 from conftest import DONGNAI, free_port
+from sqlalchemy import text
+
 from gis.db.cluster import Cluster
 from gis.db.engine import make_engine
 
@@ -40,17 +40,32 @@ def state(url: str) -> dict:
     """Every table of our schemas as (rows, digest of its rows), the zones by level, the person keys per feed."""
     engine = make_engine(url)
     with engine.connect() as conn:
-        tables = conn.execute(text(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema = ANY(:s) AND table_type = 'BASE TABLE' ORDER BY 1"), {"s": list(SCHEMAS)}).scalars()
-        digests = {t: tuple(conn.execute(text(
-            f"SELECT count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '')) FROM {t} r")).one())
-            for t in tables}
+        tables = conn.execute(
+            text(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema = ANY(:s) AND table_type = 'BASE TABLE' ORDER BY 1"
+            ),
+            {"s": list(SCHEMAS)},
+        ).scalars()
+        digests = {
+            t: tuple(
+                conn.execute(
+                    text(f"SELECT count(*), md5(coalesce(string_agg(r::text, E'\\n' ORDER BY r::text), '')) FROM {t} r")
+                ).one()
+            )
+            for t in tables
+        }
         zones = dict(conn.execute(text("SELECT level, count(*) FROM risk.zone GROUP BY level")).all())
-        keys = {t: set(conn.execute(text(f"SELECT {k}, person_key FROM events.{t}")).all())
-                for t, k in PERSON_TABLES.items()}
-        linked = conn.execute(text("SELECT count(DISTINCT c.person_key) FROM events.cases c "
-                                   "JOIN events.quarantine_stays q USING (person_key)")).scalar()
+        keys = {
+            t: set(conn.execute(text(f"SELECT {k}, person_key FROM events.{t}")).all())
+            for t, k in PERSON_TABLES.items()
+        }
+        linked = conn.execute(
+            text(
+                "SELECT count(DISTINCT c.person_key) FROM events.cases c "
+                "JOIN events.quarantine_stays q USING (person_key)"
+            )
+        ).scalar()
     engine.dispose()
     return {"tables": digests, "zones": zones, "keys": keys, "linked": linked}
 
@@ -67,7 +82,7 @@ def split_feeds(demo: Path, parts: int) -> list[dict[str, Path]]:
             with open(path, "w", encoding="utf-8-sig", newline="") as f:
                 writer = csv.writer(f)
                 writer.writerow(header)
-                writer.writerows(rows[i * size:(i + 1) * size])
+                writer.writerows(rows[i * size : (i + 1) * size])
             out[i][name.split(".")[0]] = path
     return out
 
@@ -116,8 +131,22 @@ def drill():
     covidgis(env, "db", "upgrade", cwd=top)
     covidgis(env, "boundaries", "load", str(DONGNAI), cwd=top)
     demo = top / "demo"
-    covidgis(env, "ingest", "demo-data", "--out", str(demo), "--start", "2021-07-01", "--end", "2021-07-14",
-             "--scale", "0.2", "--seed", "5", cwd=top)
+    covidgis(
+        env,
+        "ingest",
+        "demo-data",
+        "--out",
+        str(demo),
+        "--start",
+        "2021-07-01",
+        "--end",
+        "2021-07-14",
+        "--scale",
+        "0.2",
+        "--seed",
+        "5",
+        cwd=top,
+    )
     batches = split_feeds(demo, 4)
     covidgis(env, "ingest", str(demo / "facilities.csv"), "--feed", "facilities", "--json", cwd=top)
     ingest(env, top, batches[0])
@@ -141,14 +170,35 @@ def drill():
     ingest(env, top, batches[3])
     after = state(url)
     t = time.monotonic()
-    proc = covidgis(env, "db", "restore", "--to", noted.isoformat(), "--into", str(top / "restored"),
-                    "--port", str(restored_port), cwd=top)
+    proc = covidgis(
+        env,
+        "db",
+        "restore",
+        "--to",
+        noted.isoformat(),
+        "--into",
+        str(top / "restored"),
+        "--port",
+        str(restored_port),
+        cwd=top,
+    )
     seconds["restore (base backup + WAL to the noted time, start, promotion)"] = time.monotonic() - t
     restored = state(f"postgresql+psycopg2://postgres@127.0.0.1:{restored_port}/covidgis")
     seconds["whole drill"] = time.monotonic() - began
     print("\nrestore drill timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
-    yield Drill(top=top, env=env, port=port, restored_port=restored_port, batches=batches, noted=noted,
-                at_noted=at_noted, after=after, restored=restored, restore_out=proc.stdout, seconds=seconds)
+    yield Drill(
+        top=top,
+        env=env,
+        port=port,
+        restored_port=restored_port,
+        batches=batches,
+        noted=noted,
+        at_noted=at_noted,
+        after=after,
+        restored=restored,
+        restore_out=proc.stdout,
+        seconds=seconds,
+    )
     for data, p in ((top / "restored" / "pgdata", restored_port), (top / "var" / "pgdata", port)):
         Cluster(data_dir=data, socket_dir=data.parent / "pgsock", port=p).stop()
     shutil.rmtree(top, ignore_errors=True)
@@ -157,8 +207,11 @@ def drill():
 def test_restored_cluster_holds_exactly_the_noted_time(drill):
     noted, restored = drill.at_noted, drill.restored
     assert set(restored["tables"]) == set(noted["tables"]) and "risk.zone" in noted["tables"]
-    differing = {t: (restored["tables"][t], noted["tables"][t]) for t in noted["tables"]
-                 if restored["tables"][t] != noted["tables"][t]}
+    differing = {
+        t: (restored["tables"][t], noted["tables"][t])
+        for t in noted["tables"]
+        if restored["tables"][t] != noted["tables"][t]
+    }
     assert not differing  # every row of every table: events, batches, rejects, audit, indicators, zones, areas
     assert restored["zones"] == noted["zones"] and sum(noted["zones"].values()) > 0
     assert restored["keys"] == noted["keys"] and all(noted["keys"].values())
@@ -204,8 +257,11 @@ def test_secret_and_settings_restored_beside_the_data_for_their_owner_only(drill
 
 def test_feeds_after_a_restore_give_the_same_person_keys(drill):
     """The last batch again, into the restored cluster with the restored secret: the same keys as the original's."""
-    env = {**drill.env, "DATABASE_URL": drill.url(drill.restored_port).replace("+psycopg2", ""),
-           "COVIDGIS_VAR_DIR": str(drill.into)}
+    env = {
+        **drill.env,
+        "DATABASE_URL": drill.url(drill.restored_port).replace("+psycopg2", ""),
+        "COVIDGIS_VAR_DIR": str(drill.into),
+    }
     ingest(env, drill.top, drill.batches[3])
     again = state(drill.url(drill.restored_port))
     assert again["keys"] == drill.after["keys"]
@@ -231,8 +287,10 @@ def test_backup_check_passes_when_archiving_works(drill):
     assert "WAL archiving" in proc.stdout and "HMAC secret" in proc.stdout
 
 
-@pytest.mark.parametrize("case", ["future", "not a time", "before every backup", "into a non-empty directory",
-                                  "into the running cluster's data"])
+@pytest.mark.parametrize(
+    "case",
+    ["future", "not a time", "before every backup", "into a non-empty directory", "into the running cluster's data"],
+)
 def test_restore_refuses_clearly(drill, case):
     into = drill.top / f"refused-{case.replace(' ', '-')}"
     to = drill.noted.isoformat()
@@ -248,8 +306,13 @@ def test_restore_refuses_clearly(drill, case):
     else:
         into = drill.var / "pgdata" / "restore"
     proc = covidgis(drill.env, "db", "restore", "--to", to, "--into", str(into), cwd=drill.top, check=False)
-    word = {"future": "future", "not a time": "not a time", "before every backup": "no backup",
-            "into a non-empty directory": "not empty", "into the running cluster's data": "data directory"}[case]
+    word = {
+        "future": "future",
+        "not a time": "not a time",
+        "before every backup": "no backup",
+        "into a non-empty directory": "not empty",
+        "into the running cluster's data": "data directory",
+    }[case]
     line = assert_one_line_error(proc, word)
     assert len(line) < 400
     if case == "into a non-empty directory":

@@ -6,8 +6,8 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import text
 from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
+from sqlalchemy import text
 
 ARGS = ["--start", "2021-07-01", "--end", "2021-07-31", "--scale", "0.3", "--seed", "7"]
 
@@ -20,8 +20,9 @@ def demo(covidgis, tmp_path_factory):
 
 
 def _digest(folder) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
-            if p.suffix != ".xlsx"}  # xlsx embeds its save time
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.suffix != ".xlsx"
+    }  # xlsx embeds its save time
 
 
 def test_same_seed_same_files(covidgis, demo, tmp_path):
@@ -39,11 +40,17 @@ def test_demo_feeds_ingest(engine, demo):
         assert b["accepted"] > 0, feed
         assert b["rejected"] <= 0.01 * b["rows"] + 2, (feed, b["rejected_by_reason"])
     with engine.connect() as conn:
-        first_week = conn.execute(text(
-            "SELECT commune_code, count(*) FROM events.cases WHERE detected_on < '2021-07-08' "
-            "GROUP BY 1 ORDER BY 2 DESC LIMIT 1")).one()
-        tested_cases = conn.execute(text(
-            "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events.tests t WHERE t.person_key = c.person_key "
-            "AND t.result = 'positive')) * 1.0 / count(*) FROM events.cases c")).scalar()
+        first_week = conn.execute(
+            text(
+                "SELECT commune_code, count(*) FROM events.cases WHERE detected_on < '2021-07-08' "
+                "GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+            )
+        ).one()
+        tested_cases = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events.tests t WHERE t.person_key = c.person_key "
+                "AND t.result = 'positive')) * 1.0 / count(*) FROM events.cases c"
+            )
+        ).scalar()
     assert first_week.commune_code in ("26020", "26050", "26056", "26374")  # Biên Hòa's industrial wards
     assert tested_cases > 0.95  # every case has its positive test (a few test rows carry defects)

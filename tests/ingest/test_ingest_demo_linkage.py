@@ -10,11 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gis.ingest.pseudonym import normalise
-from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
 
 ARGS = ["--start", "2021-07-01", "--end", "2021-07-31", "--scale", "0.3", "--seed", "11"]
 PG_DUMP = Path("/usr/lib/postgresql/15/bin/pg_dump")
@@ -29,20 +29,31 @@ def demo(covidgis, tmp_path_factory):
 
 def test_an_f1_who_becomes_a_case_is_one_person_across_feeds(engine, demo):
     with engine.connect() as conn:
-        linked = conn.execute(text(
-            "SELECT count(DISTINCT c.person_key) FROM events.cases c "
-            "JOIN events.quarantine_stays q USING (person_key) "
-            "JOIN events.tests t ON t.person_key = c.person_key AND t.result = 'positive'")).scalar()
-        found_in_quarantine = conn.execute(text(
-            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events.quarantine_stays q "
-            "WHERE q.person_key = c.person_key AND q.start_on <= c.detected_on)) "
-            "FROM events.cases c WHERE detection_setting = 'quarantine'")).one()
-        contacts_tested = conn.execute(text(
-            "SELECT count(DISTINCT q.person_key) FROM events.quarantine_stays q "
-            "JOIN events.tests t USING (person_key) WHERE t.result = 'negative'")).scalar()
-        vaccinated_cases = conn.execute(text(
-            "SELECT count(DISTINCT c.person_key) FROM events.cases c "
-            "JOIN events.vaccinations v USING (person_key)")).scalar()
+        linked = conn.execute(
+            text(
+                "SELECT count(DISTINCT c.person_key) FROM events.cases c "
+                "JOIN events.quarantine_stays q USING (person_key) "
+                "JOIN events.tests t ON t.person_key = c.person_key AND t.result = 'positive'"
+            )
+        ).scalar()
+        found_in_quarantine = conn.execute(
+            text(
+                "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM events.quarantine_stays q "
+                "WHERE q.person_key = c.person_key AND q.start_on <= c.detected_on)) "
+                "FROM events.cases c WHERE detection_setting = 'quarantine'"
+            )
+        ).one()
+        contacts_tested = conn.execute(
+            text(
+                "SELECT count(DISTINCT q.person_key) FROM events.quarantine_stays q "
+                "JOIN events.tests t USING (person_key) WHERE t.result = 'negative'"
+            )
+        ).scalar()
+        vaccinated_cases = conn.execute(
+            text(
+                "SELECT count(DISTINCT c.person_key) FROM events.cases c JOIN events.vaccinations v USING (person_key)"
+            )
+        ).scalar()
     assert linked >= 1  # in quarantine_stays, cases and tests under one person_key
     cases, registered = found_in_quarantine
     assert cases >= 1 and registered == cases  # every case found in quarantine had been registered as an F1
@@ -59,8 +70,11 @@ def test_same_seed_still_same_files(covidgis, demo, tmp_path):
 def _raw_identifiers(out: Path) -> set[str]:
     """Every ID card and phone number the demo files hold, in the one spelling the pseudonymiser hashes."""
     raw = set()
-    for name, column in (("cases.csv", "Số CCCD/CMND"), ("tests.csv", "Số CCCD/SĐT"),
-                         ("quarantine.csv", "Số CCCD/SĐT")):
+    for name, column in (
+        ("cases.csv", "Số CCCD/CMND"),
+        ("tests.csv", "Số CCCD/SĐT"),
+        ("quarantine.csv", "Số CCCD/SĐT"),
+    ):
         with open(out / name, encoding="utf-8-sig", newline="") as f:
             raw |= {normalise(row[column]) for row in csv.DictReader(f) if row[column]}
     with open(out / "checkins.ndjson", encoding="utf-8") as f:
@@ -87,7 +101,21 @@ def test_the_raw_identifiers_are_nowhere_in_a_dump(db_url, demo):
     raw = _raw_identifiers(out)
     assert len(raw) > 1000 and raw & _identifier_values((out / "quarantine.csv").read_text(encoding="utf-8-sig"))
     url = make_url(db_url)
-    dump = subprocess.run([str(PG_DUMP), "-h", url.host, "-p", str(url.port), "-U", url.username or "postgres",
-                           "--data-only", url.database], capture_output=True, text=True, check=True).stdout
+    dump = subprocess.run(
+        [
+            str(PG_DUMP),
+            "-h",
+            url.host,
+            "-p",
+            str(url.port),
+            "-U",
+            url.username or "postgres",
+            "--data-only",
+            url.database,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "BN-000001" in dump and "CL-0000001" in dump  # the dump does hold the rows
     assert not _identifier_values(dump) & raw

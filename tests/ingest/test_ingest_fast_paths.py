@@ -8,13 +8,13 @@ import hmac
 from pathlib import Path
 
 import pytest
+from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from gis.ingest.feeds import load_feed
 from gis.ingest.pseudonym import Pseudonymiser, normalise
 from gis.ingest.read import open_source
 from gis.ingest.transform import _numeric, records
-from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
 
 FEEDS = Path(__file__).resolve().parents[2] / "ingest" / "feeds"
 HEADER = "Mã mẫu,Số CCCD/SĐT,Ngày lấy mẫu,Loại xét nghiệm,Kết quả,Mã phòng xét nghiệm,Mã địa bàn\n"
@@ -30,9 +30,21 @@ def test_precomputed_hmac_is_hmac_sha256(secret):
 @pytest.mark.parametrize("fmt", ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%Y%m%d"])
 def test_fixed_width_dates_parse_as_strptime(fmt):
     parse = _numeric(fmt)
-    for s in ["15/07/2021 08:30", "15/07/2021", "1/7/2021", "31/02/2021 10:00", "07/15/2021", "29/02/2024",
-              "29/02/2023", "15/07/2021 08:30:59", "20210715", "15/07/2021 8:30", "00/07/2021", "15-07-2021",
-              "15/07/2021 24:00"]:
+    for s in [
+        "15/07/2021 08:30",
+        "15/07/2021",
+        "1/7/2021",
+        "31/02/2021 10:00",
+        "07/15/2021",
+        "29/02/2024",
+        "29/02/2023",
+        "15/07/2021 08:30:59",
+        "20210715",
+        "15/07/2021 8:30",
+        "00/07/2021",
+        "15-07-2021",
+        "15/07/2021 24:00",
+    ]:
         try:
             got = parse(s)
         except ValueError:
@@ -54,25 +66,33 @@ def _lines(tmp_path: Path, body: str) -> tuple[list[str], bool]:
 
 
 def test_blank_lines_are_skipped_and_keys_tracked(tmp_path):
-    lines, increasing = _lines(tmp_path, "A1,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n\n"
-                                         "A2,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n")
+    lines, increasing = _lines(
+        tmp_path, "A1,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n\nA2,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n"
+    )
     assert [line.split("\t")[0] for line in lines] == ["2", "4"] and increasing
-    _, increasing = _lines(tmp_path, "A2,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n"
-                                     "A1,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n")
+    _, increasing = _lines(
+        tmp_path, "A2,0912345678,15/07/2021,PCR,Âm tính,,26020-01\nA1,0912345678,15/07/2021,PCR,Âm tính,,26020-01\n"
+    )
     assert not increasing
 
 
 def test_values_with_tabs_line_breaks_and_quote_bytes_land_as_written(engine, ingest_json, tmp_path):
     lab = 'Lab "A",\ttab\nline\x01x'
     path = tmp_path / "tests_odd.csv"
-    path.write_text(HEADER + 'XN-Q1,0912345678,15/07/2021 08:30,PCR,Âm tính,"' + lab.replace('"', '""')
-                    + '",26020-01\n' + "XN-Q2,0912345679,15/07/2021 08:31,PCR,Âm tính,plain,26020-01\n",
-                    encoding="utf-8")
+    path.write_text(
+        HEADER
+        + 'XN-Q1,0912345678,15/07/2021 08:30,PCR,Âm tính,"'
+        + lab.replace('"', '""')
+        + '",26020-01\n'
+        + "XN-Q2,0912345679,15/07/2021 08:31,PCR,Âm tính,plain,26020-01\n",
+        encoding="utf-8",
+    )
     summary = ingest_json(path, "tests")
     assert (summary["rows"], summary["accepted"], summary["rejected"]) == (2, 2, 0)
     with engine.connect() as conn:
-        stored = dict(conn.execute(text("SELECT sample_id, lab_id FROM events.tests "
-                                        "WHERE sample_id LIKE 'XN-Q%'")).all())
+        stored = dict(
+            conn.execute(text("SELECT sample_id, lab_id FROM events.tests WHERE sample_id LIKE 'XN-Q%'")).all()
+        )
     assert stored == {"XN-Q1": lab, "XN-Q2": "plain"}
 
 
@@ -82,5 +102,4 @@ def test_a_key_repeated_far_apart_is_still_a_duplicate(engine, covidgis, ingest_
     path = tmp_path / "tests_dup.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
     summary = ingest_json(path, "tests")
-    assert (summary["accepted"], summary["rejected"], summary["rejected_by_reason"]) == \
-        (3000, 1, {"duplicate_key": 1})
+    assert (summary["accepted"], summary["rejected"], summary["rejected_by_reason"]) == (3000, 1, {"duplicate_key": 1})

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import text
-
 from conftest import free_port
 from ingest_fixtures import COVIDGIS, ROOT, covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
+from sqlalchemy import text
 
 HEADER = "Mã mẫu,Số CCCD/SĐT,Ngày lấy mẫu,Loại xét nghiệm,Kết quả,Mã địa bàn\n"
 
 
 def _tests_csv(prefix: str, first: int, n: int) -> bytes:
     """n test rows with sample ids <prefix>0001…; ID card numbers start with the non-existent province code 999."""
-    rows = "".join(f"{prefix}{i:04d},9991902{i:05d},16/07/2021 09:00,RT-PCR,Âm tính,26020-01\n"
-                   for i in range(first, first + n))
+    rows = "".join(
+        f"{prefix}{i:04d},9991902{i:05d},16/07/2021 09:00,RT-PCR,Âm tính,26020-01\n" for i in range(first, first + n)
+    )
     return (HEADER + rows).encode("utf-8")
 
 
@@ -57,8 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
             export.answers.append(export.status)
             self.send_error(export.status)
             return
-        unchanged = (export.validators == "etag" and sent["etag"] == export.etag) or \
-            (export.validators == "last_modified" and sent["last_modified"] == export.modified)
+        unchanged = (export.validators == "etag" and sent["etag"] == export.etag) or (
+            export.validators == "last_modified" and sent["last_modified"] == export.modified
+        )
         export.answers.append(304 if unchanged else 200)
         self.send_response(export.answers[-1])
         if export.validators == "etag":
@@ -73,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if export.cut_short:
             export.cut_short -= 1
-            self.wfile.write(export.body[:len(export.body) // 2])
+            self.wfile.write(export.body[: len(export.body) // 2])
             self.close_connection = True
             return
         self.wfile.write(export.body)
@@ -108,8 +109,14 @@ def pull_env(ingest_env, tmp_path) -> dict:
         if path.stem == "tests":
             definition["schedule"] = {**definition.get("schedule", {}), "url": url}
         (feeds / path.name).write_text(yaml.safe_dump(definition, allow_unicode=True), encoding="utf-8")
-    return {**ingest_env, "COVIDGIS_INGEST_FEEDS_DIR": str(feeds), "COVIDGIS_INGEST_DROP_DIR": str(tmp_path / "drop"),
-            "COVIDGIS_INGEST_RETRY_BACKOFF_S": "0.5", "COLUMNS": "400", "PORT": str(port)}
+    return {
+        **ingest_env,
+        "COVIDGIS_INGEST_FEEDS_DIR": str(feeds),
+        "COVIDGIS_INGEST_DROP_DIR": str(tmp_path / "drop"),
+        "COVIDGIS_INGEST_RETRY_BACKOFF_S": "0.5",
+        "COLUMNS": "400",
+        "PORT": str(port),
+    }
 
 
 def _watch_once(covidgis, env: dict) -> tuple[list[dict], str]:
@@ -133,8 +140,9 @@ def _batches(engine) -> int:
 
 def _rows(engine, prefix: str) -> int:
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM events.tests WHERE sample_id LIKE :p"),
-                            {"p": f"{prefix}%"}).scalar()
+        return conn.execute(
+            text("SELECT count(*) FROM events.tests WHERE sample_id LIKE :p"), {"p": f"{prefix}%"}
+        ).scalar()
 
 
 def _of_feed(results: list[dict], feed: str = "tests") -> list[dict]:
@@ -170,8 +178,10 @@ def test_an_unchanged_export_is_not_pulled_again(engine, covidgis, pull_env, val
     assert _batches(engine) == batches and _rows(engine, prefix) == 25
     assert export.answers == [200, second_answer]
     sent = export.conditional[1]
-    assert sent == {"etag": export.etag if validators == "etag" else None,
-                    "last_modified": export.modified if validators == "last_modified" else None}
+    assert sent == {
+        "etag": export.etag if validators == "etag" else None,
+        "last_modified": export.modified if validators == "last_modified" else None,
+    }
     assert len(list((_drop(pull_env) / "done").iterdir())) == 1 and _waiting(pull_env) == []
     assert ("not modified" if second_answer == 304 else "same SHA-256") in err
 
@@ -194,8 +204,14 @@ def test_a_changed_export_is_pulled_as_a_new_batch(engine, covidgis, pull_env):
 
 def test_the_pull_retries_until_the_server_comes_up(engine, covidgis, pull_env):
     export = Export(_tests_csv("XN-PD", 1, 20))
-    proc = subprocess.Popen([str(COVIDGIS), "ingest", "watch", "--once"], cwd=ROOT, env=pull_env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(COVIDGIS), "ingest", "watch", "--once"],
+        cwd=ROOT,
+        env=pull_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         seen = []
         for line in proc.stderr:  # nothing listens yet: the first attempt is refused
@@ -237,8 +253,7 @@ def test_a_failed_pull_is_logged_and_the_drop_folder_still_ingested(engine, covi
     venues = _drop(pull_env, "venues")
     venues.mkdir(parents=True)
     venue_id = f"QR-{prefix}1"
-    (venues / "venues.csv").write_text(f"Mã địa điểm,Tên địa điểm,Mã địa bàn\n{venue_id},Chợ,26020\n",
-                                       encoding="utf-8")
+    (venues / "venues.csv").write_text(f"Mã địa điểm,Tên địa điểm,Mã địa bàn\n{venue_id},Chợ,26020\n", encoding="utf-8")
     export = Export(_tests_csv(prefix, 100, 5))
     export.status = failure if failure != "unreachable" else 200
     env = {**pull_env, "COVIDGIS_INGEST_RETRIES": "2", "COVIDGIS_INGEST_RETRY_BACKOFF_S": "0.1"}

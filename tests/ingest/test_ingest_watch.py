@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import text
 from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[2]
 COVIDGIS = Path(sys.executable).parent / "covidgis"
@@ -37,16 +37,26 @@ def _wait(predicate, timeout: float, what: str, proc=None):
 
 def _sleeping_backend(engine):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")).scalar()
+        return conn.execute(
+            text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
 
 
 def test_a_run_survives_a_database_restart(engine, pg_cluster, ingest_env):
     rows = "".join(f"XN-R{i:04d},0751902{i:05d},16/07/2021 09:00,RT-PCR,Âm tính,26020-01\n" for i in range(500))
     folder = _drop(ingest_env, "tests", "tests_restart.csv", HEADER + rows)
     env = {**ingest_env, "COVIDGIS_INGEST_TEST_MERGE_DELAY_S": "3", "COVIDGIS_INGEST_RETRY_BACKOFF_S": "1"}
-    proc = subprocess.Popen([str(COVIDGIS), "ingest", "watch", "--once"], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(COVIDGIS), "ingest", "watch", "--once"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait(lambda: _sleeping_backend(engine), 60, "the batch to reach its merge", proc)
         pg_cluster.stop()  # mid-transaction: the batch is lost and must be retried
@@ -61,15 +71,23 @@ def test_a_run_survives_a_database_restart(engine, pg_cluster, ingest_env):
     assert [(r["feed"], r["accepted"]) for r in results] == [("tests", 500)]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events.tests WHERE sample_id LIKE 'XN-R%'")).scalar() == 500
-        assert conn.execute(text("SELECT count(*) FROM ingest.batch WHERE file_name = 'tests_restart.csv'")).scalar() == 1
+        assert (
+            conn.execute(text("SELECT count(*) FROM ingest.batch WHERE file_name = 'tests_restart.csv'")).scalar() == 1
+        )
     assert [p.name for p in (folder / "done").iterdir()] == [f"{results[0]['batch_id']}-tests_restart.csv"]
 
 
 def test_the_scheduler_keeps_its_jobs_in_postgres_and_ingests_dropped_files(engine, ingest_env):
     folder = _drop(ingest_env, "venues", "venues_0801.csv", "Mã địa điểm,Tên địa điểm,Mã địa bàn\nQR-W1,Chợ,26020\n")
     _drop(ingest_env, "tests", "broken.csv", "Mã mẫu\nXN-B1\n")
-    proc = subprocess.Popen([str(COVIDGIS), "ingest", "watch"], cwd=ROOT, env=ingest_env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(COVIDGIS), "ingest", "watch"],
+        cwd=ROOT,
+        env=ingest_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         done = _wait(lambda: list((folder / "done").glob("*venues_0801.csv")), 60, "the dropped file", proc)
         with engine.connect() as conn:
@@ -79,7 +97,8 @@ def test_the_scheduler_keeps_its_jobs_in_postgres_and_ingests_dropped_files(engi
         proc.terminate()
         proc.wait(20)
     assert done and venue == "26020"
-    assert jobs == [f"ingest:{f}" for f in ("cases", "checkins", "facilities", "quarantine", "tests",
-                                            "vaccinations", "venues")]
+    assert jobs == [
+        f"ingest:{f}" for f in ("cases", "checkins", "facilities", "quarantine", "tests", "vaccinations", "venues")
+    ]
     failed = Path(ingest_env["COVIDGIS_VAR_DIR"]) / "drop" / "tests" / "failed"
     assert "required column(s) missing" in (failed / "broken.csv.error.txt").read_text()

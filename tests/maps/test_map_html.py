@@ -19,7 +19,7 @@ HOSTILE = [
     "]]><script>alert(1)</script><![CDATA[",
     "\u2028\u2029';alert(1);//",
     "<style>body{display:none}</style>",
-    "\" onmouseover=\"alert(1)\" style=\"x",
+    '" onmouseover="alert(1)" style="x',
     "&lt;/script&gt; &amp; &#60;b&#62; {{7*7}}",
 ]
 
@@ -46,9 +46,12 @@ class Elements(HTMLParser):
 
 def hostile_inputs(value: str):
     ruleset = load_ruleset()
-    ruleset = ruleset.model_copy(update={
-        "title": value, "levels": [lv.model_copy(update={"label_vi": value, "label_en": value})
-                                   for lv in ruleset.levels]})
+    ruleset = ruleset.model_copy(
+        update={
+            "title": value,
+            "levels": [lv.model_copy(update={"label_vi": value, "label_en": value}) for lv in ruleset.levels],
+        }
+    )
     return MapSettings(basemap_attribution=value), ruleset
 
 
@@ -59,7 +62,9 @@ def test_configuration_block_holds_any_value_as_data(value):
     blocks = ["".join(text) for attrs, text in page.scripts if attrs.get("id") == "cg-config"]
     assert len(blocks) == 1 and json.loads(blocks[0]) == json.loads(json.dumps(page_config(settings, ruleset)))
     assert [attrs for attrs, _ in page.scripts if attrs.get("id") != "cg-config"] == [
-        {"src": "/map/static/vendor/leaflet-1.9.4/leaflet.js"}, {"src": "/map/static/map.js"}]
+        {"src": "/map/static/vendor/leaflet-1.9.4/leaflet.js"},
+        {"src": "/map/static/map.js"},
+    ]
 
 
 @pytest.mark.parametrize("value", [HOSTILE[0], "Bản đồ"])
@@ -68,7 +73,8 @@ def test_page_has_no_inline_script_style_or_handler(value):
     inline = [attrs for attrs, _ in page.scripts if "src" not in attrs and attrs.get("type") != "application/json"]
     assert inline == []
     assert [tag for tag, _ in page.elements if tag == "style"] == []
-    assert [(tag, name) for tag, attrs in page.elements for name in attrs
-            if name == "style" or name.startswith("on")] == []
+    assert [
+        (tag, name) for tag, attrs in page.elements for name in attrs if name == "style" or name.startswith("on")
+    ] == []
     stylesheets = [attrs["href"] for tag, attrs in page.elements if tag == "link" and attrs.get("rel") == "stylesheet"]
     assert stylesheets == ["/map/static/vendor/leaflet-1.9.4/leaflet.css", "/map/static/map.css"]

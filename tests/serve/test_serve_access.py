@@ -3,15 +3,25 @@ whose role covers them, and the public side reads the database through a role th
 
 import pytest
 import requests
+from conftest import run_cli
+from serve_support import PUBLIC, RESTRICTED, bearer, filled, get_json, served, tokens  # noqa: F401
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
-from conftest import run_cli
-from serve_support import PUBLIC, RESTRICTED, bearer, filled, get_json, served, tokens  # noqa: F401
-
-SUBPATHS = ["", "/", "/items", "/items?f=html", "/items/BN1", "/items/1", "/queryables", "/schema", "/tiles",
-            "/tiles/WebMercatorQuad/10/480/816?f=mvt", "/nonexistent/deeper"]
+SUBPATHS = [
+    "",
+    "/",
+    "/items",
+    "/items?f=html",
+    "/items/BN1",
+    "/items/1",
+    "/queryables",
+    "/schema",
+    "/tiles",
+    "/tiles/WebMercatorQuad/10/480/816?f=mvt",
+    "/nonexistent/deeper",
+]
 
 
 def ids(document: dict) -> set[str]:
@@ -49,7 +59,8 @@ def test_tokens_by_role(served, tokens):
     rooms = get_json(f"{served}/collections/quarantine-facilities/items", headers=committee)["features"]
     assert [(f["properties"]["capacity"], f["properties"]["open_stays"]) for f in rooms] == [(300, 2)]
     assert ids(get_json(f"{served}/collections", headers=committee)) == set(PUBLIC) | set(RESTRICTED) - {
-        "ingest-rejects"}
+        "ingest-rejects"
+    }
     assert requests.get(f"{served}/collections/ingest-rejects/items", headers=committee, timeout=30).status_code == 403
     rejects = get_json(f"{served}/collections/ingest-rejects/items", headers=analyst)["features"]
     assert rejects[0]["properties"]["reason"] == "unparseable_date"
@@ -77,8 +88,19 @@ def _as(db_url: str, role: str):
     return create_engine(make_url(db_url).set(username=role))
 
 
-@pytest.mark.parametrize("table", ["events.cases", "risk.zone", "stats.indicator", "admin.area", "serve.api_key",
-                                   "restricted.cases", "ingest.reject", "public.alembic_version"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "events.cases",
+        "risk.zone",
+        "stats.indicator",
+        "admin.area",
+        "serve.api_key",
+        "restricted.cases",
+        "ingest.reject",
+        "public.alembic_version",
+    ],
+)
 def test_public_role_cannot_read_outside_pub(filled, db_url, table):
     engine = _as(db_url, "covidgis_public")
     try:
@@ -103,17 +125,35 @@ def test_restricted_role_reads_views_not_tables(filled, db_url):
 
 def test_public_collections_connect_as_the_public_role(filled, served):
     with filled.connect() as conn:
-        users = set(conn.execute(text("SELECT DISTINCT usename FROM pg_stat_activity "
-                                      "WHERE datname = current_database() AND application_name = 'pygeoapi'")).scalars())
+        users = set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT usename FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = 'pygeoapi'"
+                )
+            ).scalars()
+        )
     assert "covidgis_public" in users and "postgres" not in users
 
 
 def test_the_map_api_reads_as_the_public_role(filled, served):
-    for path in ("/map", "/map/api/meta", "/map/api/areas?level=3", "/map/api/zones?level=3",
-                 "/map/api/zone/25996", "/map/api/search?q=tan%20phong", "/map/api/layers/sites"):
+    for path in (
+        "/map",
+        "/map/api/meta",
+        "/map/api/areas?level=3",
+        "/map/api/zones?level=3",
+        "/map/api/zone/25996",
+        "/map/api/search?q=tan%20phong",
+        "/map/api/layers/sites",
+    ):
         assert requests.get(served + path, timeout=30).status_code == 200, path
     with filled.connect() as conn:
-        users = set(conn.execute(text("SELECT DISTINCT usename FROM pg_stat_activity "
-                                      "WHERE datname = current_database() AND application_name = 'covidgis-map'"))
-                    .scalars())
+        users = set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT usename FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND application_name = 'covidgis-map'"
+                )
+            ).scalars()
+        )
     assert users == {"covidgis_public"}

@@ -7,14 +7,18 @@ import tracemalloc
 
 import pytest
 import requests
+from serve_support import DAYS, TAN_PHONG, compute, filled, served, tile_of  # noqa: F401
+from support import put_indicators
 
 from gis.serve.caching import ResponseCache, entry_bytes
-from serve_support import DAYS, TAN_PHONG, compute, filled, served, tile_of  # noqa: F401
-from test_zones import put_indicators
 
-URLS = ["/collections/zones/items?f=json&limit=50", "/collections/zones/items?f=html", "/collections",
-        "/collections/areas/items?f=json&level=2",
-        "/collections/zones/tiles/WebMercatorQuad/{}/{}/{}?f=mvt".format(*tile_of(106.82, 10.97, 12))]
+URLS = [
+    "/collections/zones/items?f=json&limit=50",
+    "/collections/zones/items?f=html",
+    "/collections",
+    "/collections/areas/items?f=json&level=2",
+    "/collections/zones/tiles/WebMercatorQuad/{}/{}/{}?f=mvt".format(*tile_of(106.82, 10.97, 12)),
+]
 
 
 def test_public_responses_carry_validators_and_revalidate(served):
@@ -41,17 +45,25 @@ def test_cached_body_is_the_computed_one(served):
     assert other_language.headers["etag"] != first.headers["etag"]
 
 
-MISSING = ["/collections/areas/items/no-such-code", "/collections/no-such-collection", "/no/such/path",
-           "/collections/zones/items?admin_level=x", "/collections/zones-history/items?datetime=not-a-date",
-           "/collections/zones/items?f=no-such-format"]
+MISSING = [
+    "/collections/areas/items/no-such-code",
+    "/collections/no-such-collection",
+    "/no/such/path",
+    "/collections/zones/items?admin_level=x",
+    "/collections/zones-history/items?datetime=not-a-date",
+    "/collections/zones/items?f=no-such-format",
+]
 
 
 def test_star_and_dates_revalidate_only_what_exists(served):
     """`If-None-Match: *` and If-Modified-Since match an existing resource, never a 404 or an invalid request."""
     ok = requests.get(served + URLS[0], timeout=30)
-    conditions = [{"If-None-Match": "*"}, {"If-None-Match": '"other", *'},
-                  {"If-Modified-Since": ok.headers["last-modified"]},
-                  {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}]
+    conditions = [
+        {"If-None-Match": "*"},
+        {"If-None-Match": '"other", *'},
+        {"If-Modified-Since": ok.headers["last-modified"]},
+        {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"},
+    ]
     for url in MISSING:
         plain = requests.get(served + url, timeout=30).status_code
         assert plain in (400, 404), url
@@ -104,8 +116,11 @@ BUDGET = 2 << 20
 def responses(count: int, body_bytes: int, header_count: int, header_bytes: int):
     """(etag, headers, body) of `count` distinct responses, made one at a time."""
     for i in range(count):
-        yield (f'W/"v1-{i:016x}"', [(b"x-h%d" % n, os.urandom(header_bytes)) for n in range(header_count)],
-               os.urandom(body_bytes))
+        yield (
+            f'W/"v1-{i:016x}"',
+            [(b"x-h%d" % n, os.urandom(header_bytes)) for n in range(header_count)],
+            os.urandom(body_bytes),
+        )
 
 
 # Big bodies, small ones, none with many headers (a 304-like 200 of a HEAD-filled entry): the budget counts all.
@@ -144,6 +159,6 @@ def test_response_cache_accounts_exactly_what_it_keeps():
     assert cache.size == sum(entry_bytes(*e) for e in kept), "a replaced entry is counted once"
     assert cache.get("v1", etag) == (200, headers, body)
     too_big = os.urandom(BUDGET // 4)
-    cache.put("v1", "W/\"big\"", 200, [], too_big)
-    assert cache.get("v1", "W/\"big\"") is None, "an entry over the entry limit (headers included) is not kept"
+    cache.put("v1", 'W/"big"', 200, [], too_big)
+    assert cache.get("v1", 'W/"big"') is None, "an entry over the entry limit (headers included) is not kept"
     assert cache.get("v2", etag) is None and cache.size == 0, "a new version empties the cache"

@@ -7,12 +7,16 @@ import subprocess
 import pytest
 import requests
 from owslib.ogcapi.features import Features
+from serve_support import DAYS, PUBLIC, TAN_PHONG, filled, get_json, served  # noqa: F401
 from sqlalchemy import text
 
-from serve_support import DAYS, PUBLIC, TAN_PHONG, filled, get_json, served  # noqa: F401
-
-VIEWS = {"areas": "pub.areas", "zones": "pub.zones", "zones-history": "pub.zones_history",
-         "facilities-public": "pub.facilities_public", "data-quality": "pub.data_quality"}
+VIEWS = {
+    "areas": "pub.areas",
+    "zones": "pub.zones",
+    "zones-history": "pub.zones_history",
+    "facilities-public": "pub.facilities_public",
+    "data-quality": "pub.data_quality",
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +61,9 @@ def test_filters(served, counts):
 
 def test_cql_text_including_spatial(served):
     items = f"{served}/collections/zones/items"
-    point = get_json(items, filter="admin_level=3 AND INTERSECTS(geom, POINT(106.82 10.975))",
-                     **{"filter-lang": "cql-text"})
+    point = get_json(
+        items, filter="admin_level=3 AND INTERSECTS(geom, POINT(106.82 10.975))", **{"filter-lang": "cql-text"}
+    )
     assert [f["id"] for f in point["features"]] == [TAN_PHONG]
     box = get_json(items, filter="admin_level=2 AND BBOX(geom, 106.80, 10.95, 106.85, 10.99)")
     assert box["numberMatched"] >= 1
@@ -66,9 +71,18 @@ def test_cql_text_including_spatial(served):
     assert TAN_PHONG in {f["id"] for f in like["features"]}
 
 
-@pytest.mark.parametrize("params", [{"filter": "admin_level = 'x'"}, {"filter": "nonsense((("},
-                                    {"datetime": "2021-02-30"}, {"bbox": "1,2,3"}, {"admin_level": "3.5"},
-                                    {"limit": "-1"}, {"sortby": "nope"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"filter": "admin_level = 'x'"},
+        {"filter": "nonsense((("},
+        {"datetime": "2021-02-30"},
+        {"bbox": "1,2,3"},
+        {"admin_level": "3.5"},
+        {"limit": "-1"},
+        {"sortby": "nope"},
+    ],
+)
 def test_bad_queries_are_400(served, params):
     resp = requests.get(f"{served}/collections/zones-history/items", params={"f": "json", **params}, timeout=30)
     assert resp.status_code == 400, resp.text[:300]
@@ -90,8 +104,12 @@ def test_owslib_reads_every_public_collection(served, counts):
 @pytest.mark.skipif(not shutil.which("ogrinfo"), reason="gdal-bin is installed by make test")
 @pytest.mark.parametrize("cid", PUBLIC)
 def test_gdal_oapif_reads_every_public_collection(served, counts, cid):
-    proc = subprocess.run(["ogrinfo", "-ro", "-so", "-al", f"OAPIF:{served}/collections/{cid}",
-                           "--config", "OGR_WFS_PAGE_SIZE", "2000"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", f"OAPIF:{served}/collections/{cid}", "--config", "OGR_WFS_PAGE_SIZE", "2000"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     count = int(next(line for line in proc.stdout.splitlines() if "Feature Count" in line).split(":")[1])
     assert count == counts[cid]
@@ -100,8 +118,21 @@ def test_gdal_oapif_reads_every_public_collection(served, counts, cid):
 @pytest.mark.skipif(not shutil.which("ogr2ogr"), reason="gdal-bin is installed by make test")
 def test_gdal_pages_through_zones_history(served, counts, tmp_path):
     out = tmp_path / "history.gpkg"
-    proc = subprocess.run(["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{served}/collections/zones-history",
-                           "--config", "OGR_WFS_PAGE_SIZE", "2000"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            "ogr2ogr",
+            "-f",
+            "GPKG",
+            str(out),
+            f"OAPIF:{served}/collections/zones-history",
+            "--config",
+            "OGR_WFS_PAGE_SIZE",
+            "2000",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(out)], capture_output=True, text=True).stdout
     assert f"Feature Count: {counts['zones-history']}" in info

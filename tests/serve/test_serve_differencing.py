@@ -34,10 +34,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_cli
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from conftest import run_cli
 from gis.db.engine import make_engine
 from gis.risk.ruleset import ByDate, Choice, Ratio, list_rulesets, load_ruleset
 from gis.stats.settings import StatsSettings
@@ -47,15 +47,41 @@ LEAKING_DAYS = [dt.date(2021, 7, d) for d in range(5, 14)]  # the issue's provin
 THRESHOLD = 5  # risk.published.suppress_below (the default)
 NUMBER = re.compile(r"(\w+) = ([^ ]+)")
 # What the view treats as counts of people, and as counting none (layers/_published_numbers.sql).
-PEOPLE_COUNTS = {"cases_7d", "cases_14d", "community_cases_7d", "community_cases_prev_7d", "unknown_source_cases_14d",
-                 "unknown_source_clusters_14d", "hard_to_trace_cases_14d", "known_source_community_cases_14d",
-                 "f1_in_community", "tests_7d", "positive_tests_7d", "vaccinated_18plus_1dose", "vaccinated_50plus_full",
-                 "vaccinated_65plus_full", "admissions_7d"}
-COUNTING_NO_PEOPLE = {"previous_level", "adjacent_max_level", "treatment_capacity_met", "child_count",
-                      "child_count_level_2", "child_count_level_3", "child_count_level_4", "children_level_2_or_more",
-                      "children_level_4_scattered", "share_level_2", "share_level_3", "share_level_4",
-                      "share_level_2_literal", "share_level_2_inclusive", "share_level_3_literal",
-                      "share_level_3_inclusive"}
+PEOPLE_COUNTS = {
+    "cases_7d",
+    "cases_14d",
+    "community_cases_7d",
+    "community_cases_prev_7d",
+    "unknown_source_cases_14d",
+    "unknown_source_clusters_14d",
+    "hard_to_trace_cases_14d",
+    "known_source_community_cases_14d",
+    "f1_in_community",
+    "tests_7d",
+    "positive_tests_7d",
+    "vaccinated_18plus_1dose",
+    "vaccinated_50plus_full",
+    "vaccinated_65plus_full",
+    "admissions_7d",
+}
+COUNTING_NO_PEOPLE = {
+    "previous_level",
+    "adjacent_max_level",
+    "treatment_capacity_met",
+    "child_count",
+    "child_count_level_2",
+    "child_count_level_3",
+    "child_count_level_4",
+    "children_level_2_or_more",
+    "children_level_4_scattered",
+    "share_level_2",
+    "share_level_3",
+    "share_level_4",
+    "share_level_2_literal",
+    "share_level_2_inclusive",
+    "share_level_3_literal",
+    "share_level_3_inclusive",
+}
 
 
 @dataclass(frozen=True)
@@ -87,16 +113,28 @@ def demo(db_url, tmp_path_factory):
     engine = make_engine(db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT suppress_below FROM risk.published")).scalar_one() == THRESHOLD
-        truth = pd.read_sql(text("SELECT area_code AS code, day, " + ", ".join(k.column for k in KINDS.values())
-                                 + " FROM stats.indicator WHERE day BETWEEN :a AND :b"),
-                            conn, params={"a": FIRST, "b": LAST})
+        truth = pd.read_sql(
+            text(
+                "SELECT area_code AS code, day, "
+                + ", ".join(k.column for k in KINDS.values())
+                + " FROM stats.indicator WHERE day BETWEEN :a AND :b"
+            ),
+            conn,
+            params={"a": FIRST, "b": LAST},
+        )
     engine.dispose()
     public = make_engine(make_url(db_url).set(username="covidgis_public"))
     with public.connect() as conn:
         assert conn.execute(text("SELECT current_user")).scalar_one() == "covidgis_public"
         areas = pd.read_sql(text("SELECT code, level, parent_code, population FROM pub.areas"), conn)
-        zones = pd.read_sql(text("SELECT code, day, details_suppressed, decisive, reasons FROM pub.zones_history "
-                                 "WHERE day BETWEEN :a AND :b"), conn, params={"a": FIRST, "b": LAST})
+        zones = pd.read_sql(
+            text(
+                "SELECT code, day, details_suppressed, decisive, reasons FROM pub.zones_history "
+                "WHERE day BETWEEN :a AND :b"
+            ),
+            conn,
+            params={"a": FIRST, "b": LAST},
+        )
     public.dispose()
     truth["day"], zones["day"] = pd.to_datetime(truth["day"]).dt.date, pd.to_datetime(zones["day"]).dt.date
     return areas, zones, truth
@@ -141,7 +179,10 @@ def published_bounds(zones: pd.DataFrame, areas: pd.DataFrame, name: str) -> dic
             for key, token in NUMBER.findall(reason):
                 if key == name and token != "(suppressed)":
                     a, b = text_bounds(token)
-                    lo, hi = max(lo, math.ceil(a * den / kind.scale - 1e-9)), min(hi, math.floor(b * den / kind.scale + 1e-9))
+                    lo, hi = (
+                        max(lo, math.ceil(a * den / kind.scale - 1e-9)),
+                        min(hi, math.floor(b * den / kind.scale + 1e-9)),
+                    )
         if (lo, hi) != (0.0, math.inf):
             out[(row.code, row.day)] = (lo, hi)
     return out
@@ -166,8 +207,16 @@ class Attack:
         self.X = self.W + n_units * n_days
         hierarchy = attack in ("parent minus children", "combined")
         children = areas.dropna(subset=["parent_code"]).groupby("parent_code")["code"].apply(list)
-        self.groups = [(parent, day, members) for parent, kids in children.items() for day in days
-                       if len(members := [k for k in kids if (k, day) in suppressed]) > 1] if hierarchy else []
+        self.groups = (
+            [
+                (parent, day, members)
+                for parent, kids in children.items()
+                for day in days
+                if len(members := [k for k in kids if (k, day) in suppressed]) > 1
+            ]
+            if hierarchy
+            else []
+        )
         n = 2 * n_units * n_days + len(self.groups)
         self.lo, self.hi, self.not_small = np.zeros(n), np.full(n, np.inf), np.zeros(n, bool)
         families, totals, parts = [], [], []  # one row per membership: part `part` of the sum `total` of a family
@@ -188,14 +237,20 @@ class Attack:
                 d, group = days.index(day), 2 * n_units * n_days + g
                 add(3, np.full(len(members), group), self.W[[self.index[m] for m in members], d])
                 # … and the parent is its shown children plus the group
-                rest = [k for k in children[parent_code] + [parent_code + "#unplaced"] if k in self.index
-                        and k not in members]
-                add(4, np.full(len(rest) + 1, self.W[self.index[parent_code], d]),
-                    np.append(self.W[[self.index[k] for k in rest], d], group))
+                rest = [
+                    k
+                    for k in children[parent_code] + [parent_code + "#unplaced"]
+                    if k in self.index and k not in members
+                ]
+                add(
+                    4,
+                    np.full(len(rest) + 1, self.W[self.index[parent_code], d]),
+                    np.append(self.W[[self.index[k] for k in rest], d], group),
+                )
         if attack in ("day minus day", "combined"):
             if kind.window:  # W[d] = X[d] + … + X[d - window + 1]
                 for lag in range(kind.window):
-                    add(2, self.W[:, lag:], self.X[:, :n_days - lag])
+                    add(2, self.W[:, lag:], self.X[:, : n_days - lag])
             else:  # W[d] = W[d - 1] + X[d]
                 add(2, self.W[:, 1:], self.W[:, :-1])
                 add(2, self.W[:, 1:], self.X[:, 1:])
@@ -231,8 +286,9 @@ class Attack:
             n_inf = np.bincount(c, inf, n_c)
             # total ∈ [Σ lo, Σ hi]
             lo[tot_ids] = np.maximum(lo[tot_ids], np.maximum.reduceat(sum_lo[by_tot], tot_starts))
-            hi[tot_ids] = np.minimum(hi[tot_ids], np.minimum.reduceat(
-                np.where(n_inf > 0, np.inf, sum_hi)[by_tot], tot_starts))
+            hi[tot_ids] = np.minimum(
+                hi[tot_ids], np.minimum.reduceat(np.where(n_inf > 0, np.inf, sum_hi)[by_tot], tot_starts)
+            )
             # part ∈ [total lo − Σ others' hi, total hi − Σ others' lo]
             others_hi = np.where(n_inf[c] - inf == 0, sum_hi[c] - np.where(inf, 0, phi_v), np.inf)
             others_lo = sum_lo[c] - plo
@@ -279,17 +335,20 @@ def attack(demo, name: str, attack_name: str, exact: bool = False) -> tuple[list
         if r.details_suppressed and 0 < value < THRESHOLD:
             targets += 1
             if hi - lo + 1 < THRESHOLD:
-                narrowed.append(f"level {level[r.code]} {r.code} {r.day}: {kind.column} = {value} pinned to "
-                                f"[{lo:g}, {hi:g}]")
-    for (parent, day, members), v in zip(system.groups, system.group_ids):
+                narrowed.append(
+                    f"level {level[r.code]} {r.code} {r.day}: {kind.column} = {value} pinned to [{lo:g}, {hi:g}]"
+                )
+    for (_parent, day, members), v in zip(system.groups, system.group_ids):
         value = sum(true[(m, day)] for m in members)
         lo, hi = system.lo[v], system.hi[v]
         assert lo <= value <= hi, f"unsound attack: {'+'.join(members)} {day} = {value} outside [{lo}, {hi}]"
         if 0 < value < THRESHOLD:
             targets += 1
             if hi - lo + 1 < THRESHOLD:
-                narrowed.append(f"level {level[members[0]]} {'+'.join(members)} {day}: {kind.column} = {value} "
-                                f"together, pinned to [{lo:g}, {hi:g}]")
+                narrowed.append(
+                    f"level {level[members[0]]} {'+'.join(members)} {day}: {kind.column} = {value} "
+                    f"together, pinned to [{lo:g}, {hi:g}]"
+                )
     return narrowed, targets
 
 
@@ -297,8 +356,10 @@ def attack(demo, name: str, attack_name: str, exact: bool = False) -> tuple[list
 @pytest.mark.parametrize("name", list(KINDS))
 def test_no_suppressed_count_is_recovered(demo, name, attack_name):
     narrowed, targets = attack(demo, name, attack_name)
-    assert not narrowed, f"{attack_name} on {name}: {len(narrowed)} of {targets} suppressed counts narrowed " \
-                         f"below {THRESHOLD} values, e.g. " + "; ".join(narrowed[:8])
+    assert not narrowed, (
+        f"{attack_name} on {name}: {len(narrowed)} of {targets} suppressed counts narrowed "
+        f"below {THRESHOLD} values, e.g. " + "; ".join(narrowed[:8])
+    )
 
 
 def test_the_attack_recovers_counts_from_numbers_at_full_precision(demo):
@@ -322,8 +383,9 @@ def expected_number(rs, name: str, day: dt.date, raw, counts: dict):
     if isinstance(derived, Choice):
         return expected_number(rs, derived.options[str(rs.parameters[derived.parameter].value)], day, raw, counts)
     if isinstance(derived, ByDate):
-        period = max((p for p in derived.periods if p.start is None or p.start <= day),
-                     key=lambda p: p.start or dt.date.min)
+        period = max(
+            (p for p in derived.periods if p.start is None or p.start <= day), key=lambda p: p.start or dt.date.min
+        )
         return expected_number(rs, period.use, day, raw, counts)
     if raw is None or isinstance(raw, bool) or name in COUNTING_NO_PEOPLE:
         return raw
@@ -353,15 +415,27 @@ def test_every_rule_sets_numbers_are_published_rounded(demo, db_url, ruleset_id)
     public = make_engine(make_url(db_url).set(username="covidgis_public"))
     try:
         with engine.begin() as conn:
-            previous = conn.execute(text("UPDATE risk.published p SET ruleset_id = :r FROM risk.published o "
-                                         "RETURNING o.ruleset_id"), {"r": ruleset_id}).scalar_one()
-            truth = {(r.area_code, r.day): r for r in conn.execute(text(
-                "SELECT z.area_code, z.day, z.decisive, z.inputs || to_jsonb(i) AS counts FROM risk.zone z "
-                "JOIN stats.indicator i USING (day, area_code) WHERE z.ruleset_id = :r AND z.day = ANY(:d)"),
-                {"r": ruleset_id, "d": days})}
+            previous = conn.execute(
+                text("UPDATE risk.published p SET ruleset_id = :r FROM risk.published o RETURNING o.ruleset_id"),
+                {"r": ruleset_id},
+            ).scalar_one()
+            truth = {
+                (r.area_code, r.day): r
+                for r in conn.execute(
+                    text(
+                        "SELECT z.area_code, z.day, z.decisive, z.inputs || to_jsonb(i) AS counts FROM risk.zone z "
+                        "JOIN stats.indicator i USING (day, area_code) WHERE z.ruleset_id = :r AND z.day = ANY(:d)"
+                    ),
+                    {"r": ruleset_id, "d": days},
+                )
+            }
         with public.connect() as conn:
-            shown = conn.execute(text("SELECT code, day, details_suppressed, decisive, reasons FROM pub.zones_history "
-                                      "WHERE day = ANY(:d)"), {"d": days}).all()
+            shown = conn.execute(
+                text(
+                    "SELECT code, day, details_suppressed, decisive, reasons FROM pub.zones_history WHERE day = ANY(:d)"
+                ),
+                {"d": days},
+            ).all()
     finally:
         with engine.begin() as conn:
             conn.execute(text("UPDATE risk.published SET ruleset_id = :r"), {"r": previous})
@@ -378,13 +452,24 @@ def test_every_rule_sets_numbers_are_published_rounded(demo, db_url, ruleset_id)
                 assert published is None, (row.code, name)
                 continue
             want = expected_number(rs, name, row.day, raw, exact.counts)
-            assert (published is None) == (want is None) and (want is None or math.isclose(published, want)), \
-                (ruleset_id, row.code, row.day, name, raw, published, want)
+            assert (published is None) == (want is None) and (want is None or math.isclose(published, want)), (
+                ruleset_id,
+                row.code,
+                row.day,
+                name,
+                raw,
+                published,
+                want,
+            )
             checked += isinstance(raw, (int, float)) and raw != published
         for reason in row.reasons:
             for name, token in NUMBER.findall(reason):
                 raw = exact.decisive.get(name)
-                if row.details_suppressed or name not in exact.decisive or (row.decisive[name] is None and raw is not None):
+                if (
+                    row.details_suppressed
+                    or name not in exact.decisive
+                    or (row.decisive[name] is None and raw is not None)
+                ):
                     assert token == "(suppressed)", (row.code, reason)
                 elif name not in COUNTING_NO_PEOPLE and raw != 0:
                     low, high = text_bounds(token)

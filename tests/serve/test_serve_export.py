@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 
 import pyogrio
 import yaml
-
 from conftest import ROOT, run_cli
 from serve_support import PUBLIC, filled  # noqa: F401
 

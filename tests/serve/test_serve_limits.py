@@ -8,7 +8,6 @@ import socket
 
 import pytest
 import requests
-
 from serve_support import bearer, filled, running_server, served, tokens  # noqa: F401
 
 MAX_URL, MAX_HEADERS, MAX_VALUE = 8192, 16384, 4096  # ServeSettings' defaults
@@ -17,12 +16,24 @@ LOG_CAP = 300  # the log server's COVIDGIS_SERVE_MAX_LOG_CHARS
 
 def user_value_paths(value: str) -> list[str]:
     """Every kind of place a user's value lands in: path values and query values of the OGC API and of the map."""
-    return [f"/collections/areas/items/{value}", f"/collections/zones-history/items?filter=code='{value}'",
-            f"/collections/zones-history/items?datetime={value}", f"/collections/zones/items?code={value}",
-            f"/collections?f={value}", f"/collections/zones/items?f=json&sortby={value}", f"/jobs/{value}",
-            f"/jobs/{value}/results", f"/processes/{value}", f"/collections/{value}/items",
-            f"/collections/cases/items/{value}", f"/map/api/zone/{value}", f"/map/api/zones?date={value}",
-            f"/map/api/search?q={value}", f"/map/api/layers/{value}", f"/map/static/{value}"]
+    return [
+        f"/collections/areas/items/{value}",
+        f"/collections/zones-history/items?filter=code='{value}'",
+        f"/collections/zones-history/items?datetime={value}",
+        f"/collections/zones/items?code={value}",
+        f"/collections?f={value}",
+        f"/collections/zones/items?f=json&sortby={value}",
+        f"/jobs/{value}",
+        f"/jobs/{value}/results",
+        f"/processes/{value}",
+        f"/collections/{value}/items",
+        f"/collections/cases/items/{value}",
+        f"/map/api/zone/{value}",
+        f"/map/api/zones?date={value}",
+        f"/map/api/search?q={value}",
+        f"/map/api/layers/{value}",
+        f"/map/static/{value}",
+    ]
 
 
 def problem(resp: requests.Response) -> str:
@@ -70,11 +81,21 @@ def test_long_headers_are_a_431(served, tokens):
     assert fine.status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/map/api/zone/%00", "/map/api/zone/25996%00", "/collections/areas/items/%00",
-                                  "/collections/areas/items/25996%00x", "/collections/zones/items?code=%00",
-                                  "/collections/zones/items?%00=1", "/map/api/zones?date=2021-10-20%00",
-                                  "/map/api/search?q=bi%00en", "/jobs/%00",
-                                  "/collections/zones-history/items?datetime=2021-10-20%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/map/api/zone/%00",
+        "/map/api/zone/25996%00",
+        "/collections/areas/items/%00",
+        "/collections/areas/items/25996%00x",
+        "/collections/zones/items?code=%00",
+        "/collections/zones/items?%00=1",
+        "/map/api/zones?date=2021-10-20%00",
+        "/map/api/search?q=bi%00en",
+        "/jobs/%00",
+        "/collections/zones-history/items?datetime=2021-10-20%00",
+    ],
+)
 def test_a_nul_is_a_400(served, path):
     resp = requests.get(served + path, timeout=30)
     assert resp.status_code == 400, resp.text[:200]
@@ -94,8 +115,13 @@ def test_a_request_beyond_the_parser_buffer_is_refused_and_the_server_goes_on(se
 def log_server(filled, db_url, tmp_path_factory):  # noqa: F811
     """A server that lets 40 kB values through (limits raised), so that what it logs about them can be read."""
     var = tmp_path_factory.mktemp("serve-log")
-    with running_server(db_url, var, COVIDGIS_SERVE_MAX_URL_BYTES="65536", COVIDGIS_SERVE_MAX_VALUE_CHARS="60000",
-                        COVIDGIS_SERVE_MAX_LOG_CHARS=str(LOG_CAP)) as base:
+    with running_server(
+        db_url,
+        var,
+        COVIDGIS_SERVE_MAX_URL_BYTES="65536",
+        COVIDGIS_SERVE_MAX_VALUE_CHARS="60000",
+        COVIDGIS_SERVE_MAX_LOG_CHARS=str(LOG_CAP),
+    ) as base:
         yield base, var / "serve.log"
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import ROOT
-from gis.serve.memory import ARENAS, BigPagesInTurn
 from serve_support import filled, served  # noqa: F401
+
+from gis.serve.memory import ARENAS, BigPagesInTurn
 
 HEAP_BYTES = 64 << 20  # a glibc arena's heap on 64-bit: 64 MB reserved, aligned to its size
 
@@ -108,8 +108,9 @@ asyncio.run(main())
 
 @pytest.mark.parametrize("body_bytes, returned", [(1 << 20, True), (8 << 20, True), (100, False), (500_000, False)])
 def test_memory_a_big_response_needed_goes_back_to_the_system(body_bytes, returned):
-    out = subprocess.run([sys.executable, "-c", AFTER_A_PAGE, str(body_bytes)], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", AFTER_A_PAGE, str(body_bytes)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     grown = int(out.stdout)
     if returned:
         assert grown < 50, f"{grown} MB of the 200 MB freed stayed with the process after a {body_bytes}-byte answer"
@@ -149,12 +150,22 @@ def server_pid(base: str) -> int:
     raise AssertionError(f"no covidgis serve process on port {port.decode()}")
 
 
-@pytest.mark.parametrize("paths", [["/health"], ["/collections/zones/items?f=json&limit=100&offset={i}",
-                                                 "/map/api/zones?level=3", "/collections/areas/items?f=html&limit={i}",
-                                                 "/collections/zones/items?f=csv&limit={i}"]])
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["/health"],
+        [
+            "/collections/zones/items?f=json&limit=100&offset={i}",
+            "/map/api/zones?level=3",
+            "/collections/areas/items?f=html&limit={i}",
+            "/collections/zones/items?f=csv&limit={i}",
+        ],
+    ],
+)
 def test_the_server_keeps_two_arenas_under_concurrent_requests(served, paths):
     """Sync routes run in anyio's pool (up to 40 threads), pygeoapi in asyncio's: by glibc's defaults each thread
     that allocates gets an arena (up to 8 per core), and every arena keeps what the biggest response left in it."""
+
     def ask(i: int) -> None:
         for path in paths:
             requests.get(served + path.format(i=i + 1), timeout=60)
@@ -168,13 +179,23 @@ def test_the_server_keeps_two_arenas_under_concurrent_requests(served, paths):
     assert heaps <= ARENAS - 1, f"{heaps} thread arenas (the main arena is one of the {ARENAS})"
 
 
-GATED = ["/collections/zones-history/items?f=json&limit=10000", "/collections/cases/items?limit=1001&f=csv",
-         "/collections/areas/items?f=html&limit=5000&offset=10", "/collections/zones/items?limit=10&limit=2000",
-         "/collections/areas/items?limit=" + "9" * 5000]
-NOT_GATED = ["/collections/zones-history/items?f=json&limit=1000", "/collections/areas/items?f=json",
-             "/collections/areas/items?limit=abc", "/collections/areas/items?limit=%C2%B2%C2%B2%C2%B2%C2%B2",
-             "/collections/areas/items?limit=-5000", "/collections/areas/items/10000?limit=10000",
-             "/collections/zones/tiles/WebMercatorQuad/12/1/1?limit=5000", "/map/api/zones?level=4&limit=10000"]
+GATED = [
+    "/collections/zones-history/items?f=json&limit=10000",
+    "/collections/cases/items?limit=1001&f=csv",
+    "/collections/areas/items?f=html&limit=5000&offset=10",
+    "/collections/zones/items?limit=10&limit=2000",
+    "/collections/areas/items?limit=" + "9" * 5000,
+]
+NOT_GATED = [
+    "/collections/zones-history/items?f=json&limit=1000",
+    "/collections/areas/items?f=json",
+    "/collections/areas/items?limit=abc",
+    "/collections/areas/items?limit=%C2%B2%C2%B2%C2%B2%C2%B2",
+    "/collections/areas/items?limit=-5000",
+    "/collections/areas/items/10000?limit=10000",
+    "/collections/zones/tiles/WebMercatorQuad/12/1/1?limit=5000",
+    "/map/api/zones?level=4&limit=10000",
+]
 
 
 def test_big_pages_are_built_in_turn_and_others_pass():

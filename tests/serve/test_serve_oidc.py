@@ -10,7 +10,6 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-
 from serve_support import bearer, filled, running_server  # noqa: F401
 
 ISSUER, AUDIENCE = "https://sso.example.vn/realms/dongnai", "covid-gis"
@@ -19,7 +18,8 @@ ISSUER, AUDIENCE = "https://sso.example.vn/realms/dongnai", "covid-gis"
 @pytest.fixture(scope="module")
 def keys():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048), rsa.generate_private_key(
-        public_exponent=65537, key_size=2048)
+        public_exponent=65537, key_size=2048
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,29 +45,45 @@ def jwks_url(keys):
 
 @pytest.fixture(scope="module")
 def oidc_server(filled, db_url, jwks_url, tmp_path_factory):
-    with running_server(db_url, tmp_path_factory.mktemp("oidc-var"), COVIDGIS_SERVE_OIDC_ISSUER=ISSUER,
-                        COVIDGIS_SERVE_OIDC_AUDIENCE=AUDIENCE, COVIDGIS_SERVE_OIDC_JWKS_URL=jwks_url) as base:
+    with running_server(
+        db_url,
+        tmp_path_factory.mktemp("oidc-var"),
+        COVIDGIS_SERVE_OIDC_ISSUER=ISSUER,
+        COVIDGIS_SERVE_OIDC_AUDIENCE=AUDIENCE,
+        COVIDGIS_SERVE_OIDC_JWKS_URL=jwks_url,
+    ) as base:
         yield base
 
 
 def token(key, roles, **claims) -> str:
     now = int(time.time())
-    payload = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "preferred_username": "lan", "iat": now,
-               "exp": now + 300, "roles": roles, **claims}
+    payload = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "u1",
+        "preferred_username": "lan",
+        "iat": now,
+        "exp": now + 300,
+        "roles": roles,
+        **claims,
+    }
     return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
 
 
 def test_jwt_with_a_role_reads_restricted_collections(oidc_server, keys):
-    resp = requests.get(f"{oidc_server}/collections/cases/items?f=json", headers=bearer(token(keys[0], ["analyst"])),
-                        timeout=30)
+    resp = requests.get(
+        f"{oidc_server}/collections/cases/items?f=json", headers=bearer(token(keys[0], ["analyst"])), timeout=30
+    )
     assert resp.status_code == 200 and resp.json()["numberMatched"] == 3
 
 
 @pytest.mark.parametrize("case", ["no role", "wrong key", "expired", "other audience"])
 def test_bad_jwts_are_401(oidc_server, keys, case):
-    bad = {"no role": lambda: token(keys[0], ["viewer"]),
-           "wrong key": lambda: token(keys[1], ["analyst"]),
-           "expired": lambda: token(keys[0], ["analyst"], exp=int(time.time()) - 10),
-           "other audience": lambda: token(keys[0], ["analyst"], aud="other")}[case]()
+    bad = {
+        "no role": lambda: token(keys[0], ["viewer"]),
+        "wrong key": lambda: token(keys[1], ["analyst"]),
+        "expired": lambda: token(keys[0], ["analyst"], exp=int(time.time()) - 10),
+        "other audience": lambda: token(keys[0], ["analyst"], aud="other"),
+    }[case]()
     resp = requests.get(f"{oidc_server}/collections/cases/items", headers=bearer(bad), timeout=30)
     assert resp.status_code == 401, resp.text

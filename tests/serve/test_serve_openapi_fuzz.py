@@ -18,7 +18,6 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-
 from serve_support import RESTRICTED, bearer, filled, served, tokens  # noqa: F401
 
 EXAMPLES_PER_OPERATION = 25
@@ -27,21 +26,49 @@ OGC_PARAMETERS = {
     "featureId": {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
     "datetime": {"name": "datetime", "in": "query", "required": False, "schema": {"type": "string"}},
     "sortby.yaml": {"name": "sortby", "in": "query", "required": False, "schema": {"type": "string"}},
-    "tileMatrixSetId": {"name": "tileMatrixSetId", "in": "path", "required": True,
-                        "schema": {"type": "string", "enum": ["WebMercatorQuad", "WorldCRS84Quad"]}},
+    "tileMatrixSetId": {
+        "name": "tileMatrixSetId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": ["WebMercatorQuad", "WorldCRS84Quad"]},
+    },
     "tileMatrix": {"name": "tileMatrix", "in": "path", "required": True, "schema": {"type": "string"}},
     "tileRow": {"name": "tileRow", "in": "path", "required": True, "schema": {"type": "integer"}},
     "tileCol": {"name": "tileCol", "in": "path", "required": True, "schema": {"type": "integer"}},
 }
 # Query parameters pygeoapi reads on items without documenting them all.
 ITEMS_PARAMETERS = ["filter", "filter-lang", "filter-crs", "datetime", "resulttype", "q", "sortby", "offset"]
-NASTY = ["\x00", "a\x00", "9" * 4000, "1e400", "-1e400", "NaN", "-1", "2" * 30, "'", "%", "..", "/", "{}", "[]",
-         "Ω☃💥\u202e", "INTERSECTS(geom, POINT(1e400 0))", "geom = 'x'", "nonexistent=1", "1" * 300 + "/..",
-         "2021-02-30", "WebMercatorQuad", "0", ""]
+NASTY = [
+    "\x00",
+    "a\x00",
+    "9" * 4000,
+    "1e400",
+    "-1e400",
+    "NaN",
+    "-1",
+    "2" * 30,
+    "'",
+    "%",
+    "..",
+    "/",
+    "{}",
+    "[]",
+    "Ω☃💥\u202e",
+    "INTERSECTS(geom, POINT(1e400 0))",
+    "geom = 'x'",
+    "nonexistent=1",
+    "1" * 300 + "/..",
+    "2021-02-30",
+    "WebMercatorQuad",
+    "0",
+    "",
+]
 ANY_TEXT = st.one_of(st.sampled_from(NASTY), st.text(st.characters(codec="utf-8"), max_size=60))
-ANY_JSON = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | ANY_TEXT,
-                        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
-                        max_leaves=12)
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(ANY_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def offline(node, context: str = ""):
@@ -55,9 +82,15 @@ def offline(node, context: str = ""):
             if context == "responses":
                 return {"description": name}
             return {}
-        return {k: offline(v, k if k in ("parameters", "responses") else
-                           ("" if k in ("schema", "content", "requestBody", "properties", "items") else context))
-                for k, v in node.items()}
+        return {
+            k: offline(
+                v,
+                k
+                if k in ("parameters", "responses")
+                else ("" if k in ("schema", "content", "requestBody", "properties", "items") else context),
+            )
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [offline(v, context) for v in node]
     return node
@@ -89,8 +122,14 @@ def test_no_server_errors_for_generated_requests(served, audience):
         operation = result.ok()
         operations += 1
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def call(case):
             found = server_error(case.call(base_url=served, headers=headers, timeout=60), case.method)
@@ -122,22 +161,40 @@ def test_no_server_errors_for_any_text_in_any_parameter(served, audience):
             in_path, query = parameters_of(path, operation)
             body = st.just(None)
             if method == "post":  # process execution: any JSON as any input
-                inputs = list(requests.get(f"{served}{path.rsplit('/', 1)[0]}", params={"f": "json"},
-                                           headers=headers, timeout=30).json()["inputs"])
-                body = st.one_of(st.dictionaries(st.sampled_from(inputs), ANY_JSON).map(lambda i: {"inputs": i}),
-                                 ANY_JSON)
+                inputs = list(
+                    requests.get(
+                        f"{served}{path.rsplit('/', 1)[0]}", params={"f": "json"}, headers=headers, timeout=30
+                    ).json()["inputs"]
+                )
+                body = st.one_of(
+                    st.dictionaries(st.sampled_from(inputs), ANY_JSON).map(lambda i: {"inputs": i}), ANY_JSON
+                )
 
-            @settings(max_examples=OUR_EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-            @given(path_values=st.fixed_dictionaries({name: ANY_TEXT for name in in_path}),
-                   query_values=st.dictionaries(st.sampled_from(query or ["f"]), ANY_TEXT, max_size=4),
-                   payload=body)
-            def call(path_values, query_values, payload):
-                url = served + path.format(**{k: quote(v, safe="") for k, v in path_values.items()})
+            @settings(
+                max_examples=OUR_EXAMPLES_PER_OPERATION,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
+            @given(
+                path_values=st.fixed_dictionaries({name: ANY_TEXT for name in in_path}),
+                query_values=st.dictionaries(st.sampled_from(query or ["f"]), ANY_TEXT, max_size=4),
+                payload=body,
+            )
+            def call(path_values, query_values, payload):  # run at once, inside this loop iteration
+                url = served + path.format(**{k: quote(v, safe="") for k, v in path_values.items()})  # noqa: B023
                 data = None if payload is None else json.dumps(payload)
-                response = session.request(method, url, params={"limit": "2", **query_values}, data=data,
-                                           headers={**headers, "Content-Type": "application/json"}, timeout=60)
-                found = server_error(response, method.upper())
+                response = session.request(
+                    method,  # noqa: B023
+                    url,
+                    params={"limit": "2", **query_values},
+                    data=data,
+                    headers={**headers, "Content-Type": "application/json"},
+                    timeout=60,
+                )
+                found = server_error(response, method.upper())  # noqa: B023
                 if found:
                     failures.append(found)
 

@@ -8,27 +8,45 @@ import time
 
 import pytest
 import requests
+from conftest import DONGNAI, run_cli, running_server, throwaway_cluster
+from serve_support import CASE_POINTS, TAN_PHONG, bearer, fill_events, fill_zones, tile_of
 from sqlalchemy import text
 
-from conftest import DONGNAI, running_server, run_cli, throwaway_cluster
 from gis.boundaries.dataset import read_manifest
 from gis.boundaries.load import prepare, store
 from gis.db.engine import ensure_database, make_engine
 from gis.db.migrate import upgrade
-from serve_support import CASE_POINTS, TAN_PHONG, bearer, fill_events, fill_zones, tile_of
 
 RETRY_AFTER = "7"
 ROUTE = {"type": "LineString", "coordinates": [[106.80, 10.95], [106.90, 10.97]]}
-GETS = ["/openapi?f=json", "/conformance", "/collections", "/collections/zones/items?f=json&limit=5",
-        f"/collections/areas/items/{TAN_PHONG}?f=json", "/collections/zones-history/items?f=json&datetime=2021-10-20",
-        "/collections/zones/tiles/WebMercatorQuad/{}/{}/{}?f=mvt".format(*tile_of(*CASE_POINTS[0], 12)),
-        "/map", "/map/api/meta", "/map/api/areas?level=2", "/map/api/zones?level=3", f"/map/api/zone/{TAN_PHONG}",
-        "/map/api/search?q=tan%20phong", "/map/api/locate?lon=106.82&lat=10.97", "/map/api/layers/sites",
-        "/map/static/map.js"]
-TOKEN_GETS = ["/collections/cases/items?f=json", "/collections/cases/items/BN1?f=json",
-              "/collections/quarantine-facilities/items?f=json", "/collections/zones/items?f=json&limit=5"]
-POSTS = [("/processes/zone-at-point/execution", {"inputs": {"lon": 106.82, "lat": 10.975}}),
-         ("/processes/route-risk/execution", {"inputs": {"route": ROUTE, "admin_level": 3}})]
+GETS = [
+    "/openapi?f=json",
+    "/conformance",
+    "/collections",
+    "/collections/zones/items?f=json&limit=5",
+    f"/collections/areas/items/{TAN_PHONG}?f=json",
+    "/collections/zones-history/items?f=json&datetime=2021-10-20",
+    "/collections/zones/tiles/WebMercatorQuad/{}/{}/{}?f=mvt".format(*tile_of(*CASE_POINTS[0], 12)),
+    "/map",
+    "/map/api/meta",
+    "/map/api/areas?level=2",
+    "/map/api/zones?level=3",
+    f"/map/api/zone/{TAN_PHONG}",
+    "/map/api/search?q=tan%20phong",
+    "/map/api/locate?lon=106.82&lat=10.97",
+    "/map/api/layers/sites",
+    "/map/static/map.js",
+]
+TOKEN_GETS = [
+    "/collections/cases/items?f=json",
+    "/collections/cases/items/BN1?f=json",
+    "/collections/quarantine-facilities/items?f=json",
+    "/collections/zones/items?f=json&limit=5",
+]
+POSTS = [
+    ("/processes/zone-at-point/execution", {"inputs": {"lon": 106.82, "lat": 10.975}}),
+    ("/processes/route-risk/execution", {"inputs": {"route": ROUTE, "admin_level": 3}}),
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +74,14 @@ def outage_db(own_cluster):
 def server(outage_db, tmp_path_factory):
     """Anonymous requests read the data version every time (they meet the outage in our own read); API keys stay
     known for an hour (requests with a token meet it in pygeoapi, which answers 500 or 400 with the driver's text)."""
-    with running_server(outage_db, tmp_path_factory.mktemp("serve-outage"), COVIDGIS_SERVE_VERSION_TTL_SECONDS="0",
-                        COVIDGIS_SERVE_TOKEN_TTL_SECONDS="3600", COVIDGIS_SERVE_RETRY_AFTER_SECONDS=RETRY_AFTER,
-                        COVIDGIS_SERVE_STATEMENT_TIMEOUT_SECONDS="1") as base:
+    with running_server(
+        outage_db,
+        tmp_path_factory.mktemp("serve-outage"),
+        COVIDGIS_SERVE_VERSION_TTL_SECONDS="0",
+        COVIDGIS_SERVE_TOKEN_TTL_SECONDS="3600",
+        COVIDGIS_SERVE_RETRY_AFTER_SECONDS=RETRY_AFTER,
+        COVIDGIS_SERVE_STATEMENT_TIMEOUT_SECONDS="1",
+    ) as base:
         yield base
 
 
@@ -67,8 +90,9 @@ def answers(base: str, token: str) -> list[tuple[str, requests.Response]]:
     out = [(path, requests.get(base + path, timeout=60)) for path in GETS]
     out += [("token " + path, requests.get(base + path, headers=bearer(token), timeout=60)) for path in TOKEN_GETS]
     for headers in ({}, bearer(token)):
-        out += [(f"POST {path}", requests.post(base + path, json=body, headers=headers, timeout=60))
-                for path, body in POSTS]
+        out += [
+            (f"POST {path}", requests.post(base + path, json=body, headers=headers, timeout=60)) for path, body in POSTS
+        ]
     return out
 
 
@@ -105,8 +129,15 @@ def test_outage_answers_503_and_recovers_without_restart(own_cluster, outage_db,
             assert resp.headers.get("retry-after") == RETRY_AFTER, (name, resp.headers, resp.text[:300])
             description = resp.json()["description"]
             assert "database" in description, name
-            for leak in (str(own_cluster.port), "127.0.0.1", "psycopg", "OperationalError", "sqlalchemy",
-                         "connection to server", "Connection refused"):
+            for leak in (
+                str(own_cluster.port),
+                "127.0.0.1",
+                "psycopg",
+                "OperationalError",
+                "sqlalchemy",
+                "connection to server",
+                "Connection refused",
+            ):
                 assert leak not in resp.text, (name, leak, resp.text[:300])
         for path in ("/openapi?f=json", "/collections?f=json"):  # a known caller's metadata needs no database
             assert requests.get(server + path, headers=bearer(token), timeout=60).status_code == 200, path

@@ -7,16 +7,38 @@ import re
 import mapbox_vector_tile
 import pytest
 import requests
+from serve_support import (
+    CASE_POINTS,
+    PERSON_KEYS,
+    PUBLIC,
+    SMALL_HAMLET,
+    TAN_PHONG,
+    get_json,
+    served,  # noqa: F401
+    tile_of,
+)
 from sqlalchemy import text
 
-from serve_support import (CASE_POINTS, PERSON_KEYS, PUBLIC, SMALL_HAMLET, TAN_PHONG, filled, get_json, served,  # noqa: F401
-                           tile_of)
-
 FORMATS = ["json", "html", "jsonld"]
-COUNT_KEYS = {"cases_7d", "cases_14d", "community_cases_7d", "community_cases_prev_7d", "unknown_source_cases_14d",
-              "unknown_source_clusters_14d", "hard_to_trace_cases_14d", "known_source_community_cases_14d",
-              "f1_in_community", "tests_7d", "positive_tests_7d", "vaccinated_18plus_1dose", "vaccinated_50plus_full",
-              "vaccinated_65plus_full", "admissions_7d", "open_stays", "occupied"}
+COUNT_KEYS = {
+    "cases_7d",
+    "cases_14d",
+    "community_cases_7d",
+    "community_cases_prev_7d",
+    "unknown_source_cases_14d",
+    "unknown_source_clusters_14d",
+    "hard_to_trace_cases_14d",
+    "known_source_community_cases_14d",
+    "f1_in_community",
+    "tests_7d",
+    "positive_tests_7d",
+    "vaccinated_18plus_1dose",
+    "vaccinated_50plus_full",
+    "vaccinated_65plus_full",
+    "admissions_7d",
+    "open_stays",
+    "occupied",
+}
 RAW_ID = re.compile(r"(?<![\d.])(\d{12}|\d{9})(?![\d.])")  # CCCD (12 digits) or CMND (9 digits)
 PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:3|5|7|8|9)\d{8}(?![\d.])")
 THRESHOLD = 5
@@ -26,10 +48,12 @@ THRESHOLD = 5
 def secrets_in_db(filled):
     """What must never reach the public: person keys, case coordinates, and the small count's exact rate."""
     with filled.connect() as conn:
-        decisive = conn.execute(text("SELECT decisive FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"),
-                                {"c": SMALL_HAMLET}).scalar_one()
-        reasons = conn.execute(text("SELECT reasons FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"),
-                               {"c": SMALL_HAMLET}).scalar_one()
+        decisive = conn.execute(
+            text("SELECT decisive FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"), {"c": SMALL_HAMLET}
+        ).scalar_one()
+        reasons = conn.execute(
+            text("SELECT reasons FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"), {"c": SMALL_HAMLET}
+        ).scalar_one()
     rate = decisive["community_cases_7d_per_100k"]
     assert 0 < rate, "the small-count hamlet has a non-zero rate that would give its count back"
     shown = re.search(r"community_cases_7d_per_100k = ([0-9.]+)", " ".join(reasons)).group(1)
@@ -46,8 +70,11 @@ def public_urls(base: str) -> list[str]:
     for cid in PUBLIC:
         items = get_json(f"{base}/collections/{cid}/items", limit=1)
         one = [f"/items/{items['features'][0]['id']}"] if items["features"] else []
-        urls += [f"{base}/collections/{cid}{suffix}?f={fmt}" + ("&limit=10000" if suffix == "/items" else "")
-                 for suffix in ["", "/items", *one] for fmt in FORMATS]
+        urls += [
+            f"{base}/collections/{cid}{suffix}?f={fmt}" + ("&limit=10000" if suffix == "/items" else "")
+            for suffix in ["", "/items", *one]
+            for fmt in FORMATS
+        ]
         urls.append(f"{base}/collections/{cid}/queryables?f=json")
     urls.append(f"{base}/collections/zones-history/items?f=json&code={SMALL_HAMLET}")
     return urls
@@ -68,8 +95,12 @@ def small_counts(value, path="") -> list[str]:
     found = []
     if isinstance(value, dict):
         for key, child in value.items():
-            if key in COUNT_KEYS and isinstance(child, (int, float)) and not isinstance(child, bool) \
-                    and 0 < child < THRESHOLD:
+            if (
+                key in COUNT_KEYS
+                and isinstance(child, (int, float))
+                and not isinstance(child, bool)
+                and 0 < child < THRESHOLD
+            ):
                 found.append(f"{path}/{key}={child}")
             found += small_counts(child, f"{path}/{key}")
     elif isinstance(value, list):
@@ -110,10 +141,13 @@ def test_no_personal_data_or_small_counts_in_any_public_response(served, secrets
 
 def test_processes_answer_without_small_counts(served, secrets_in_db, filled):
     with filled.connect() as conn:
-        lon, lat = conn.execute(text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
-                                     "FROM pub.areas WHERE code = :c) s"), {"c": SMALL_HAMLET}).one()
-    resp = requests.post(f"{served}/processes/zone-at-point/execution",
-                         json={"inputs": {"lon": lon, "lat": lat}}, timeout=30)
+        lon, lat = conn.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM pub.areas WHERE code = :c) s"),
+            {"c": SMALL_HAMLET},
+        ).one()
+    resp = requests.post(
+        f"{served}/processes/zone-at-point/execution", json={"inputs": {"lon": lon, "lat": lat}}, timeout=30
+    )
     assert resp.status_code == 200, resp.text
     hamlet = [a for a in resp.json()["areas"] if a["admin_level"] == 4]
     assert hamlet and hamlet[0]["code"] == SMALL_HAMLET
@@ -137,9 +171,13 @@ def test_shown_numbers_are_rounded_to_the_threshold(served, filled):
     """A shown rate is that of the count rounded down to a multiple of the threshold, and the reasons give the
     range the true rate lies in (tests/serve/test_serve_differencing.py attacks the demo with them)."""
     with filled.connect() as conn:
-        population, cases = conn.execute(text(
-            "SELECT population, community_cases_7d FROM stats.indicator WHERE area_code = :c "
-            "ORDER BY day DESC LIMIT 1"), {"c": TAN_PHONG}).one()
+        population, cases = conn.execute(
+            text(
+                "SELECT population, community_cases_7d FROM stats.indicator WHERE area_code = :c "
+                "ORDER BY day DESC LIMIT 1"
+            ),
+            {"c": TAN_PHONG},
+        ).one()
     assert cases % THRESHOLD, "the test needs a count that rounding changes"
     props = get_json(f"{served}/collections/zones/items/{TAN_PHONG}")["properties"]
     rate = props["decisive"]["community_cases_7d_per_100k"]

@@ -17,9 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from serve_support import DAYS, TAN_PHONG, filled, running_server, served  # noqa: F401
 from sqlalchemy import text
 
-from serve_support import DAYS, TAN_PHONG, filled, running_server, served  # noqa: F401
 from gis.serve.processes import MAX_ROUTE_KM, MAX_ROUTE_POINTS
 
 BIEN_HOA = {"type": "LineString", "coordinates": [[106.78, 10.97], [106.90, 10.98]]}
@@ -35,8 +35,10 @@ def line(coords) -> dict:
 
 def wave(n: int, amplitude: float = 0.012, waves: float = 3) -> dict:
     """A route across Biên Hòa that winds in and out of Tân Phong without crossing itself."""
-    return line((106.78 + 0.14 * i / (n - 1), 10.975 + amplitude * math.sin(2 * math.pi * waves * i / (n - 1)))
-                for i in range(n))
+    return line(
+        (106.78 + 0.14 * i / (n - 1), 10.975 + amplitude * math.sin(2 * math.pi * waves * i / (n - 1)))
+        for i in range(n)
+    )
 
 
 def shuttle(n: int) -> dict:
@@ -50,7 +52,10 @@ def walk(n: int = MAX_ROUTE_POINTS, seed: int = 1) -> dict:
     for _ in range(n):
         coords.append([x, y])
         angle = rnd.uniform(0, 2 * math.pi)
-        x, y = min(max(x + 0.054 * math.cos(angle), 106.76), 107.57), min(max(y + 0.054 * math.sin(angle), 10.58), 11.58)
+        x, y = (
+            min(max(x + 0.054 * math.cos(angle), 106.76), 107.57),
+            min(max(y + 0.054 * math.sin(angle), 10.58), 11.58),
+        )
     return line(coords)
 
 
@@ -100,9 +105,16 @@ ORDER BY least(ST_LineLocatePoint(g, ST_StartPoint(p)), ST_LineLocatePoint(g, ST
 
 
 @pytest.mark.parametrize("admin_level", [1, 2, 3, 4])
-@pytest.mark.parametrize("route", [BIEN_HOA, wave(40), wave(200, amplitude=0.03, waves=9),
-                                   line([[106.80, 10.96], [106.80, 10.96], [106.84, 10.99], [106.84, 10.99]])],
-                         ids=["straight", "wave-40", "wave-200", "repeated-positions"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        BIEN_HOA,
+        wave(40),
+        wave(200, amplitude=0.03, waves=9),
+        line([[106.80, 10.96], [106.80, 10.96], [106.84, 10.99], [106.84, 10.99]]),
+    ],
+    ids=["straight", "wave-40", "wave-200", "repeated-positions"],
+)
 def test_route_lengths_match_postgis(served, filled, route, admin_level):
     """Per colour, per area, in total and in the order areas are first met, the answer is what PostGIS computes for
     the whole line. (Where two areas overlap — the demo's synthetic boundaries do — the crossings may alternate
@@ -111,8 +123,9 @@ def test_route_lengths_match_postgis(served, filled, route, admin_level):
     with filled.connect() as conn:
         params = {"route": json.dumps(route), "day": DAYS[-1], "admin_level": admin_level}
         pieces = conn.execute(text(DIRECT_SQL), params).all()
-        total = conn.execute(text("SELECT ST_Length(ST_SetSRID(ST_GeomFromGeoJSON(:route), 4326)::geography)"),
-                             params).scalar_one()
+        total = conn.execute(
+            text("SELECT ST_Length(ST_SetSRID(ST_GeomFromGeoJSON(:route), 4326)::geography)"), params
+        ).scalar_one()
     by_colour: dict[str, float] = {}
     by_code: dict[str, float] = {}
     for code, colour, m in pieces:
@@ -147,17 +160,24 @@ def test_a_route_at_the_position_limit_is_answered(served):
     assert resp.status_code == 200, resp.text
 
 
-@pytest.mark.parametrize("route", [line([[106.8, 10.9], [106.8, 35.0]]), shuttle(MAX_ROUTE_POINTS),
-                                   line([[106.8, 10.9], [106.0, 21.0], [105.0, 7.0]])],
-                         ids=["one-long-step", "back-and-forth", "north-and-back"])
+@pytest.mark.parametrize(
+    "route",
+    [
+        line([[106.8, 10.9], [106.8, 35.0]]),
+        shuttle(MAX_ROUTE_POINTS),
+        line([[106.8, 10.9], [106.0, 21.0], [105.0, 7.0]]),
+    ],
+    ids=["one-long-step", "back-and-forth", "north-and-back"],
+)
 def test_routes_over_the_length_limit_are_400_naming_it(served, route):
     resp = run(served, "route-risk", {"route": route})
     assert resp.status_code == 400, resp.text
     assert f"at most {MAX_ROUTE_KM:,} km" in resp.json()["description"]
 
 
-@pytest.mark.parametrize("route", [line([[-179.5, 10.95], [179.5, 10.95]]),
-                                   line([[106.8, 10.95], [106.9, 10.95], [-74.0, 10.95]])])
+@pytest.mark.parametrize(
+    "route", [line([[-179.5, 10.95], [179.5, 10.95]]), line([[106.8, 10.95], [106.9, 10.95], [-74.0, 10.95]])]
+)
 def test_a_step_round_the_earth_is_400(served, route):
     """A step of more than 180° of longitude is short on the Earth but drawn round it: no way around the km limit."""
     resp = run(served, "route-risk", {"route": route})
@@ -165,22 +185,25 @@ def test_a_step_round_the_earth_is_400(served, route):
     assert "antimeridian" in resp.json()["description"]
 
 
-@pytest.mark.parametrize("process,inputs,message", [
-    ("zone-at-point", {"lat": 10.9}, "lon"),
-    ("zone-at-point", {"lon": "abc", "lat": 10.9}, "not a number"),
-    ("zone-at-point", {"lon": 200, "lat": 10.9}, "outside"),
-    ("zone-at-point", {"lon": 2.35, "lat": 48.85}, "outside the served areas"),
-    ("zone-at-point", {"lon": 106.82, "lat": 10.975, "date": "20-10-2021"}, "ISO date"),
-    ("zone-at-point", {"lon": 106.82, "lat": 10.975, "date": "1999-01-01"}, "no zone"),
-    ("route-risk", {"route": {"type": "Point", "coordinates": [106.8, 10.9]}}, "LineString"),
-    ("route-risk", {"route": {"type": "LineString", "coordinates": [[106.8, 10.9]]}}, "2 to"),
-    ("route-risk", {"route": {"type": "LineString", "coordinates": [[106.8, 10.9], [106.8, 10.9]]}}, "same point"),
-    ("route-risk", {"route": {"type": "LineString", "coordinates": [[1, 2], ["x", 3]]}}, "not a number"),
-    ("route-risk", {"route": "{not json"}, "not valid JSON"),
-    ("route-risk", {"route": {"type": "LineString", "coordinates": [[2.3, 48.8], [2.4, 48.9]]}}, "outside"),
-    ("route-risk", {"route": BIEN_HOA, "admin_level": 7}, "admin_level"),
-    ("route-risk", {}, "LineString"),
-])
+@pytest.mark.parametrize(
+    "process,inputs,message",
+    [
+        ("zone-at-point", {"lat": 10.9}, "lon"),
+        ("zone-at-point", {"lon": "abc", "lat": 10.9}, "not a number"),
+        ("zone-at-point", {"lon": 200, "lat": 10.9}, "outside"),
+        ("zone-at-point", {"lon": 2.35, "lat": 48.85}, "outside the served areas"),
+        ("zone-at-point", {"lon": 106.82, "lat": 10.975, "date": "20-10-2021"}, "ISO date"),
+        ("zone-at-point", {"lon": 106.82, "lat": 10.975, "date": "1999-01-01"}, "no zone"),
+        ("route-risk", {"route": {"type": "Point", "coordinates": [106.8, 10.9]}}, "LineString"),
+        ("route-risk", {"route": {"type": "LineString", "coordinates": [[106.8, 10.9]]}}, "2 to"),
+        ("route-risk", {"route": {"type": "LineString", "coordinates": [[106.8, 10.9], [106.8, 10.9]]}}, "same point"),
+        ("route-risk", {"route": {"type": "LineString", "coordinates": [[1, 2], ["x", 3]]}}, "not a number"),
+        ("route-risk", {"route": "{not json"}, "not valid JSON"),
+        ("route-risk", {"route": {"type": "LineString", "coordinates": [[2.3, 48.8], [2.4, 48.9]]}}, "outside"),
+        ("route-risk", {"route": BIEN_HOA, "admin_level": 7}, "admin_level"),
+        ("route-risk", {}, "LineString"),
+    ],
+)
 def test_bad_input_is_400_with_a_clear_message(served, process, inputs, message):
     resp = run(served, process, inputs)
     assert resp.status_code == 400, resp.text
@@ -191,14 +214,17 @@ def test_bad_input_is_400_with_a_clear_message(served, process, inputs, message)
 LONG = "9" * 10_000
 
 
-@pytest.mark.parametrize("process,inputs,message", [
-    ("zone-at-point", {"lon": LONG + "x", "lat": 10.9}, "lon"),
-    ("zone-at-point", {"lon": 106.8, "lat": LONG}, "lat"),
-    ("zone-at-point", {"lon": 106.8, "lat": 10.9, "date": LONG}, "date"),
-    ("route-risk", {"route": BIEN_HOA, "admin_level": LONG}, "admin_level"),
-    ("route-risk", {"route": {"type": LONG, "coordinates": []}}, "LineString"),
-    ("route-risk", {"route": line([[106.8, 10.9], [LONG, 10.9]])}, "position 1"),
-])
+@pytest.mark.parametrize(
+    "process,inputs,message",
+    [
+        ("zone-at-point", {"lon": LONG + "x", "lat": 10.9}, "lon"),
+        ("zone-at-point", {"lon": 106.8, "lat": LONG}, "lat"),
+        ("zone-at-point", {"lon": 106.8, "lat": 10.9, "date": LONG}, "date"),
+        ("route-risk", {"route": BIEN_HOA, "admin_level": LONG}, "admin_level"),
+        ("route-risk", {"route": {"type": LONG, "coordinates": []}}, "LineString"),
+        ("route-risk", {"route": line([[106.8, 10.9], [LONG, 10.9]])}, "position 1"),
+    ],
+)
 def test_long_values_are_cut_in_messages(served, process, inputs, message):
     resp = run(served, process, inputs)
     assert resp.status_code == 400, resp.text
@@ -208,8 +234,12 @@ def test_long_values_are_cut_in_messages(served, process, inputs, message):
 
 def test_malformed_bodies_are_400(served):
     for body in [b"not json", b"[]", b'{"inputs": 5}']:
-        resp = requests.post(f"{served}/processes/zone-at-point/execution", data=body,
-                             headers={"Content-Type": "application/json"}, timeout=30)
+        resp = requests.post(
+            f"{served}/processes/zone-at-point/execution",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
         assert resp.status_code == 400, (body, resp.status_code, resp.text[:200])
 
 
@@ -254,9 +284,13 @@ def wait_for_waiting_processes(engine, count: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with engine.connect() as conn:
-            waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                        "AND application_name = 'covidgis-processes' "
-                                        "AND wait_event_type = 'Lock'")).scalar_one()
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'covidgis-processes' "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
         if waiting >= count:
             return
         time.sleep(0.1)
@@ -269,11 +303,16 @@ def test_processes_beyond_the_bound_answer_busy_and_features_still_answer(served
     with ThreadPoolExecutor(8) as pool, zones_locked(filled) as lock:
         held = [pool.submit(run, served, "route-risk", heavy) for _ in range(2)]
         wait_for_waiting_processes(filled, 2)
-        more = list(pool.map(lambda args: run(served, *args), [("route-risk", heavy)] * 4
-                             + [("zone-at-point", {"lon": 106.82, "lat": 10.975})] * 2))
+        more = list(
+            pool.map(
+                lambda args: run(served, *args),
+                [("route-risk", heavy)] * 4 + [("zone-at-point", {"lon": 106.82, "lat": 10.975})] * 2,
+            )
+        )
         bad = run(served, "route-risk", {"route": wave(MAX_ROUTE_POINTS + 1)})
-        features = requests.get(f"{served}/collections/areas/items", params={"f": "json", "limit": 10, "offset": 17},
-                                timeout=30)
+        features = requests.get(
+            f"{served}/collections/areas/items", params={"f": "json", "limit": 10, "offset": 17}, timeout=30
+        )
         health = requests.get(f"{served}/health", timeout=30)
         lock.rollback()
         first = [f.result() for f in held]
@@ -300,16 +339,20 @@ def test_a_burst_of_heavy_routes_is_answered_or_busy_never_an_error(served):
 @pytest.fixture(scope="module")
 def impatient(filled, db_url, tmp_path_factory):
     """A second server whose processes give up after 0.2 s."""
-    with running_server(db_url, tmp_path_factory.mktemp("impatient-var"),
-                        COVIDGIS_SERVE_PROCESS_STATEMENT_TIMEOUT_SECONDS="0.2") as base:
+    with running_server(
+        db_url, tmp_path_factory.mktemp("impatient-var"), COVIDGIS_SERVE_PROCESS_STATEMENT_TIMEOUT_SECONDS="0.2"
+    ) as base:
         yield base
 
 
-@pytest.mark.parametrize("process,inputs,message", [
-    ("route-risk", {"route": BIEN_HOA}, "the route took too long (over 0.2 s); send a shorter route"),
-    ("route-risk", {"route": BIEN_HOA, "date": str(DAYS[0])}, "send a shorter route"),
-    ("zone-at-point", {"lon": 106.82, "lat": 10.975}, "the zone lookup took too long (over 0.2 s)"),
-])
+@pytest.mark.parametrize(
+    "process,inputs,message",
+    [
+        ("route-risk", {"route": BIEN_HOA}, "the route took too long (over 0.2 s); send a shorter route"),
+        ("route-risk", {"route": BIEN_HOA, "date": str(DAYS[0])}, "send a shorter route"),
+        ("zone-at-point", {"lon": 106.82, "lat": 10.975}, "the zone lookup took too long (over 0.2 s)"),
+    ],
+)
 def test_a_statement_over_the_timeout_is_503_saying_so(impatient, filled, process, inputs, message):
     with zones_locked(filled):
         resp = run(impatient, process, inputs)

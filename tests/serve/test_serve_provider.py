@@ -4,13 +4,13 @@ every connection, items by id."""
 
 import pytest
 from pygeoapi.provider.base import ProviderInvalidQueryError, ProviderItemNotFoundError
-from pygeofilter.parsers.ecql import parse
 from pygeoapi.util import modify_pygeofilter
+from pygeofilter.parsers.ecql import parse
+from serve_support import TAN_PHONG, filled  # noqa: F401
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from serve_support import TAN_PHONG, filled  # noqa: F401
 from gis.serve.provider import MAX_OFFSET, PostgreSQLProvider, QueryTooSlow
 from gis.serve.tiles import MVTProvider
 
@@ -19,10 +19,23 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 def definition(db_url: str, **data) -> dict:
     url = make_url(db_url)
-    return {"name": "gis.serve.provider.PostgreSQLProvider", "type": "feature", "table": "zones", "id_field": "code",
-            "geom_field": "geom", "storage_crs": CRS84,
-            "data": {"host": url.host, "port": url.port, "dbname": url.database, "user": "covidgis_public",
-                     "password": "", "search_path": ["pub", "public"], **data}}
+    return {
+        "name": "gis.serve.provider.PostgreSQLProvider",
+        "type": "feature",
+        "table": "zones",
+        "id_field": "code",
+        "geom_field": "geom",
+        "storage_crs": CRS84,
+        "data": {
+            "host": url.host,
+            "port": url.port,
+            "dbname": url.database,
+            "user": "covidgis_public",
+            "password": "",
+            "search_path": ["pub", "public"],
+            **data,
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +78,12 @@ def test_first_page_counts_once_per_filter_and_version(provider, counts, filled)
 
 
 def test_spatial_cql_with_crs84_storage(provider):
-    ast = modify_pygeofilter(parse("INTERSECTS(geom, POINT(106.82 10.975)) AND admin_level = 3"),
-                             filter_crs_uri=CRS84, storage_crs_uri=CRS84, geometry_column_name="geom")
+    ast = modify_pygeofilter(
+        parse("INTERSECTS(geom, POINT(106.82 10.975)) AND admin_level = 3"),
+        filter_crs_uri=CRS84,
+        storage_crs_uri=CRS84,
+        geometry_column_name="geom",
+    )
     assert [f["id"] for f in provider.query(filterq=ast)["features"]] == [TAN_PHONG]
 
 
@@ -81,16 +98,33 @@ def by(*names: str) -> list[dict]:
     return [{"property": n.lstrip("-"), "order": "-" if n.startswith("-") else "+"} for n in names]
 
 
-@pytest.mark.parametrize("sortby", [[], by("-level"), by("name"), by("admin_level", "-colour"), by("parent_code"),
-                                    by("-parent_code", "level"), by("-code"), by("level", "-level", "level"),
-                                    by("details_suppressed", "-day", "code")])
+@pytest.mark.parametrize(
+    "sortby",
+    [
+        [],
+        by("-level"),
+        by("name"),
+        by("admin_level", "-colour"),
+        by("parent_code"),
+        by("-parent_code", "level"),
+        by("-code"),
+        by("level", "-level", "level"),
+        by("details_suppressed", "-day", "code"),
+    ],
+)
 def test_deep_pages_are_the_rows_of_a_full_read(provider, sortby):
     everything = [f["id"] for f in provider.query(limit=5000, sortby=sortby, skip_geometry=True)["features"]]
     assert len(everything) == len(set(everything)) > 1900
-    for offset, limit in [(1, 10), (999, 100), (1900, 50), (len(everything) - 1, 10), (len(everything), 10),
-                          (len(everything) + 500, 10)]:
+    for offset, limit in [
+        (1, 10),
+        (999, 100),
+        (1900, 50),
+        (len(everything) - 1, 10),
+        (len(everything), 10),
+        (len(everything) + 500, 10),
+    ]:
         page = provider.query(offset=offset, limit=limit, sortby=sortby)
-        assert [f["id"] for f in page["features"]] == everything[offset:offset + limit], offset
+        assert [f["id"] for f in page["features"]] == everything[offset : offset + limit], offset
         assert page["numberMatched"] == len(everything)
         assert all(f["geometry"]["type"].endswith("Polygon") for f in page["features"])
 
@@ -125,9 +159,17 @@ def test_items_by_id(provider):
             provider.get(missing)
 
 
-@pytest.mark.parametrize("cql, word", [("nonexistent = 1", "nonexistent"), ("decisive IS NULL", "decisive"),
-                                       ("admin_level = 'NaN'", "admin_level"), ("name = 3", "name"),
-                                       ("INTERSECTS(geom, POINT(1e400 0))", "finite"), ("geom = 'x'", "geom")])
+@pytest.mark.parametrize(
+    "cql, word",
+    [
+        ("nonexistent = 1", "nonexistent"),
+        ("decisive IS NULL", "decisive"),
+        ("admin_level = 'NaN'", "admin_level"),
+        ("name = 3", "name"),
+        ("INTERSECTS(geom, POINT(1e400 0))", "finite"),
+        ("geom = 'x'", "geom"),
+    ],
+)
 def test_cql_names_what_is_wrong(provider, cql, word):
     with pytest.raises(ProviderInvalidQueryError, match=word):
         provider.query(filterq=parse(cql))

@@ -3,7 +3,6 @@
 import mapbox_vector_tile
 import pytest
 import requests
-
 from serve_support import TAN_PHONG, filled, get_json, served, tile_of  # noqa: F401
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -18,8 +17,9 @@ def tile(served, z, x, y, tms="WebMercatorQuad"):
 
 def test_tile_metadata_is_ogc(served):
     tilesets = get_json(f"{served}/collections/zones/tiles")
-    assert {"WebMercatorQuad", "WorldCRS84Quad"} <= {t["tileMatrixSetURI"].rsplit("/", 1)[-1]
-                                                     for t in tilesets["tilesets"]}
+    assert {"WebMercatorQuad", "WorldCRS84Quad"} <= {
+        t["tileMatrixSetURI"].rsplit("/", 1)[-1] for t in tilesets["tilesets"]
+    }
     assert any(link["rel"] == "item" for link in get_json(f"{served}/collections/zones/tiles/WebMercatorQuad")["links"])
 
 
@@ -35,7 +35,7 @@ def test_tiles_hold_every_admin_level_with_colours(served, z):
 
 def test_world_crs84_quad(served):
     z = 8
-    x, y = int((106.82 + 180) / (180 / 2 ** z)), int((90 - 10.975) / (180 / 2 ** z))
+    x, y = int((106.82 + 180) / (180 / 2**z)), int((90 - 10.975) / (180 / 2**z))
     assert {f["properties"]["admin_level"] for f in tile(served, z, x, y, "WorldCRS84Quad")["zones"]["features"]}
 
 
@@ -45,8 +45,7 @@ def test_empty_and_invalid_tiles(served):
     for path in ["3/9/1", "3/1/9", "-1/0/0", "a/b/c", "40/0/0"]:
         resp = requests.get(f"{served}/collections/zones/tiles/WebMercatorQuad/{path}?f=mvt", timeout=30)
         assert resp.status_code in (400, 404), (path, resp.status_code)
-    assert requests.get(f"{served}/collections/zones/tiles/NoSuchTMS/1/0/0?f=mvt", timeout=30).status_code in (
-        400, 404)
+    assert requests.get(f"{served}/collections/zones/tiles/NoSuchTMS/1/0/0?f=mvt", timeout=30).status_code in (400, 404)
 
 
 TILESET_FORMATS = [None, "json", "jsonld", "html", "tilejson", "TileJSON", "mvt", "pbf", "csv", "xyz", "\x00"]
@@ -54,11 +53,9 @@ TILESET_FORMATS = [None, "json", "jsonld", "html", "tilejson", "TileJSON", "mvt"
 
 @pytest.mark.parametrize("f", TILESET_FORMATS)
 @pytest.mark.parametrize("suffix", ["", "/metadata"])
-@pytest.mark.parametrize("tms", ["WebMercatorQuad", "WorldCRS84Quad", "Nope", "webmercatorquad", "%00",
-                                 "x" * 300])
+@pytest.mark.parametrize("tms", ["WebMercatorQuad", "WorldCRS84Quad", "Nope", "webmercatorquad", "%00", "x" * 300])
 def test_tileset_metadata_in_every_format_and_matrix_set(served, tms, suffix, f):
-    resp = requests.get(f"{served}/collections/zones/tiles/{tms}{suffix}", params={"f": f} if f else {},
-                        timeout=30)
+    resp = requests.get(f"{served}/collections/zones/tiles/{tms}{suffix}", params={"f": f} if f else {}, timeout=30)
     assert resp.status_code < 500, resp.text[:300]
     known = tms in ("WebMercatorQuad", "WorldCRS84Quad")
     if not known:
@@ -78,15 +75,19 @@ def test_tilejson_gives_the_tiles_and_their_fields(served):
     template = doc["tiles"][0]
     assert template.endswith("/collections/zones/tiles/WebMercatorQuad/{z}/{y}/{x}?f=mvt")
     layer = doc["vector_layers"][0]
-    assert layer["id"] == "zones" and layer["fields"]["admin_level"] == "Number" and layer["fields"]["colour"] == "String"
+    assert (
+        layer["id"] == "zones" and layer["fields"]["admin_level"] == "Number" and layer["fields"]["colour"] == "String"
+    )
     z, x, y = tile_of(106.82, 10.975, 12)
     resp = requests.get(template.format(z=z, x=x, y=y), timeout=30)
     assert resp.status_code == 200 and layer["id"] in mapbox_vector_tile.decode(resp.content)
     assert doc["minzoom"] == 0 and doc["maxzoom"] == 18
 
 
-@pytest.mark.parametrize("path", ["/tiles", "/tiles/WebMercatorQuad", "/tiles/WebMercatorQuad/metadata",
-                                  "/tiles/WebMercatorQuad/0/0/0?f=mvt"])
+@pytest.mark.parametrize(
+    "path",
+    ["/tiles", "/tiles/WebMercatorQuad", "/tiles/WebMercatorQuad/metadata", "/tiles/WebMercatorQuad/0/0/0?f=mvt"],
+)
 @pytest.mark.parametrize("cid", ["areas", "zones-history", "facilities-public", "data-quality"])
 def test_collections_without_tiles_say_which_have_them(served, cid, path):
     resp = requests.get(f"{served}/collections/{cid}{path}", timeout=30)

@@ -35,7 +35,7 @@ PAYLOADS = [
     "javascript:alert(1)",
     '<a href="javascript:alert(1)" data-xss>bấm vào đây</a>',
     "data:text/html,<script>alert(1)</script>",
-    "https://example.org/logo.png\" onerror=\"alert(1)",
+    'https://example.org/logo.png" onerror="alert(1)',
     "<!--<script>alert(1)//--><b data-xss>x</b>",
     "]]><script data-xss>alert(1)</script><![CDATA[",
     "\u2028\u2029</SCRIPT ><script data-xss>alert(1)</script>",
@@ -46,13 +46,20 @@ PAYLOADS = [
     "';alert(1);// \";alert(1);// \\';alert(1)//",
     "<style data-xss>body{display:none}</style>",
     "<math><mtext><table><mglyph><style><img src=x onerror=alert(1) data-xss>",
-    "<iframe srcdoc=\"<script>parent.alert(1)</script>\" data-xss></iframe>",
-    "<base href=\"//evil.test/\" data-xss><form action=javascript:alert(1) data-xss><button>x</button></form>",
+    '<iframe srcdoc="<script>parent.alert(1)</script>" data-xss></iframe>',
+    '<base href="//evil.test/" data-xss><form action=javascript:alert(1) data-xss><button>x</button></form>',
     "Điểm tiêm \"Trảng Dài\" <b data-xss>&</b> 'Hố Nai'\ttab\nline",
 ]
 # Facility ids (the public `id`, the restricted `facility_id`) and area codes get the markup-shaped payloads too.
-HOSTILE_IDS = ["<img src=x onerror=alert(1) data-xss>", '"><svg onload=alert(1) data-xss>', "javascript:alert(1)",
-               "' onmouseover='alert(1)' data-xss='", "a?b#c&d=<i data-xss>", "%3Cb data-xss%3E", "../../openapi"]
+HOSTILE_IDS = [
+    "<img src=x onerror=alert(1) data-xss>",
+    '"><svg onload=alert(1) data-xss>',
+    "javascript:alert(1)",
+    "' onmouseover='alert(1)' data-xss='",
+    "a?b#c&d=<i data-xss>",
+    "%3Cb data-xss%3E",
+    "../../openapi",
+]
 HOSTILE_HAMLETS = {f"{TAN_PHONG}-0{i + 1}": name for i, name in enumerate(PAYLOADS[:4])}
 BATCH = 30
 
@@ -62,35 +69,55 @@ def facility_rows() -> list[dict]:
     grid ~3 km apart so that every marker can be clicked."""
     rows = []
     for i, name in enumerate(PAYLOADS):
-        rows.append({"id": HOSTILE_IDS[i] if i < len(HOSTILE_IDS) else f"XSS{i:02d}", "name": name,
-                     "area": name if i % 6 == 0 else TAN_PHONG,
-                     "lon": 106.80 + 0.03 * (i % 6), "lat": 10.90 + 0.03 * (i // 6)})
+        rows.append(
+            {
+                "id": HOSTILE_IDS[i] if i < len(HOSTILE_IDS) else f"XSS{i:02d}",
+                "name": name,
+                "area": name if i % 6 == 0 else TAN_PHONG,
+                "lon": 106.80 + 0.03 * (i % 6),
+                "lat": 10.90 + 0.03 * (i // 6),
+            }
+        )
     return rows
 
 
 @pytest.fixture(scope="module")
 def hostile(filled):  # noqa: F811  (the fixture, by name)
     with filled.begin() as conn:
-        conn.execute(text("""
+        conn.execute(
+            text("""
             INSERT INTO ingest.batch (id, feed, file_name, file_sha256, rows_read, accepted, rejected, started_at,
                                       finished_at)
             OVERRIDING SYSTEM VALUE VALUES (:b, 'facilities', '<img src=x onerror=alert(1) data-xss>.csv', 'cc',
-                                            30, 23, 7, now(), now())"""), {"b": BATCH})
-        conn.execute(text("""
+                                            30, 23, 7, now(), now())"""),
+            {"b": BATCH},
+        )
+        conn.execute(
+            text("""
             INSERT INTO events.facilities (facility_id, kind, name, beds, rooms, occupied, geom, area_code,
                                            commune_code, batch_id, row_hash)
             VALUES (:id, 'quarantine', :name, 100, 50, 7, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :area,
                     :commune, :b, md5(:id))"""),
-            [{**r, "commune": TAN_PHONG, "b": BATCH} for r in facility_rows()])
-        conn.execute(text("""
+            [{**r, "commune": TAN_PHONG, "b": BATCH} for r in facility_rows()],
+        )
+        conn.execute(
+            text("""
             INSERT INTO ingest.reject (batch_id, file_name, row_number, field, reason, message, record)
             VALUES (:b, 'facilities.csv', :n, :name, 'unknown_area', :name, CAST(:record AS jsonb))"""),
-            [{"b": BATCH, "n": n + 2, "name": name,
-              "record": json.dumps({"Tên cơ sở": name, name: HOSTILE_IDS[n % len(HOSTILE_IDS)]})}
-             for n, name in enumerate(PAYLOADS)])
+            [
+                {
+                    "b": BATCH,
+                    "n": n + 2,
+                    "name": name,
+                    "record": json.dumps({"Tên cơ sở": name, name: HOSTILE_IDS[n % len(HOSTILE_IDS)]}),
+                }
+                for n, name in enumerate(PAYLOADS)
+            ],
+        )
         for code, name in HOSTILE_HAMLETS.items():
-            conn.execute(text("UPDATE admin.area SET name = :n WHERE code = :c AND valid_to IS NULL"),
-                         {"n": name, "c": code})
+            conn.execute(
+                text("UPDATE admin.area SET name = :n WHERE code = :c AND valid_to IS NULL"), {"n": name, "c": code}
+            )
     return filled
 
 
@@ -120,14 +147,16 @@ INJECTED = """() => {
   const all = [...document.querySelectorAll('*')];
   return {
     marked: document.querySelectorAll('[data-xss]').length,
-    handlers: all.flatMap(el => [...el.attributes].filter(a => a.name.startsWith('on')).map(a => el.tagName + ' ' + a.name)),
+    handlers: all.flatMap(el => [...el.attributes].filter(a => a.name.startsWith('on'))
+      .map(a => el.tagName + ' ' + a.name)),
     jsLinks: [...document.querySelectorAll('a[href], form[action], iframe, base')]
       .map(el => el.getAttribute('href') || el.getAttribute('action') || el.tagName)
       .filter(v => /^\\s*(javascript|data):|^IFRAME$|^BASE$/i.test(v)),
   };
 }"""
 WATCH = """window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"""
+document.addEventListener('securitypolicyviolation',
+  e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
 class Browser:
@@ -135,8 +164,9 @@ class Browser:
 
     def __init__(self, browser, base: str, token: str | None = None):
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           extra_http_headers=bearer(token) if token else None)
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, extra_http_headers=bearer(token) if token else None
+        )
         self.context.add_init_script(WATCH)
         self.dialogs, self.errors, self.outside = [], [], []
         self.context.route("**/*", self._route)
@@ -179,6 +209,7 @@ def open_browser(browser, base):
     def make(token: str | None = None) -> Browser:
         opened.append(Browser(browser, base, token))
         return opened[-1]
+
     yield make
     for b in opened:
         b.close()
@@ -215,8 +246,9 @@ def item_path(collection: str, ident: str) -> str:
 
 def test_public_facility_list_and_popups(open_browser, base):
     b = open_browser()
-    b.open(f"/collections/facilities-public/items?f=html&limit=1000&kind=quarantine&commune_code={TAN_PHONG}",
-           "#items-map")
+    b.open(
+        f"/collections/facilities-public/items?f=html&limit=1000&kind=quarantine&commune_code={TAN_PHONG}", "#items-map"
+    )
     b.assert_clean("facilities-public list")
     rows = facility_rows()
     assert_list_shows(b, [r["name"] for r in rows])
@@ -244,7 +276,7 @@ def test_restricted_quarantine_list_and_popups(open_browser, token):
     click_every_marker(b, {r["id"]: r["name"] for r in rows})
 
 
-@pytest.mark.parametrize("row", facility_rows()[:len(HOSTILE_IDS) + 3], ids=lambda r: r["id"][:12])
+@pytest.mark.parametrize("row", facility_rows()[: len(HOSTILE_IDS) + 3], ids=lambda r: r["id"][:12])
 def test_restricted_quarantine_page(open_browser, token, row):
     if "/" in row["id"]:
         pytest.skip("an id holding '/' has no item URL (a path segment cannot hold it)")
@@ -259,8 +291,15 @@ def test_restricted_rejects_list_and_pages(open_browser, token, base):
     b = open_browser(token)
     b.open(f"/collections/ingest-rejects/items?f=html&limit=1000&batch_id={BATCH}", "table")
     b.assert_clean("ingest-rejects list")
-    ids = [f["id"] for f in requests.get(f"{base}/collections/ingest-rejects/items", headers=bearer(token), timeout=30,
-                                         params={"f": "json", "batch_id": BATCH, "limit": 1000}).json()["features"]]
+    ids = [
+        f["id"]
+        for f in requests.get(
+            f"{base}/collections/ingest-rejects/items",
+            headers=bearer(token),
+            timeout=30,
+            params={"f": "json", "batch_id": BATCH, "limit": 1000},
+        ).json()["features"]
+    ]
     assert len(ids) == len(PAYLOADS)
     for ident in ids:
         b.open(item_path("ingest-rejects", str(ident)), "table")
@@ -291,8 +330,11 @@ def test_map_popups_search_and_my_zone(open_browser, token):
     b.assert_clean("/map")
     page.check("#cg-layer-quarantine")
     # A function, not an expression: Playwright evaluates expressions with eval, which the policy refuses.
-    page.wait_for_function("n => window.covidgis.state.overlays.quarantine && "
-                           "window.covidgis.state.overlays.quarantine.getLayers().length >= n", arg=len(PAYLOADS))
+    page.wait_for_function(
+        "n => window.covidgis.state.overlays.quarantine && "
+        "window.covidgis.state.overlays.quarantine.getLayers().length >= n",
+        arg=len(PAYLOADS),
+    )
     texts = page.evaluate("""() => {
       const out = [];
       window.covidgis.state.overlays.quarantine.eachLayer(layer => {
@@ -323,8 +365,9 @@ def test_every_collections_item_pages(open_browser, base, token, collection):
     b = open_browser(token)
     b.open(f"/collections/{collection}/items?f=html&limit=50{query}", "main")
     b.assert_clean(collection)
-    first = requests.get(f"{base}/collections/{collection}/items?f=json&limit=1{query}", headers=bearer(token),
-                         timeout=30).json()["features"]
+    first = requests.get(
+        f"{base}/collections/{collection}/items?f=json&limit=1{query}", headers=bearer(token), timeout=30
+    ).json()["features"]
     if first:
         b.open(item_path(collection, str(first[0]["id"])), "main")
         b.assert_clean(f"{collection} item")
@@ -365,10 +408,19 @@ def test_every_html_page_works_offline_under_the_policy(open_browser, path):
 
 def test_policy_on_every_response(base, token):
     """JSON, errors, restricted answers, static files and the map carry the headers; none may run inline script."""
-    for path, headers in [("/collections/zones/items?f=json", {}), ("/collections/nope", {}), ("/health", {}),
-                          ("/collections/cases/items", {}), ("/collections/cases/items", bearer(token)),
-                          ("/static/covidgis/pages.js", {}), ("/map/api/search?q=x", {}), ("/map", {}),
-                          ("/map/", {}), ("/map?level=4", {}), ("/map/static/map.js", {})]:
+    for path, headers in [
+        ("/collections/zones/items?f=json", {}),
+        ("/collections/nope", {}),
+        ("/health", {}),
+        ("/collections/cases/items", {}),
+        ("/collections/cases/items", bearer(token)),
+        ("/static/covidgis/pages.js", {}),
+        ("/map/api/search?q=x", {}),
+        ("/map", {}),
+        ("/map/", {}),
+        ("/map?level=4", {}),
+        ("/map/static/map.js", {}),
+    ]:
         response = requests.get(base + path, headers=headers, timeout=30)
         policy = response.headers["content-security-policy"]
         assert "'unsafe-inline'" not in policy and "object-src 'none'" in policy, path
@@ -378,7 +430,8 @@ def test_policy_on_every_response(base, token):
 
 
 def test_policy_allows_images_only_from_the_basemaps():
-    policy = content_security_policy(["https://{s}.tile.example.org/{z}/{x}/{y}.png",
-                                      "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", ""])
+    policy = content_security_policy(
+        ["https://{s}.tile.example.org/{z}/{x}/{y}.png", "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", ""]
+    )
     assert "img-src 'self' data: http://127.0.0.1:8080 https://*.tile.example.org;" in policy
     assert "'unsafe-inline'" not in policy and "script-src 'self';" in policy and "style-src 'self';" in policy

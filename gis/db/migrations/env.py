@@ -12,8 +12,9 @@ context.configure(
     include_schemas=True,
     version_table_schema="public",
     # Only our models are managed: PostGIS's spatial_ref_sys and alembic_version are not ours to drop.
-    include_object=lambda obj, name, type_, reflected, compare_to: not (type_ == "table" and reflected
-                                                                         and compare_to is None),
+    include_object=lambda obj, name, type_, reflected, compare_to: (
+        not (type_ == "table" and reflected and compare_to is None)
+    ),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -3,6 +3,7 @@
 Revision ID: 0003
 Revises: 0002
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -13,16 +14,34 @@ branch_labels = None
 depends_on = None
 
 COUNTS = [
-    "cases_7d", "cases_14d", "community_cases_7d", "community_cases_prev_7d", "unknown_source_cases_14d",
-    "unknown_source_clusters_14d", "hard_to_trace_cases_14d", "known_source_community_cases_14d",
-    "f1_in_community", "tests_7d", "positive_tests_7d", "vaccinated_18plus_1dose", "vaccinated_50plus_full",
-    "vaccinated_65plus_full", "admissions_7d",
+    "cases_7d",
+    "cases_14d",
+    "community_cases_7d",
+    "community_cases_prev_7d",
+    "unknown_source_cases_14d",
+    "unknown_source_clusters_14d",
+    "hard_to_trace_cases_14d",
+    "known_source_community_cases_14d",
+    "f1_in_community",
+    "tests_7d",
+    "positive_tests_7d",
+    "vaccinated_18plus_1dose",
+    "vaccinated_50plus_full",
+    "vaccinated_65plus_full",
+    "admissions_7d",
 ]
 
 
 BATCH_INDEXED = ["cases", "tests", "vaccinations", "quarantine_stays"]
-DAILY = ["tests", "positive_tests", "first_doses_18plus", "full_doses_50plus", "full_doses_65plus",
-         "home_stays_started", "home_stays_ended"]
+DAILY = [
+    "tests",
+    "positive_tests",
+    "first_doses_18plus",
+    "full_doses_50plus",
+    "full_doses_65plus",
+    "home_stays_started",
+    "home_stays_ended",
+]
 
 
 def upgrade() -> None:
@@ -131,9 +150,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in BATCH_INDEXED:
         op.drop_index(f"{table}_batch_idx", table_name=table, schema="events")
-    for name, table in (("tests_collected_at_idx", "tests"), ("vaccinations_vaccinated_on_idx", "vaccinations"),
-                        ("quarantine_stays_start_on_idx", "quarantine_stays"),
-                        ("quarantine_stays_end_on_idx", "quarantine_stays")):
+    for name, table in (
+        ("tests_collected_at_idx", "tests"),
+        ("vaccinations_vaccinated_on_idx", "vaccinations"),
+        ("quarantine_stays_start_on_idx", "quarantine_stays"),
+        ("quarantine_stays_end_on_idx", "quarantine_stays"),
+    ):
         op.drop_index(name, table_name=table, schema="events")
     op.execute("DROP SCHEMA IF EXISTS risk CASCADE")
     op.execute("DROP SCHEMA IF EXISTS stats CASCADE")

@@ -11,6 +11,7 @@ grant SELECT on every view created there later.
 Revision ID: 0004
 Revises: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -37,8 +38,14 @@ def upgrade() -> None:
         sa.CheckConstraint("role IN ('analyst', 'committee')", name="api_key_role_ck"),
         schema="serve",
     )
-    op.create_index("api_key_name_active_uq", "api_key", ["name"], unique=True, schema="serve",
-                    postgresql_where=sa.text("revoked_at IS NULL"))
+    op.create_index(
+        "api_key_name_active_uq",
+        "api_key",
+        ["name"],
+        unique=True,
+        schema="serve",
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    )
     # One row: which rule set the public zones show, and below which count a number is suppressed. `covidgis serve`
     # writes it from its settings at start (bumping risk.snapshot when it changes, so caches turn over).
     op.create_table(
@@ -53,8 +60,10 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO risk.published (id, ruleset_id) VALUES (true, 'vn-4800-2021')")
     for role, schemas in ROLES.items():
-        op.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
-                   f"CREATE ROLE {role} LOGIN; END IF; END $$")
+        op.execute(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE {role} LOGIN; END IF; END $$"
+        )
         for schema in schemas:
             op.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
             op.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")

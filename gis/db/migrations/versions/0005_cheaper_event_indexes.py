@@ -14,6 +14,7 @@ Quarantine stays keep B-trees on start_on and end_on: end_on is filled in by lat
 Revision ID: 0005
 Revises: 0004
 """
+
 from alembic import op
 
 revision = "0005"

@@ -7,6 +7,7 @@ differs. Rows written before this migration have none and count as changed once.
 Revision ID: 0006
 Revises: 0005
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -4,9 +4,9 @@ import datetime as dt
 import json
 
 import pytest
+from conftest import run_cli
 from sqlalchemy import text
 
-from conftest import run_cli
 from gis.stats.indicators import compute_indicators
 from gis.stats.settings import StatsSettings
 
@@ -51,27 +51,46 @@ def events(engine):
     parent = {HAMLET: COMMUNE, HAMLET2: COMMUNE}
     with engine.begin() as conn:
         for r in rows["cases"]:
-            conn.execute(text(f"INSERT INTO events.cases (case_id, person_key, detected_on, detection_setting, "
-                              f"source_known, cluster_id, setting, status, {LOCATED}) VALUES (:id, 'k' || :id, :d, "
-                              ":ds, :sk, :cl, :st, :status, 0, 'h', :commune, :area)"),
-                         dict(zip(["id", "d", "ds", "sk", "cl", "st", "status", "area"], r),
-                              commune=parent.get(r[-1], r[-1])))
+            conn.execute(
+                text(
+                    f"INSERT INTO events.cases (case_id, person_key, detected_on, detection_setting, "
+                    f"source_known, cluster_id, setting, status, {LOCATED}) VALUES (:id, 'k' || :id, :d, "
+                    ":ds, :sk, :cl, :st, :status, 0, 'h', :commune, :area)"
+                ),
+                dict(zip(["id", "d", "ds", "sk", "cl", "st", "status", "area"], r), commune=parent.get(r[-1], r[-1])),
+            )
         for sid, at, result, area in rows["tests"]:
-            conn.execute(text(f"INSERT INTO events.tests (sample_id, person_key, collected_at, test_type, result, "
-                              f"{LOCATED}) VALUES (:s, 'k', :at, 'rt_pcr', :r, 0, 'h', :c, :a)"),
-                         {"s": sid, "at": at, "r": result, "c": parent.get(area, area), "a": area})
+            conn.execute(
+                text(
+                    f"INSERT INTO events.tests (sample_id, person_key, collected_at, test_type, result, "
+                    f"{LOCATED}) VALUES (:s, 'k', :at, 'rt_pcr', :r, 0, 'h', :c, :a)"
+                ),
+                {"s": sid, "at": at, "r": result, "c": parent.get(area, area), "a": area},
+            )
         for did, person, born, dose, on, area in rows["vaccinations"]:
-            conn.execute(text(f"INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, "
-                              f"vaccine, vaccinated_on, {LOCATED}) VALUES (:d, :p, :b, :n, 'AZ', :on, 0, 'h', :c, :a)"),
-                         {"d": did, "p": person, "b": born, "n": dose, "on": on, "c": parent.get(area, area), "a": area})
+            conn.execute(
+                text(
+                    f"INSERT INTO events.vaccinations (dose_id, person_key, birth_year, dose_number, "
+                    f"vaccine, vaccinated_on, {LOCATED}) VALUES (:d, :p, :b, :n, 'AZ', :on, 0, 'h', :c, :a)"
+                ),
+                {"d": did, "p": person, "b": born, "n": dose, "on": on, "c": parent.get(area, area), "a": area},
+            )
         for sid, fac, start, end, area in rows["quarantine_stays"]:
-            conn.execute(text(f"INSERT INTO events.quarantine_stays (stay_id, person_key, facility_id, start_on, "
-                              f"end_on, {LOCATED}) VALUES (:s, 'k', :f, :a0, :a1, 0, 'h', :c, :a)"),
-                         {"s": sid, "f": fac, "a0": start, "a1": end, "c": COMMUNE, "a": area})
+            conn.execute(
+                text(
+                    f"INSERT INTO events.quarantine_stays (stay_id, person_key, facility_id, start_on, "
+                    f"end_on, {LOCATED}) VALUES (:s, 'k', :f, :a0, :a1, 0, 'h', :c, :a)"
+                ),
+                {"s": sid, "f": fac, "a0": start, "a1": end, "c": COMMUNE, "a": area},
+            )
         for fid, kind, name, beds, occ, area in rows["facilities"]:
-            conn.execute(text(f"INSERT INTO events.facilities (facility_id, kind, name, beds, occupied, {LOCATED}) "
-                              f"VALUES (:f, :k, :n, :b, :o, 0, 'h', :a, :a)"),
-                         {"f": fid, "k": kind, "n": name, "b": beds, "o": occ, "a": area})
+            conn.execute(
+                text(
+                    f"INSERT INTO events.facilities (facility_id, kind, name, beds, occupied, {LOCATED}) "
+                    f"VALUES (:f, :k, :n, :b, :o, 0, 'h', :a, :a)"
+                ),
+                {"f": fid, "k": kind, "n": name, "b": beds, "o": occ, "a": area},
+            )
     summary = compute_indicators(engine, [DAY], StatsSettings())
     assert summary["rows"] > 1900
     return rows
@@ -79,8 +98,11 @@ def events(engine):
 
 def ind(engine, code):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM stats.indicator WHERE day = :d AND area_code = :c"),
-                            {"d": DAY, "c": code}).mappings().one()
+        return (
+            conn.execute(text("SELECT * FROM stats.indicator WHERE day = :d AND area_code = :c"), {"d": DAY, "c": code})
+            .mappings()
+            .one()
+        )
 
 
 def test_case_windows_at_every_level(engine, events):
@@ -116,8 +138,14 @@ def test_home_quarantine_counts_as_f1_in_community(engine, events):
 
 
 def test_running_totals_chained_day_by_day_equal_counting_from_events(engine, events):
-    cumulative = ("vaccinated_18plus_1dose", "vaccinated_50plus_full", "vaccinated_65plus_full", "f1_in_community",
-                  "tests_7d", "positive_tests_7d")
+    cumulative = (
+        "vaccinated_18plus_1dose",
+        "vaccinated_50plus_full",
+        "vaccinated_65plus_full",
+        "f1_in_community",
+        "tests_7d",
+        "positive_tests_7d",
+    )
     codes = (HAMLET, HAMLET2, COMMUNE, DISTRICT, PROVINCE)
     counted = {c: {k: ind(engine, c)[k] for k in cumulative} for c in codes}
     # 7 Aug is counted from the events, then each day continues from the one before (V2, Q3's end, T5 leaving the
@@ -170,7 +198,7 @@ def test_zones_compute_cli_classifies_every_area(db_url, engine, events):
         zones = conn.execute(text("SELECT count(*) FROM risk.zone WHERE day = :d"), {"d": DAY}).scalar_one()
         areas = conn.execute(text("SELECT count(*) FROM pub.areas")).scalar_one()
     assert zones == areas
-    assert '"zones": %d' % areas in proc.stdout
+    assert f'"zones": {areas}' in proc.stdout
 
 
 def test_a_recompute_after_events_are_withdrawn_leaves_no_stale_count(engine, events):
@@ -184,12 +212,19 @@ def test_a_recompute_after_events_are_withdrawn_leaves_no_stale_count(engine, ev
         assert ind(engine, HAMLET)["positive_tests_7d"] == before - 1 == 0
         assert ind(engine, COMMUNE)["positive_tests_7d"] == 0
         with engine.connect() as conn:
-            daily = conn.execute(text("SELECT positive_tests FROM stats.daily WHERE day = :d AND area_code = :c"),
-                                 {"d": days[0], "c": HAMLET}).scalar_one()
+            daily = conn.execute(
+                text("SELECT positive_tests FROM stats.daily WHERE day = :d AND area_code = :c"),
+                {"d": days[0], "c": HAMLET},
+            ).scalar_one()
         assert daily == 0
     finally:
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO events.tests SELECT * FROM json_populate_record(NULL::events.tests, "
-                              "CAST(:row AS json))"), {"row": json.dumps(dict(withdrawn), default=str)})
+            conn.execute(
+                text(
+                    "INSERT INTO events.tests SELECT * FROM json_populate_record(NULL::events.tests, "
+                    "CAST(:row AS json))"
+                ),
+                {"row": json.dumps(dict(withdrawn), default=str)},
+            )
         compute_indicators(engine, days, StatsSettings())
     assert ind(engine, HAMLET)["positive_tests_7d"] == before

@@ -71,9 +71,12 @@ def test_owslib_reads_every_area(server, current_counts):
 
 @pytest.mark.skipif(not shutil.which("ogrinfo"), reason="gdal-bin is installed by make test")
 def test_gdal_oapif_driver_counts_areas(server, current_counts):
-    proc = subprocess.run(["ogrinfo", "-ro", "-so", "-al", f"OAPIF:{server}/collections/areas",
-                           "--config", "OGR_WFS_PAGE_SIZE", "2000"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["ogrinfo", "-ro", "-so", "-al", f"OAPIF:{server}/collections/areas", "--config", "OGR_WFS_PAGE_SIZE", "2000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     count = int(next(line for line in proc.stdout.splitlines() if "Feature Count" in line).split(":")[1])
     assert count == sum(current_counts.values())

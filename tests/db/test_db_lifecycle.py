@@ -4,9 +4,9 @@ import os
 import pwd
 
 import pytest
+from conftest import run_cli
 from sqlalchemy import text
 
-from conftest import run_cli
 from gis.db.engine import make_engine
 from gis.db.migrate import head_revision, upgrade
 
@@ -23,11 +23,15 @@ def test_migration_creates_schema_with_postgis(empty_db_url):
     engine = make_engine(empty_db_url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT postgis_lib_version()")).scalar().startswith("3.")
-        tables = set(conn.execute(text(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-            "WHERE table_schema IN ('admin', 'pub')")).scalars())
-    assert {"admin.area", "admin.boundary_load", "admin.boundary_problem", "pub.areas",
-            "pub.data_quality"} <= tables
+        tables = set(
+            conn.execute(
+                text(
+                    "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                    "WHERE table_schema IN ('admin', 'pub')"
+                )
+            ).scalars()
+        )
+    assert {"admin.area", "admin.boundary_load", "admin.boundary_problem", "pub.areas", "pub.data_quality"} <= tables
     engine.dispose()
 
 

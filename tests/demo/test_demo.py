@@ -1,10 +1,9 @@
 """`covidgis demo --no-serve` sets up a database from nothing — boundaries, synthetic feeds, zones for the sample
 period — and a second run reuses all of it."""
 
-
+from conftest import run_cli
 from sqlalchemy import text
 
-from conftest import run_cli
 from gis.db.engine import make_engine
 
 

@@ -5,32 +5,28 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
-
 from conftest import run_cli
+from sqlalchemy import text
+from support import put_indicators, put_quiet_indicators
+
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones, connected_groups, ensure_adjacency
-from support import put_quiet_indicators
 
 DAY = dt.date(2021, 10, 20)
 TAN_PHONG = "25996"  # Phường Tân Phong, Biên Hòa
 
 
-def put_indicators(engine, day, **overrides_by_code):
-    """Quiet baseline for every area (no cases, high coverage, capacity met); selected codes get other values."""
-    with engine.begin() as conn:
-        put_quiet_indicators(conn, day)
-        for code, values in overrides_by_code.items():
-            sets = ", ".join(f"{k} = :{k}" for k in values)
-            conn.execute(text(f"UPDATE stats.indicator SET {sets} WHERE day = :d AND area_code = :c"),
-                         {**values, "d": day, "c": code})
-
-
 def zone(engine, code, day=DAY, ruleset="vn-4800-2021"):
     with engine.connect() as conn:
-        return conn.execute(text("SELECT * FROM risk.zone WHERE area_code = :c AND day = :d AND ruleset_id = :r"),
-                            {"c": code, "d": day, "r": ruleset}).mappings().one()
+        return (
+            conn.execute(
+                text("SELECT * FROM risk.zone WHERE area_code = :c AND day = :d AND ruleset_id = :r"),
+                {"c": code, "d": day, "r": ruleset},
+            )
+            .mappings()
+            .one()
+        )
 
 
 def snapshot(engine):
@@ -86,8 +82,23 @@ def test_level_not_lowered_while_capacity_is_not_met(engine):
 
 
 def test_override_wins_and_keeps_the_computed_level(engine, db_url):
-    run_cli("zones", "override", "--area", TAN_PHONG, "--level", "4", "--from", str(DAY), "--to", str(DAY),
-            "--reason", "Ổ dịch tại chợ Tân Phong", "--author", "BCĐ tỉnh", database_url=db_url)
+    run_cli(
+        "zones",
+        "override",
+        "--area",
+        TAN_PHONG,
+        "--level",
+        "4",
+        "--from",
+        str(DAY),
+        "--to",
+        str(DAY),
+        "--reason",
+        "Ổ dịch tại chợ Tân Phong",
+        "--author",
+        "BCĐ tỉnh",
+        database_url=db_url,
+    )
     before = snapshot(engine)
     compute(engine, [DAY])
     z = zone(engine, TAN_PHONG)
@@ -105,8 +116,9 @@ def test_zones_show_prints_vietnamese_names(db_url):
 def neighbours(engine):
     ensure_adjacency(engine, RiskSettings().adjacency_tolerance_m)
     with engine.connect() as conn:
-        return set(conn.execute(text("SELECT neighbour_code FROM risk.adjacency WHERE code = :c"),
-                                {"c": TAN_PHONG}).scalars())
+        return set(
+            conn.execute(text("SELECT neighbour_code FROM risk.adjacency WHERE code = :c"), {"c": TAN_PHONG}).scalars()
+        )
 
 
 def test_2686_red_commune_turns_its_neighbours_orange(engine, neighbours):
@@ -119,18 +131,27 @@ def test_2686_red_commune_turns_its_neighbours_orange(engine, neighbours):
         assert z["colour"] == "orange", (code, z["reasons"])
         assert z["inputs"]["adjacent_max_level"] == 4
     with engine.connect() as conn:
-        second_ring = conn.execute(text("""
+        second_ring = (
+            conn.execute(
+                text("""
             SELECT DISTINCT z.colour FROM risk.adjacency a JOIN risk.zone z ON z.area_code = a.neighbour_code
             WHERE a.code = ANY(:n) AND a.neighbour_code <> :c AND NOT a.neighbour_code = ANY(:n)
               AND z.day = :d AND z.ruleset_id = 'vn-2686-2021'"""),
-            {"n": list(neighbours), "c": TAN_PHONG, "d": DAY}).scalars().all()
+                {"n": list(neighbours), "c": TAN_PHONG, "d": DAY},
+            )
+            .scalars()
+            .all()
+        )
     assert set(second_ring) == {"yellow"}  # adjoining an orange commune → risk
 
 
 def test_2686_district_rolls_up_from_scattered_red_communes(engine, neighbours):
     with engine.connect() as conn:
-        codes = conn.execute(text("SELECT code FROM pub.areas WHERE parent_code = '731' AND level = 3 "
-                                  "ORDER BY code")).scalars().all()
+        codes = (
+            conn.execute(text("SELECT code FROM pub.areas WHERE parent_code = '731' AND level = 3 ORDER BY code"))
+            .scalars()
+            .all()
+        )
         pairs = conn.execute(text("SELECT code, neighbour_code FROM risk.adjacency")).all()
     links = pd.DataFrame(pairs, columns=["code", "neighbour_code"])
     scattered = [codes[0]]  # grow a red set that stays in at least two separate groups, up to 30 %
