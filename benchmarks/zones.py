@@ -166,12 +166,12 @@ def main() -> None:
                 started = time.perf_counter()
                 ind = compute_indicators(engine, [LAST_DAY], stats)
                 zones = compute_zones(engine, [LAST_DAY], ruleset, risk)
-                runs.append((time.perf_counter() - started, ind["seconds"], zones.seconds))
+                runs.append((time.perf_counter() - started, ind.seconds, zones.seconds))
             total, ind_s, zones_s = sorted(runs)[len(runs) // 2]  # the median run
             label = "FULL RECOMPUTE, first computation of the day" if fresh else "FULL RECOMPUTE of the computed day"
             print(
                 f"{label:<58} {total:8.2f} s  (median of {len(runs)}; best {min(runs)[0]:.2f} s; indicators "
-                f"{ind_s:.2f} s for {ind['rows']:,} units, zones {zones_s:.2f} s)  goal ≤ 5 s",
+                f"{ind_s:.2f} s for {ind.rows:,} units, zones {zones_s:.2f} s)  goal ≤ 5 s",
                 flush=True,
             )
         batch_id = timed("ingest a 10,000-row tests batch (one province, that day)", ingest_batch, engine, top)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import ComputeSummary, compute_zones
-from gis.stats.indicators import compute_indicators
+from gis.stats.indicators import IndicatorSummary, compute_indicators
 from gis.stats.settings import StatsSettings
 from gis.stats.touched import days_to_recompute
 
@@ -19,14 +19,14 @@ log = logging.getLogger(__name__)
 
 def recompute(
     engine: Engine, days: list[dt.date], ruleset: str | None = None, communes: list[str] | None = None
-) -> tuple[dict, ComputeSummary]:
+) -> tuple[IndicatorSummary, ComputeSummary]:
     """Indicators from the events, then zones of the published (or the given) rule set, for these days.
 
     communes: only these changed (a batch's); the units they reach are recomputed, not the whole country.
     """
     risk = RiskSettings()
     indicators = compute_indicators(engine, days, StatsSettings(), communes=communes)
-    scope = indicators.get("scope")
+    scope = indicators.scope
     zones = compute_zones(engine, days, load_ruleset(ruleset or risk.ruleset), risk, scope=scope)
     return indicators, zones
 
@@ -52,7 +52,7 @@ def recompute_after_batch(engine: Engine, table: str, batch_id: int) -> dict | N
         "last": str(days[-1]),
         "zones_changed": zones.changed,
         "snapshot_version": zones.snapshot_version,
-        "seconds": round(indicators["seconds"] + zones.seconds, 3),
+        "seconds": round(indicators.seconds + zones.seconds, 3),
     }
 
 
@@ -112,7 +112,7 @@ def demo(settings, engine: Engine) -> None:
         log.info("computing indicators and zones for %s … %s", days[0], days[-1])
         indicators, zones = recompute(engine, days)
         log.info(
-            "%d zones over %d days (%.1f s + %.1f s)", zones.zones, zones.days, indicators["seconds"], zones.seconds
+            "%d zones over %d days (%.1f s + %.1f s)", zones.zones, zones.days, indicators.seconds, zones.seconds
         )
 
 

@@ -60,11 +60,11 @@ def compute(
     with out.status(f"indicators and zones for {len(days)} days…") if not as_json else nullcontext():
         indicators, summary = recompute(engine, days, ruleset)
     if as_json:
-        print(json.dumps({**summary.__dict__, "indicator_seconds": indicators["seconds"]}, ensure_ascii=False))
+        print(json.dumps({**summary.__dict__, "indicator_seconds": indicators.seconds}, ensure_ascii=False))
         return
     out.print(
         f"{summary.ruleset}: {summary.zones} zones over {summary.days} days, {summary.changed} changed "
-        f"(snapshot {summary.snapshot_version or 'unchanged'}); indicators {indicators['seconds']} s, "
+        f"(snapshot {summary.snapshot_version or 'unchanged'}); indicators {indicators.seconds} s, "
         f"zones {summary.seconds} s"
     )
 

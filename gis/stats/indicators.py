@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -12,9 +13,20 @@ from sqlalchemy import Engine
 from gis import sqlfiles
 from gis.db.frames import read_text, write_text
 from gis.stats.settings import StatsSettings
+from gis.summary import Summary
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "indicators.sql")
 TEST_WINDOW = 7  # days of stats.daily an indicator sums (tests_7d)
+
+
+@dataclass
+class IndicatorSummary(Summary):
+    """What `compute_indicators` did: days, units computed (a unit-day each), seconds."""
+
+    days: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    scope: list[str] | None = None  # the area codes recomputed when only some communes changed (None: all)
 
 
 def compute_indicators(
@@ -23,7 +35,7 @@ def compute_indicators(
     settings: StatsSettings,
     refresh_daily: bool = True,
     communes: list[str] | None = None,
-) -> dict:
+) -> IndicatorSummary:
     """Recompute stats.indicator for these days from the events; returns days, units computed and seconds.
     A row is written only when one of its values changed (its computed_at says when).
 
@@ -44,7 +56,7 @@ def compute_indicators(
     }
     rows = 0
     if not days:
-        return {"days": 0, "rows": 0, "seconds": 0.0}
+        return IndicatorSummary()
     if communes is not None:
         with engine.connect() as conn:
             reach = conn.exec_driver_sql(SQL["scope_of_communes"], {"communes": communes}).scalar() or []
@@ -70,12 +82,9 @@ def compute_indicators(
                 if count:
                     _count_daily(conn, day, p, side.other_feeds if side else None)
                 rows += _indicators(conn, day, p, side.case_windows if side else None)
-    return {
-        "days": len(days),
-        "rows": rows,
-        "scope": scoped["scope"],
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    return IndicatorSummary(
+        days=len(days), rows=rows, seconds=round(time.perf_counter() - started, 3), scope=scoped["scope"]
+    )
 
 
 class _Side:

@@ -92,7 +92,7 @@ def events(engine):
                 {"f": fid, "k": kind, "n": name, "b": beds, "o": occ, "a": area},
             )
     summary = compute_indicators(engine, [DAY], StatsSettings())
-    assert summary["rows"] > 1900
+    assert summary.rows > 1900
     return rows
 
 
@@ -151,7 +151,7 @@ def test_running_totals_chained_day_by_day_equal_counting_from_events(engine, ev
     # 7 Aug is counted from the events, then each day continues from the one before (V2, Q3's end, T5 leaving the
     # tests' window on the way).
     summary = compute_indicators(engine, [DAY - dt.timedelta(days=n) for n in range(6)], StatsSettings())
-    assert summary["days"] == 6
+    assert summary.days == 6
     assert {c: {k: ind(engine, c)[k] for k in cumulative} for c in codes} == counted
 
 
@@ -170,7 +170,7 @@ def test_a_day_on_two_connections_equals_one(engine, events, workers):
         conn.execute(text("DELETE FROM stats.indicator WHERE day = :d"), {"d": DAY})
         conn.execute(text("UPDATE stats.daily SET tests = -1 WHERE day = :d"), {"d": DAY})  # must be recounted
     summary = compute_indicators(engine, [DAY], StatsSettings(workers=workers))
-    assert summary["rows"] == len(serial)
+    assert summary.rows == len(serial)
     assert all_indicators(engine) == serial
     assert serial[COMMUNE]["cases_14d"] == 2 and serial[PROVINCE]["cases_14d"] == 2  # C is older than 14 days
 
