@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
 from openpyxl import Workbook
 from sqlalchemy import text
@@ -39,6 +43,39 @@ def test_keys_are_keyed_and_stable():
     a, b = Pseudonymiser(b"k" * 32), Pseudonymiser(b"z" * 32)
     assert a.key("+84 912 345 678") == a.key("0912345678") != b.key("0912345678")
     assert len(a.key("0912345678")) == 64 and a.key("  ") is None and a.key(None) is None
+
+
+_SEPARATORS = " \t\n.-()/"
+_digits = st.text(alphabet="0123456789", min_size=1, max_size=14)
+_spelled = st.lists(st.one_of(_digits, st.sampled_from(list(_SEPARATORS))), min_size=1, max_size=8).map("".join)
+
+
+@given(
+    secret=st.binary(min_size=16, max_size=200),  # shorter and longer than SHA-256's 64-byte block (hashed first)
+    raw=st.one_of(st.text(max_size=40), _spelled, _digits.map(lambda d: "+84" + d), _digits.map(lambda d: "84" + d)),
+)
+def test_key_is_the_standard_librarys_hmac_sha256_of_the_normalised_value(secret, raw):
+    """The precomputed pad states are HMAC-SHA256 exactly: on any secret and any text, the key is what
+    hmac.new(secret, normalise(raw.strip()), sha256) gives (None when nothing is left)."""
+    value = normalise(raw.strip())
+    expected = hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest() if value else None
+    pseudonymiser = Pseudonymiser(secret)
+    assert pseudonymiser.key(raw) == expected
+    assert pseudonymiser.keyer()(raw) == expected
+
+
+@given(number=st.from_regex(r"\A[35789][0-9]{8}\Z"), prefix=st.sampled_from(["+84", "0084", "84", "0"]))
+def test_every_prefix_of_a_mobile_number_is_one_spelling(number, prefix):
+    spaced = " ".join([prefix, number[:3], number[3:6], number[6:]])
+    assert normalise(prefix + number) == normalise(spaced) == normalise(f"({prefix}) {number}") == "0" + number
+
+
+@given(raw=st.text(max_size=40))
+def test_normalise_removes_separators_and_upper_cases(raw):
+    """No separator is left, letters are upper case, and normalising again changes nothing (one spelling)."""
+    value = normalise(raw)
+    assert not any(c in value for c in _SEPARATORS)
+    assert value == value.upper() and normalise(value) == value
 
 
 def test_secret_is_generated_once_with_mode_0600(tmp_path):
