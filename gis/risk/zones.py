@@ -20,6 +20,7 @@ from gis.db.frames import read_frame, write_text
 from gis.risk.classify import classify
 from gis.risk.ruleset import RuleSet
 from gis.risk.settings import RiskSettings
+from gis.summary import Summary
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ STAGE_COLUMNS = [
 
 
 @dataclass
-class ComputeSummary:
+class ComputeSummary(Summary):
     ruleset: str
     days: int = 0
     zones: int = 0
