@@ -1,32 +1,27 @@
-"""Risk rule sets: YAML files validated into typed models; thresholds live only in the YAML."""
+"""Risk rule sets: YAML files validated into typed models; thresholds live only in the YAML.
+
+The kinds of conditions, derived indicators and steps (each with its checks, inputs and evaluation) are in
+`kinds.py`; this module holds the rule set around them and loads it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 
+from gis.levels import COLOURS, AdminLevel
 from gis.risk.errors import InvalidRuleset, UnknownRuleset
+from gis.risk.kinds import OPS, Checker, Derived, Model, Num, Step
 
 RULESET_DIR = Path(__file__).parent / "rulesets"
 DEFAULT_RULESET = "vn-4800-2021"
-OPS = (">=", ">", "<=", "<", "==", "!=")
-COLOURS = ("green", "yellow", "orange", "red", "dark_red", "grey")
-ADMIN_LEVELS = {"province": 1, "district": 2, "commune": 3, "hamlet": 4}
-
-# A number written in the YAML, or the name of an entry of `parameters` holding it.
-Num = float | str
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class Instrument(_Model):
+class Instrument(Model):
     """A legal or official text a rule set implements."""
 
     number: str
@@ -37,23 +32,30 @@ class Instrument(_Model):
     url: str = ""
 
 
-class LevelDef(_Model):
+class LevelDef(Model):
     """One level of a rule set with its map colour and labels."""
 
     level: int
-    colour: Literal["green", "yellow", "orange", "red", "dark_red", "grey"]
+    colour: str  # a key of gis.levels.COLOURS
     label_vi: str
     label_en: str
 
+    @field_validator("colour")
+    @classmethod
+    def _known_colour(cls, colour: str) -> str:
+        if colour not in COLOURS:
+            raise ValueError(f"colour {colour!r} is not one of {', '.join(COLOURS)}")
+        return colour
 
-class IndicatorSpec(_Model):
+
+class IndicatorSpec(Model):
     """An input indicator a rule set reads; optional ones may be null without error."""
 
     description: str = ""
     optional: bool = False
 
 
-class Parameter(_Model):
+class Parameter(Model):
     """A named threshold or switch, with how sure we are of it and where it comes from."""
 
     value: bool | int | float | str
@@ -68,166 +70,31 @@ class Parameter(_Model):
         return self
 
 
-# --- derived indicators ------------------------------------------------------------------------
-
-
-class Ratio(_Model):
-    """numerator (sum or mean of fields) / denominator × scale, as an unrounded float."""
-
-    kind: Literal["ratio"]
-    numerator: list[str]
-    numerator_op: Literal["sum", "mean"] = "sum"
-    denominator: str
-    scale: Num = 1.0
-
-
-class SumOf(_Model):
-    """Sum of fields."""
-
-    kind: Literal["sum"]
-    fields: list[str]
-
-
-class Period(_Model):
-    start: dt.date | None = None
-    use: str
-
-
-class ByDate(_Model):
-    """Pick another indicator by the row's `date` (the latest period whose start ≤ date)."""
-
-    kind: Literal["by_date"]
-    periods: list[Period]
-
-
-class Choice(_Model):
-    """Pick another indicator by the value of a parameter (a documented switch)."""
-
-    kind: Literal["choice"]
-    parameter: str
-    options: dict[str, str]
-
-
-Derived = Annotated[Ratio | SumOf | ByDate | Choice, Field(discriminator="kind")]
-
-
-# --- conditions --------------------------------------------------------------------------------
-
-
-class Compare(_Model):
-    """indicator <op> value; `enabled` false (or a false parameter) drops it from its parent."""
-
-    indicator: str
-    op: str
-    value: Num
-    enabled: bool | str = True
-
-
-class AllOf(_Model):
-    all: list[Condition]
-    enabled: bool | str = True
-
-
-class AnyOf(_Model):
-    any: list[Condition]
-    enabled: bool | str = True
-
-
-Condition = Compare | AllOf | AnyOf
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-
-
-# --- combination steps -------------------------------------------------------------------------
-
-
-class Bands(_Model):
-    """Half-open bands [e_i, e_i+1) of an indicator, mapped to values."""
-
-    type: Literal["bands"]
-    output: str
-    indicator: str
-    edges: list[Num]
-    values: list[int | str]
-    cite: str
-
-    @model_validator(mode="after")
-    def _one_more_value_than_edges(self) -> Bands:
-        if len(self.values) != len(self.edges) + 1:
-            raise ValueError(f"bands {self.output!r}: need len(values) == len(edges) + 1")
-        return self
-
-
-class Matrix(_Model):
-    """Level from a row variable and a column variable."""
-
-    type: Literal["matrix"]
-    output: str = "level"
-    row: str
-    column: str
-    columns: list[int | str]
-    cells: dict[str, list[Num]]
-    cite: str
-
-    @model_validator(mode="after")
-    def _rows_match_columns(self) -> Matrix:
-        for key, row in self.cells.items():
-            if len(row) != len(self.columns):
-                raise ValueError(f"matrix row {key!r} has {len(row)} cells for {len(self.columns)} columns")
-        return self
-
-
-class Rule(_Model):
-    level: int
-    when: Condition
-    cite: str
-
-
-class Rules(_Model):
-    """Ordered triggers evaluated top-down; the first rule that matches gives the level."""
-
-    type: Literal["rules"]
-    output: str = "level"
-    rules: list[Rule]
-    otherwise: int | None = None
-    otherwise_cite: str = ""
-
-
-class Raise(_Model):
-    """Raise the level by `by` (capped at `max`) where `when` holds."""
-
-    type: Literal["raise"]
-    output: str = "level"
-    by: Num = 1
-    max: Num
-    when: Condition
-    enabled: bool | str = True
-    cite: str
-
-
-class NotBelow(_Model):
-    """Keep the level at least `indicator` (e.g. the previous level) where `when` holds."""
-
-    type: Literal["not_below"]
-    output: str = "level"
-    indicator: str
-    when: Condition
-    enabled: bool | str = True
-    cite: str
-
-
-Step = Annotated[Bands | Matrix | Rules | Raise | NotBelow, Field(discriminator="type")]
-
-
-class Assessment(_Model):
+class Assessment(Model):
     """How areas of the given admin levels (1 province … 4 hamlet) are classified."""
 
-    admin_levels: list[int]
+    admin_levels: list[AdminLevel]
     steps: list[Step]
     note: str = ""
 
+    def check(self, c: Checker, name: str, known: set[str]) -> None:
+        """Each step refers only to known indicators and the outputs of the steps before it; one sets `level`."""
+        known = set(known)
+        for i, step in enumerate(self.steps):
+            step.check(c, known, f"assessment {name} step {i + 1} ({step.type})")
+            known.add(step.output)
+        if "level" not in {s.output for s in self.steps}:
+            c.error(f"assessment {name}: no step sets `level`")
 
-class Missing(_Model):
+    def needed(self, rs: RuleSet) -> list[str]:
+        """Indicator names the enabled parts of the assessment read (step outputs and optional inputs excluded)."""
+        outputs = {s.output for s in self.steps}
+        optional = {k for k, spec in rs.indicators.items() if spec.optional}
+        names = dict.fromkeys(n for s in self.steps for n in s.reads(rs))
+        return [n for n in names if n not in outputs and n not in optional]
+
+
+class Missing(Model):
     """What missing data means: 'not available' groups, fills; anything else needed is an error."""
 
     not_available_when: list[list[str]] = []
@@ -237,7 +104,7 @@ class Missing(_Model):
     note: str = ""
 
 
-class RuleSet(_Model):
+class RuleSet(Model):
     """A complete, validated rule set."""
 
     id: str
@@ -269,8 +136,12 @@ class RuleSet(_Model):
         """Whether a switchable element is on, resolving a parameter name."""
         return bool(self.parameters[x].value) if isinstance(x, str) else x
 
+    def level_defs(self) -> list[LevelDef]:
+        """Every level, `not_available` included."""
+        return [*self.levels, *([self.not_available] if self.not_available else [])]
+
     def level_def(self, level: int) -> LevelDef:
-        for d in [*self.levels, *([self.not_available] if self.not_available else [])]:
+        for d in self.level_defs():
             if d.level == level:
                 return d
         raise KeyError(level)
@@ -281,7 +152,8 @@ class RuleSet(_Model):
 
     @property
     def uses_date(self) -> bool:
-        return any(isinstance(d, ByDate) for d in self.derived.values())
+        """Whether a derived indicator reads the row's `date` (the caller then supplies it)."""
+        return any("date" in d.inputs() for d in self.derived.values())
 
     def open_settings(self) -> dict[str, Parameter]:
         """Parameters the research could not confirm: visible, overridable settings."""
@@ -293,106 +165,27 @@ class RuleSet(_Model):
         return self
 
 
-def iter_compares(cond: Condition) -> Iterator[Compare]:
-    """Every comparison inside a condition tree."""
-    if isinstance(cond, Compare):
-        yield cond
-    else:
-        for child in cond.all if isinstance(cond, AllOf) else cond.any:
-            yield from iter_compares(child)
-
-
 def _check_references(rs: RuleSet) -> None:
-    """Fail at load time on any name, parameter or level that does not resolve."""
-    errors: list[str] = []
-    params = rs.parameters
-    levels = {d.level for d in rs.levels} | ({rs.not_available.level} if rs.not_available else set())
-
-    def num(x: Num, where: str) -> None:
-        if isinstance(x, str) and (x not in params or isinstance(params[x].value, (bool, str))):
-            errors.append(f"{where}: {x!r} is not a numeric parameter")
-
-    def switch(x: bool | str, where: str) -> None:
-        if isinstance(x, str) and (x not in params or not isinstance(params[x].value, bool)):
-            errors.append(f"{where}: {x!r} is not a true/false parameter")
-
-    def name(n: str, known: set[str], where: str) -> None:
-        if n not in known:
-            errors.append(f"{where}: unknown indicator {n!r}")
-
+    """Fail at load time on any name, parameter or level that does not resolve (each kind checks its own)."""
+    c = Checker(rs)
     base = set(rs.indicators) | {"date"}
+    known = base | set(rs.derived)
     for n, d in rs.derived.items():
-        known = base | set(rs.derived)
-        where = f"derived {n}"
-        if isinstance(d, Ratio):
-            for f in [*d.numerator, d.denominator]:
-                name(f, known, where)
-            num(d.scale, where)
-        elif isinstance(d, SumOf):
-            for f in d.fields:
-                name(f, known, where)
-        elif isinstance(d, ByDate):
-            for p in d.periods:
-                name(p.use, known, where)
-        elif isinstance(d, Choice):
-            if d.parameter not in params or str(params[d.parameter].value) not in d.options:
-                errors.append(f"{where}: parameter {d.parameter!r} must hold one of {sorted(d.options)}")
-            for f in d.options.values():
-                name(f, known, where)
-    known_all = base | set(rs.derived)
+        for f in d.inputs():
+            c.name(f, known, f"derived {n}")
+        d.check(c, f"derived {n}")
     for group in rs.missing.not_available_when:
         for n in group:
-            name(n, known_all, "missing.not_available_when")
+            c.name(n, known, "missing.not_available_when")
     if rs.missing.not_available_when and rs.not_available is None:
-        errors.append("missing.not_available_when needs a `not_available` level")
+        c.error("missing.not_available_when needs a `not_available` level")
     for n, v in rs.missing.fill.items():
-        name(n, known_all, "missing.fill")
-        num(v, "missing.fill")
-    for an, a in rs.assessments.items():
-        known = set(known_all)
-        for i, s in enumerate(a.steps):
-            where = f"assessment {an} step {i + 1} ({s.type})"
-            conds: list[Condition] = []
-            if isinstance(s, Bands):
-                name(s.indicator, known, where)
-                for e in s.edges:
-                    num(e, where)
-                if not errors and (vals := [rs.num(e) for e in s.edges]) != sorted(set(vals)):
-                    errors.append(f"{where}: edges must increase, got {vals}")
-            elif isinstance(s, Matrix):
-                name(s.row, known, where)
-                name(s.column, known, where)
-                for row in s.cells.values():
-                    for c in row:
-                        num(c, where)
-            elif isinstance(s, Rules):
-                conds = [r.when for r in s.rules]
-                bad = [r.level for r in s.rules if r.level not in levels]
-                if s.otherwise is not None and s.otherwise not in levels:
-                    bad.append(s.otherwise)
-                if bad:
-                    errors.append(f"{where}: undefined levels {bad}")
-            elif isinstance(s, Raise):
-                conds = [s.when]
-                num(s.by, where)
-                num(s.max, where)
-                switch(s.enabled, where)
-            elif isinstance(s, NotBelow):
-                conds = [s.when]
-                name(s.indicator, known, where)
-                switch(s.enabled, where)
-            for c in conds:
-                for cmp in iter_compares(c):
-                    name(cmp.indicator, known, where)
-                    num(cmp.value, where)
-                    switch(cmp.enabled, where)
-                    if cmp.op not in OPS and (cmp.op not in params or params[cmp.op].value not in OPS):
-                        errors.append(f"{where}: {cmp.op!r} is neither an operator nor a parameter holding one")
-            known.add(s.output)
-        if "level" not in known - known_all:
-            errors.append(f"assessment {an}: no step sets `level`")
-    if errors:
-        raise ValueError("; ".join(errors))
+        c.name(n, known, "missing.fill")
+        c.num(v, "missing.fill")
+    for name, assessment in rs.assessments.items():
+        assessment.check(c, name, known)
+    if c.errors:
+        raise ValueError("; ".join(c.errors))
 
 
 # --- loading -----------------------------------------------------------------------------------

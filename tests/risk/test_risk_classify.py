@@ -162,6 +162,15 @@ def test_4800_missing_needed_input_is_an_error_naming_it(field):
     assert e.value.field == field
 
 
+@pytest.mark.parametrize("date", [None, "absent"])
+def test_date_a_rule_set_reads_missing_is_an_error_naming_it(date):
+    """A rule set choosing inputs by date (4800's elderly target) names `date` when a row has none."""
+    row = {k: v for k, v in area4800(30).items() if k != "date"}
+    with pytest.raises(MissingIndicator) as e:
+        one(VN4800, **(row if date == "absent" else dict(row, date=date)))
+    assert e.value.field == "date"
+
+
 def test_4800_zero_population_and_bad_values():
     with pytest.raises(MissingIndicator, match="is 0"):
         one(VN4800, **dict(area4800(30), population=0))

@@ -5,12 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from gis.errors import CovidGisError
+from gis.risk.classify import classify
 from gis.risk.errors import InvalidRuleset, UnknownRuleset
-from gis.risk.ruleset import DEFAULT_RULESET, RULESET_DIR, deep_merge, list_rulesets, load_raw, load_ruleset
+from gis.risk.ruleset import (
+    DEFAULT_RULESET,
+    RULESET_DIR,
+    RuleSet,
+    deep_merge,
+    list_rulesets,
+    load_raw,
+    load_ruleset,
+)
 
 EXAMPLE = RULESET_DIR / "examples" / "dongnai-4800-example.yml"
 
@@ -128,3 +139,193 @@ def test_not_yaml_mapping(tmp_path: Path):
     path.write_text("- 1\n- 2\n")
     with pytest.raises(InvalidRuleset, match="mapping"):
         load_ruleset(path)
+
+
+def _p(value, status="confirmed"):
+    return {"value": value, "status": status, "source": "test"}
+
+
+# A small rule set with every kind of derived indicator, condition and step, each referring to what it may.
+EVERY_KIND = {
+    "id": "every-kind",
+    "version": "1",
+    "title": "every kind",
+    "decision": {"number": "1", "date": "2021-01-01", "issuer": "test"},
+    "levels": [
+        {"level": n, "colour": c, "label_vi": c, "label_en": c}
+        for n, c in ((1, "green"), (2, "yellow"), (3, "orange"), (4, "red"))
+    ],
+    "not_available": {"level": 0, "colour": "grey", "label_vi": "x", "label_en": "x"},
+    "indicators": {
+        "cases": {},
+        "population": {},
+        "tests": {},
+        "before": {},
+        "after": {},
+        "previous": {"optional": True},
+    },
+    "parameters": {
+        "edge": _p(10),
+        "top": _p(3),
+        "cap": _p(4),
+        "on": _p(True),
+        "window": _p("a"),
+        "ge": _p(">="),
+    },
+    "derived": {
+        "rate": {"kind": "ratio", "numerator": ["cases"], "denominator": "population", "scale": 100000},
+        "total": {"kind": "sum", "fields": ["cases", "tests"]},
+        "picked": {"kind": "choice", "parameter": "window", "options": {"a": "cases", "b": "tests"}},
+        "dated": {"kind": "by_date", "periods": [{"use": "before"}, {"start": "2021-11-01", "use": "after"}]},
+    },
+    "missing": {"not_available_when": [["tests"]], "fill": {"cases": 0}},
+    "assessments": {
+        "all": {
+            "admin_levels": [1, 2, 3, 4],
+            "steps": [
+                {
+                    "type": "bands",
+                    "output": "band",
+                    "indicator": "rate",
+                    "edges": ["edge", 50],
+                    "values": [1, 2, 3],
+                    "cite": "c",
+                },
+                {
+                    "type": "bands",
+                    "output": "cls",
+                    "indicator": "total",
+                    "edges": [5],
+                    "values": ["low", "high"],
+                    "cite": "c",
+                },
+                {
+                    "type": "matrix",
+                    "output": "level",
+                    "row": "cls",
+                    "column": "band",
+                    "columns": [1, 2, 3],
+                    "cells": {"low": [1, 2, 3], "high": [1, 1, "top"]},
+                    "cite": "c",
+                },
+                {
+                    "type": "rules",
+                    "output": "alarm",
+                    "otherwise": 1,
+                    "rules": [
+                        {
+                            "level": 4,
+                            "cite": "c",
+                            "when": {
+                                "all": [
+                                    {"indicator": "picked", "op": "ge", "value": "edge"},
+                                    {
+                                        "any": [{"indicator": "dated", "op": ">", "value": 1, "enabled": "on"}],
+                                        "enabled": "on",
+                                    },
+                                ]
+                            },
+                        }
+                    ],
+                },
+                {
+                    "type": "raise",
+                    "by": 1,
+                    "max": "cap",
+                    "enabled": "on",
+                    "cite": "c",
+                    "when": {"indicator": "alarm", "op": "==", "value": 4},
+                },
+                {
+                    "type": "not_below",
+                    "indicator": "previous",
+                    "enabled": "on",
+                    "cite": "c",
+                    "when": {"indicator": "cases", "op": ">", "value": 0},
+                },
+            ],
+        }
+    },
+}
+STEPS = ("assessments", "all", "steps")
+
+
+def _with(change: dict) -> dict:
+    """EVERY_KIND with values replaced at paths ("a.b.0.c": value)."""
+    data = yaml.safe_load(yaml.safe_dump(EVERY_KIND))  # a deep copy
+    for path, value in change.items():
+        *parents, last = [int(k) if k.isdigit() else k for k in path.split(".")]
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return data
+
+
+def test_every_kind_loads_and_classifies():
+    rs = RuleSet.model_validate(EVERY_KIND)
+    frame = pd.DataFrame(
+        {
+            "admin_level": [3, 3, 3, 3],
+            "cases": [0, 60, 60, None],
+            "population": [100000] * 4,
+            "tests": [10, 10, None, 10],
+            "before": [0, 2, 2, 2],
+            "after": [0, 0, 0, 0],
+            "previous": [3, None, None, None],
+            "date": ["2021-10-01"] * 4,
+        }
+    )
+    out = classify(frame, rs)
+    # no cases: band 1, low → 1 (the floor needs cases); 60 cases: band 3, high → level `top`, raised to the cap;
+    # no tests: not available; missing cases read as 0 → level 1
+    assert out["level"].tolist() == [1, 4, 0, 1]
+    assert any("level raised by 1" in r for r in out["reasons"][1])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"derived.rate.numerator": ["nope"]}, "derived rate: unknown indicator 'nope'"),
+        ({"derived.rate.denominator": "nope"}, "derived rate: unknown indicator 'nope'"),
+        ({"derived.rate.scale": "on"}, "derived rate: 'on' is not a numeric parameter"),
+        ({"derived.total.fields": ["cases", "nope"]}, "derived total: unknown indicator 'nope'"),
+        ({"derived.picked.options": {"b": "tests"}}, r"derived picked: parameter 'window' must hold one of \['b'\]"),
+        ({"derived.picked.options.a": "nope"}, "derived picked: unknown indicator 'nope'"),
+        ({"derived.dated.periods.1.use": "nope"}, "derived dated: unknown indicator 'nope'"),
+        ({"missing.not_available_when": [["nope"]]}, "missing.not_available_when: unknown indicator 'nope'"),
+        ({"not_available": None}, "missing.not_available_when needs a `not_available` level"),
+        ({"missing.fill": {"nope": 0}}, "missing.fill: unknown indicator 'nope'"),
+        ({"missing.fill": {"cases": "window"}}, "missing.fill: 'window' is not a numeric parameter"),
+        ({"assessments.all.steps.0.indicator": "nope"}, r"step 1 \(bands\): unknown indicator 'nope'"),
+        ({"assessments.all.steps.0.edges": ["absent", 50]}, r"step 1 \(bands\): 'absent' is not a numeric parameter"),
+        ({"assessments.all.steps.0.edges": [50, 10]}, r"step 1 \(bands\): edges must increase, got \[50.0, 10.0\]"),
+        ({"assessments.all.steps.2.row": "nope"}, r"step 3 \(matrix\): unknown indicator 'nope'"),
+        ({"assessments.all.steps.2.column": "alarm"}, r"step 3 \(matrix\): unknown indicator 'alarm'"),  # set later
+        ({"assessments.all.steps.2.cells.high.2": "on"}, r"step 3 \(matrix\): 'on' is not a numeric parameter"),
+        ({"assessments.all.steps.3.rules.0.level": 7}, r"step 4 \(rules\): undefined levels \[7\]"),
+        ({"assessments.all.steps.3.otherwise": 9}, r"step 4 \(rules\): undefined levels \[9\]"),
+        ({"assessments.all.steps.3.rules.0.when.all.0.indicator": "nope"}, r"step 4 \(rules\): unknown indicator"),
+        ({"assessments.all.steps.3.rules.0.when.all.0.value": "ge"}, r"step 4 \(rules\): 'ge' is not a numeric"),
+        ({"assessments.all.steps.3.rules.0.when.all.0.op": "window"}, r"step 4 \(rules\): 'window' is neither an op"),
+        ({"assessments.all.steps.3.rules.0.when.all.0.op": "=>"}, r"step 4 \(rules\): '=>' is neither an operator"),
+        ({"assessments.all.steps.3.rules.0.when.all.1.any.0.enabled": "edge"}, r"'edge' is not a true/false param"),
+        ({"assessments.all.steps.3.rules.0.when.all.1.enabled": "edge"}, r"'edge' is not a true/false parameter"),
+        ({"assessments.all.steps.4.by": "on"}, r"step 5 \(raise\): 'on' is not a numeric parameter"),
+        ({"assessments.all.steps.4.max": "absent"}, r"step 5 \(raise\): 'absent' is not a numeric parameter"),
+        ({"assessments.all.steps.4.enabled": "cap"}, r"step 5 \(raise\): 'cap' is not a true/false parameter"),
+        ({"assessments.all.steps.4.when.indicator": "nope"}, r"step 5 \(raise\): unknown indicator 'nope'"),
+        ({"assessments.all.steps.5.indicator": "nope"}, r"step 6 \(not_below\): unknown indicator 'nope'"),
+        ({"assessments.all.steps.5.enabled": "absent"}, r"step 6 \(not_below\): 'absent' is not a true/false"),
+        ({"assessments.all.steps.5.when.value": "absent"}, r"step 6 \(not_below\): 'absent' is not a numeric"),
+        (
+            {f"assessments.all.steps.{i}.output": "grade" for i in (2, 4, 5)},
+            "assessment all: no step sets `level`",
+        ),
+        ({"levels.0.colour": "purple"}, "colour 'purple' is not one of green, yellow"),
+        ({"assessments.all.admin_levels": [3, 5]}, "admin_levels"),
+    ],
+)
+def test_every_reference_of_every_kind_is_checked_at_load(change, message):
+    with pytest.raises(ValidationError, match=message):
+        RuleSet.model_validate(_with(change))

@@ -39,7 +39,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from gis.db.engine import make_engine
-from gis.risk.ruleset import ByDate, Choice, Ratio, list_rulesets, load_ruleset
+from gis.risk.kinds import ByDate, Choice, Ratio
+from gis.risk.ruleset import list_rulesets, load_ruleset
 from gis.stats.settings import StatsSettings
 
 FIRST, LAST = dt.date(2021, 7, 1), dt.date(2021, 7, 31)  # holds the leaking days 5–13 July and every window over them
