@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from gis import sqlfiles
+from gis.context import AppContext
 from gis.db.cluster import Cluster
 from gis.db.engine import ensure_database, make_engine
 from gis.db.migrate import upgrade
@@ -175,12 +176,14 @@ def main() -> None:
                 flush=True,
             )
         batch_id = timed("ingest a 10,000-row tests batch (one province, that day)", ingest_batch, engine, top)
-        started = time.perf_counter()
-        result = recompute_after_batch(engine, "tests", batch_id)
-        total = time.perf_counter() - started
+        with AppContext(settings=Settings.model_validate({"DATABASE_URL": url})) as context:  # as an entry point's
+            _ = context.engine  # made before the clock starts (its first connection is measured: a few ms)
+            started = time.perf_counter()
+            result = recompute_after_batch(context, "tests", batch_id)
+            total = time.perf_counter() - started
         print(
-            f"{'RECOMPUTE after the 10,000-row batch':<58} {total:8.2f} s  ({result['days']} day, "
-            f"{result['zones_changed']} zones changed)  goal ≤ 1 s"
+            f"{'RECOMPUTE after the 10,000-row batch':<58} {total:8.2f} s  ({result.days if result else 0} day, "
+            f"{result.zones.changed if result else 0} zones changed)  goal ≤ 1 s"
         )
     finally:
         cluster.stop()

@@ -133,6 +133,7 @@ def running_server(db_url: str, var_dir: Path, **env: str):
         "COVIDGIS_VAR_DIR": str(var_dir),
         **env,
     }
+    run_cli("zones", "publish", database_url=db_url, env=full_env)  # the server only reads what is published
     log_path = var_dir / "serve.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen([str(COVIDGIS), "serve"], env=full_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -1,21 +1,48 @@
-"""`covidgis`: one command with a subcommand per pipeline stage; settings are built here, once."""
+"""`covidgis`: one command with a subcommand per pipeline stage; the context (settings, engine) is built here, once."""
 
 from __future__ import annotations
 
 import logging
-import sys
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
 
 from gis.cli import boundaries, db, export, ingest, report, risk, serve, users, zones
+from gis.context import AppContext
 from gis.errors import CovidGisError
-from gis.settings import Settings
+
+err = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the terminal width
+
+
+class _UserErrorsExit2(TyperGroup):
+    """User errors (CovidGisError, an unreachable database) print one line saying what to do and exit 2, whichever
+    command raised them; bugs keep their traceback. Here, not in `main()`, so every way of running the app agrees."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CovidGisError as exc:
+            _error(str(exc))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            _error(
+                f"cannot reach the database ({reason}). Is it running? "
+                "`covidgis db start` starts the local one; DATABASE_URL names another."
+            )
+
+
+def _error(message: str) -> None:
+    err.print("[bold red]error:[/]", escape(message), highlight=False)
+    raise typer.Exit(2)
+
 
 app = typer.Typer(
+    cls=_UserErrorsExit2,
     help="covid-gis: boundaries, ingest, risk zones and the OGC API for a province.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -31,8 +58,6 @@ app.add_typer(export.app, name="export")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 
-err = Console(stderr=True, soft_wrap=True)  # one error, one line, whatever the terminal width
-
 
 @app.callback()
 def _main(
@@ -43,26 +68,12 @@ def _main(
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False, show_time=False)],
     )
-    settings = Settings()
-    settings.log_sources()
-    ctx.obj = settings
+    context = AppContext()
+    context.settings.log_sources()
+    ctx.obj = context
+    ctx.call_on_close(context.close)  # the engine, if a command made one, is disposed on the way out
 
 
 def main() -> None:
-    """Entry point: user errors exit 2 with one clear line; bugs keep their traceback."""
-    try:
-        app()
-    except CovidGisError as exc:
-        err.print("[bold red]error:[/]", escape(str(exc)), highlight=False)
-        sys.exit(2)
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        err.print(
-            "[bold red]error:[/]",
-            escape(
-                f"cannot reach the database ({reason}). Is it running? "
-                "`covidgis db start` starts the local one; DATABASE_URL names another."
-            ),
-            highlight=False,
-        )
-        sys.exit(2)
+    """Entry point of the `covidgis` script."""
+    app()

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from gis.boundaries.dataset import MANIFEST, Dataset, HamletSpec, PopulationSpec, read_manifest
 from gis.boundaries.errors import BoundaryError
-from gis.boundaries.load import LEVEL_NAMES
-from gis.settings import PROJECT_ROOT, Settings
+from gis.context import AppContext
+from gis.levels import AdminLevel
+from gis.settings import PROJECT_ROOT
 
 app = typer.Typer(
     help="Load and check administrative boundaries (province → district → commune → hamlet).", no_args_is_help=True
@@ -98,9 +99,8 @@ def load(
     """Check a boundary dataset and store it as the current areas (re-loading the same data changes nothing);
     a dataset with errors is refused unless --accept-errors."""
     from gis.boundaries.load import prepare, store
-    from gis.db.engine import start_database
 
-    settings: Settings = ctx.obj
+    context: AppContext = ctx.obj
     started = time.perf_counter()
     ds = dataset_from_args(
         paths, codes, population, pop_column, raster, hamlet_points, hamlet_polygons, synthetic, valid_from, name
@@ -108,7 +108,7 @@ def load(
     with out.status(f"checking {ds.name}…", spinner="dots") if not as_json else nullcontext():
         prepared = prepare(ds)
     with out.status("storing…", spinner="dots") if not as_json else nullcontext():
-        summary = store(start_database(settings), ds, prepared, accept_errors=accept_errors)
+        summary = store(context.engine, ds, prepared, accept_errors=accept_errors)
     summary.seconds = round(time.perf_counter() - started, 2)
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
@@ -148,12 +148,12 @@ def _print_problems(problems: dict[str, dict]) -> None:
     table.add_column("kind", no_wrap=True)
     table.add_column("severity")
     table.add_column("count", justify="right")
-    for level in LEVEL_NAMES.values():
-        table.add_column(level, justify="right")
+    for level in AdminLevel:
+        table.add_column(level.name, justify="right")
     table.add_column("area (m²)", justify="right")
     for kind, entry in problems.items():
         area = entry.get("total_area_m2")
-        by_level = [str(entry["by_level"].get(lvl, "")) for lvl in LEVEL_NAMES]
+        by_level = [str(entry["by_level"].get(lvl, "")) for lvl in AdminLevel]
         severity = ", ".join(f"{n} {sev}" for sev, n in entry["by_severity"].items())
         table.add_row(kind, severity, str(entry["count"]), *by_level, f"{area:,.0f}" if area is not None else "")
     out.print(table)

@@ -11,6 +11,7 @@ from rich import print as rprint
 from rich.console import Console
 from rich.table import Table
 
+from gis.context import AppContext
 from gis.db import backup as backups
 from gis.db.cluster import Cluster
 from gis.db.engine import local_cluster, make_engine, start_database
@@ -33,6 +34,11 @@ class Kind(StrEnum):
     incr = "incr"
 
 
+def _settings(ctx: typer.Context) -> Settings:
+    context: AppContext = ctx.obj
+    return context.settings
+
+
 def _archiving_cluster(settings: Settings) -> Cluster | None:
     """The project-local cluster, archiving WAL into the backup repository; None when DATABASE_URL names a server."""
     return backups.archiving(local_cluster(settings), settings) if settings.local_cluster else None
@@ -47,17 +53,18 @@ def _secret(settings: Settings) -> bytes:
 @app.command()
 def start(ctx: typer.Context) -> None:
     """Start the project-local PostGIS under var/, archiving WAL (nothing to do when DATABASE_URL names a server)."""
-    settings: Settings = ctx.obj
-    if settings.local_cluster:
-        backups.start(settings, _archiving_cluster(settings))
-    start_database(settings)
+    settings = _settings(ctx)
+    cluster = _archiving_cluster(settings)
+    if cluster is not None:
+        backups.start(settings, cluster)
+    start_database(settings).dispose()  # starting the database is the point; nothing else runs in this command
     rprint(f"database ready: {settings.url}")
 
 
 @app.command()
 def stop(ctx: typer.Context) -> None:
     """Stop the project-local PostGIS."""
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     if not settings.local_cluster:
         rprint("DATABASE_URL is set: that server is not ours to stop")
         return
@@ -68,19 +75,21 @@ def stop(ctx: typer.Context) -> None:
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Say whether the database runs and which migration it is at."""
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     if settings.local_cluster and not local_cluster(settings).running():
         rprint(f"local cluster in {settings.pg_data}: stopped")
         raise typer.Exit(1)
-    engine = make_engine(settings.url)
-    rprint(f"database {settings.url}: running, migration {current_revision(engine) or 'none'}")
+    engine = make_engine(settings.url)  # not ctx.obj.engine: that would start a stopped local cluster
+    try:
+        rprint(f"database {settings.url}: running, migration {current_revision(engine) or 'none'}")
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def upgrade(ctx: typer.Context) -> None:
     """Migrate the database to the latest schema and (re)create the layer views."""
-    settings: Settings = ctx.obj
-    engine = start_database(settings)
+    engine = ctx.obj.engine
     migrate_upgrade(engine)
     rprint(f"database at migration {current_revision(engine)}")
 
@@ -98,7 +107,7 @@ def backup(
     """Back up the database (pgBackRest) and copy the HMAC secret and settings, kept apart (0600)."""
     if ctx.invoked_subcommand is not None:
         return
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     made = backups.backup(settings, _archiving_cluster(settings), kind.value, _secret(settings))
     if as_json:
         print(json.dumps(made))
@@ -118,8 +127,8 @@ def backup(
 @backup_app.command("check")
 def backup_check(ctx: typer.Context) -> None:
     """Check that WAL reaches the repository now and the secret's copy is current; exit 2 saying what is broken."""
-    settings: Settings = ctx.obj
-    engine = None if settings.local_cluster else make_engine(settings.url)
+    settings = _settings(ctx)
+    engine = None if settings.local_cluster else ctx.obj.engine
     for line in backups.check(settings, _archiving_cluster(settings), _secret(settings), engine):
         out.print(f"ok: {line}", highlight=False)
 
@@ -129,7 +138,7 @@ def backup_list(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")
 ) -> None:
     """The backups (type, times, sizes), the WAL they can be rolled forward with, the secret's copies."""
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     found = backups.list_backups(settings)
     if as_json:
         print(json.dumps(found))
@@ -187,7 +196,7 @@ def restore(
     ),
 ) -> None:
     """Restore the database as it was at a time into a new cluster beside the running one, with that time's secret."""
-    settings: Settings = ctx.obj
+    settings = _settings(ctx)
     target = backups.parse_time(to)
     into = into or settings.var_dir / f"restore-{target.astimezone():%Y%m%dT%H%M%S}"
     done = backups.restore(settings, _archiving_cluster(settings), target, into, port)

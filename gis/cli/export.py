@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gis.settings import Settings
+from gis.context import AppContext
 
 app = typer.Typer(help="Export the public layers for offline use.", no_args_is_help=True)
 
@@ -20,18 +20,13 @@ def gpkg(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Public layers (areas, zones, facilities-public, data-quality) with their QGIS styles embedded."""
-    from sqlalchemy.engine import make_url
-
-    from gis.db.engine import make_engine, start_database
+    from gis.db.engine import make_engine
+    from gis.serve.app import public_url
     from gis.serve.export import export_gpkg
-    from gis.serve.settings import ServeSettings
 
-    settings: Settings = ctx.obj
-    serve = ServeSettings()
-    start_database(settings).dispose()
-    password = serve.public_db_password.get_secret_value() if serve.public_db_password else None
-    url = make_url(settings.url).set(username=serve.public_db_user, password=password)
-    engine = make_engine(url.render_as_string(hide_password=False))
+    context: AppContext = ctx.obj
+    _ = context.engine  # starts the local cluster if need be; the export then reads as the public role (`pub` only)
+    engine = make_engine(public_url(context.settings, context.serve).render_as_string(hide_password=False))
     try:
         summary = export_gpkg(engine, out, history=history)
     finally:

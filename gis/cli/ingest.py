@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from gis.settings import Settings
+from gis.context import AppContext
+
+if TYPE_CHECKING:
+    from gis.ingest.pipeline import BatchSummary
 
 out = Console()
 err = Console(stderr=True)
@@ -22,7 +25,7 @@ err = Console(stderr=True)
 class _LoadByDefault(TyperGroup):
     """`covidgis ingest FILE --feed NAME` means `covidgis ingest load FILE --feed NAME`."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own (vendored) click Context
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["load", *args]
         return super().parse_args(ctx, args)
@@ -37,12 +40,6 @@ app = typer.Typer(
 JSON = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 
 
-def _ingest_settings():
-    from gis.ingest.settings import IngestSettings
-
-    return IngestSettings()
-
-
 @app.command()
 def load(
     ctx: typer.Context,
@@ -52,24 +49,23 @@ def load(
     recompute: bool = typer.Option(True, help="Then recompute indicators and zones of the days it touched."),
 ) -> None:
     """Ingest one file as one batch; rejected rows are kept with their reasons (`covidgis ingest rejects`)."""
-    from gis.db.engine import start_database
     from gis.ingest.feeds import load_feed
     from gis.ingest.pipeline import dumps, ingest_file
     from gis.ingest.pseudonym import Pseudonymiser, load_secret
     from gis.jobs import recompute_after_batch
 
-    settings: Settings = ctx.obj
-    ingest_settings = _ingest_settings()
+    context: AppContext = ctx.obj
+    ingest_settings = context.ingest
     definition = load_feed(feed, ingest_settings.feeds_dir)
-    pseudonymiser = Pseudonymiser(load_secret(settings))
-    engine = start_database(settings)
+    pseudonymiser = Pseudonymiser(load_secret(context.settings))
+    engine = context.engine
     if as_json or not err.is_terminal:
         summary = ingest_file(engine, definition, file, pseudonymiser, ingest_settings)
     else:
         summary = _with_progress(engine, definition, file, pseudonymiser, ingest_settings)
-    zones = recompute_after_batch(engine, definition.table, summary.batch_id) if recompute else None
+    zones = recompute_after_batch(context, definition.table, summary.batch_id) if recompute else None
     if as_json:
-        print(dumps({**summary.to_json(), "recomputed": zones}))
+        print(dumps({**summary.to_json(), "recomputed": zones.to_json() if zones else None}))
         return
     out.print(
         f"[bold]{escape(file.name)}[/] → {feed}: batch {summary.batch_id} — {summary.rows} rows: "
@@ -82,8 +78,7 @@ def load(
         out.print(f"  see them with: covidgis ingest rejects --batch {summary.batch_id}")
     if zones:
         out.print(
-            f"  zones recomputed for {zones['first']} … {zones['last']}: {zones['zones_changed']} changed "
-            f"({zones['seconds']} s)"
+            f"  zones recomputed for {zones.first} … {zones.last}: {zones.zones.changed} changed ({zones.seconds} s)"
         )
 
 
@@ -116,11 +111,11 @@ def rejects(
     ctx: typer.Context, batch: int = typer.Option(..., "--batch", "-b", help="Batch id."), as_json: bool = JSON
 ) -> None:
     """List a batch's rejected rows: row number, field and reason."""
-    from gis.db.engine import start_database
     from gis.ingest.errors import IngestError
     from gis.ingest.pipeline import batch_rejects, dumps
 
-    info, rows = batch_rejects(start_database(ctx.obj), batch)
+    context: AppContext = ctx.obj
+    info, rows = batch_rejects(context.engine, batch)
     if info is None:
         raise IngestError(f"no batch {batch}; `covidgis ingest FILE --feed NAME --json` prints a batch_id")
     if as_json:
@@ -148,7 +143,6 @@ def demo_data(
     """Write SYNTHETIC feeds for the province's current areas: an outbreak, its tests, vaccinations, contacts."""
     import datetime as dt
 
-    from gis.db.engine import start_database
     from gis.ingest.demo_data import DemoOptions, write_demo_feeds
     from gis.ingest.errors import IngestError
     from gis.ingest.pipeline import dumps
@@ -157,11 +151,12 @@ def demo_data(
         first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     except ValueError as exc:
         raise IngestError(f"--start/--end must be dates like 2021-07-01 ({exc})") from exc
-    engine = start_database(ctx.obj)
+    context: AppContext = ctx.obj
+    engine = context.engine
     written = write_demo_feeds(engine, out_dir, DemoOptions(start=first, end=last, seed=seed, scale=scale))
     result: dict = {"out": str(out_dir), "files": {f.name: n for f, n in written.items()}}
     if load_them:
-        result["batches"] = [s.to_json() for s in _load_all(ctx.obj, engine, written)]
+        result["batches"] = [s.to_json() for s in _load_all(context, written)]
     if as_json:
         print(dumps(result))
         return
@@ -173,17 +168,17 @@ def demo_data(
         )
 
 
-def _load_all(settings: Settings, engine, written: dict[Path, int]):
+def _load_all(context: AppContext, written: dict[Path, int]) -> list[BatchSummary]:
     """Ingest the demo files, each with the feed its name says."""
     from gis.ingest.demo_data import feed_of
     from gis.ingest.feeds import load_feed
     from gis.ingest.pipeline import ingest_file
     from gis.ingest.pseudonym import Pseudonymiser, load_secret
 
-    ingest_settings = _ingest_settings()
-    pseudonymiser = Pseudonymiser(load_secret(settings))
+    ingest_settings = context.ingest
+    pseudonymiser = Pseudonymiser(load_secret(context.settings))
     return [
-        ingest_file(engine, load_feed(feed_of(f), ingest_settings.feeds_dir), f, pseudonymiser, ingest_settings)
+        ingest_file(context.engine, load_feed(feed_of(f), ingest_settings.feeds_dir), f, pseudonymiser, ingest_settings)
         for f in written
     ]
 
@@ -193,15 +188,12 @@ def watch(
     ctx: typer.Context, once: bool = typer.Option(False, "--once", help="Run every feed's job once, then exit.")
 ) -> None:
     """Poll each feed's drop folder (and its URL, if it has one) on its schedule; one job at a time per feed."""
-    from gis.ingest.watch import run_once, run_scheduler
-    from gis.jobs import recompute_after_batch
+    from gis.scheduler import run_once, run_scheduler
 
-    settings: Settings = ctx.obj
-    ingest_settings = _ingest_settings()
+    context: AppContext = ctx.obj
     if once:
-        results = run_once(settings, ingest_settings, after_batch=recompute_after_batch)
-        print(json.dumps(results, ensure_ascii=False, default=str))
+        print(json.dumps(run_once(context), ensure_ascii=False, default=str))
         return
-    err.print(f"watching {ingest_settings.drop_folder(settings.var_dir)} (Ctrl-C stops)")
-    run_scheduler(settings, ingest_settings)
+    err.print(f"watching {context.ingest.drop_folder(context.settings.var_dir)} (Ctrl-C stops)")
+    run_scheduler(context)
     sys.exit(0)

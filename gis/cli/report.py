@@ -8,8 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from gis.risk.settings import RiskSettings
-from gis.settings import Settings
+from gis.context import AppContext
 
 app = typer.Typer(help="Reports for the steering committee (HTML and XLSX, in Vietnamese).", no_args_is_help=True)
 out = Console()
@@ -24,14 +23,13 @@ def weekly(
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ) -> None:
     """Per district: new cases, tests and positivity, vaccination by age, zones and their changes, with a map."""
-    from gis.db.engine import start_database
     from gis.reports.mapimage import province_map_png
     from gis.reports.render import write_weekly
     from gis.reports.weekly import build_weekly, published_ruleset
 
-    settings: Settings = ctx.obj
-    engine = start_database(settings)
-    report = build_weekly(engine, week, ruleset or published_ruleset(engine, RiskSettings().ruleset))
+    context: AppContext = ctx.obj
+    engine = context.engine
+    report = build_weekly(engine, week, ruleset or published_ruleset(engine, context.risk.ruleset))
     paths = write_weekly(report, province_map_png(engine, report), out_dir)
     if as_json:
         print(

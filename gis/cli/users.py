@@ -5,18 +5,17 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
-from gis.settings import Settings
+from gis.context import AppContext
 
 app = typer.Typer(help="API keys for the restricted OGC API collections (bearer tokens).", no_args_is_help=True)
 out = Console()
 
 
-def _engine(ctx: typer.Context):
-    from gis.db.engine import start_database
-
-    settings: Settings = ctx.obj
-    return start_database(settings)
+def _engine(ctx: typer.Context) -> Engine:
+    context: AppContext = ctx.obj
+    return context.engine
 
 
 @app.command()

@@ -26,6 +26,8 @@ def local_cluster(settings: Settings) -> Cluster:
 def ensure_database(url: str) -> None:
     """Create the database named in url if it does not exist (connecting to the `postgres` maintenance db)."""
     target = make_url(url)
+    if not target.database:
+        return  # the server's default database, which exists
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

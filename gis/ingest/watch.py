@@ -1,9 +1,9 @@
-"""The ingest scheduler: per feed, pull its URL (if any) into its drop folder and ingest new files there.
+"""A feed's drop folder: pull its URL (if any) into the folder and ingest the new files there.
 
-APScheduler keeps its jobs in PostgreSQL (ingest.scheduler_job, made by the Alembic migration); each feed has one
-job with max_instances=1, so a feed's files are never ingested by two runs at once. A run that loses the database
-(restart, network) is retried with exponential back-off; a batch is one transaction, so a retried file is either
-wholly in or wholly out, and re-ingesting a committed one only finds duplicates.
+One run of a feed is `poll_feed`; `gis/scheduler.py` runs it on each feed's schedule. A run that loses the database
+(restart, network) is retried with exponential back-off on the same engine (its pool replaces the dropped
+connections); a batch is one transaction, so a retried file is either wholly in or wholly out, and re-ingesting a
+committed one only finds duplicates.
 
 A pull is a conditional GET: the feed's drop folder keeps the last response's validators (ETag, Last-Modified) and
 SHA-256 in .pull-state.json, so an unchanged export is neither downloaded again nor ingested again as a batch of
@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,13 +30,13 @@ import psycopg2
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from gis.db.engine import start_database
 from gis.ingest.errors import IngestError, UnusableFileError
-from gis.ingest.feeds import Feed, feed_names, load_feed
+from gis.ingest.feeds import Feed, load_feed
 from gis.ingest.pipeline import ingest_file
 from gis.ingest.pseudonym import Pseudonymiser, load_secret
 from gis.ingest.settings import IngestSettings
 from gis.settings import Settings
+from gis.summary import Summary
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ T = TypeVar("T")
 # A network error (refused, reset, timed out, cut short) may pass; an HTTP error status is the server's answer.
 NETWORK_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException)
 RETRYABLE = (OperationalError, psycopg2.OperationalError, *NETWORK_ERRORS)
-JOB_TABLE = "scheduler_job"
 PULL_STATE = ".pull-state.json"  # in the feed's drop folder: url, etag, last_modified, sha256, file of the last pull
 CHUNK = 1 << 20
 
@@ -87,12 +87,11 @@ def _write_state(folder: Path, state: dict) -> None:
     aside.replace(folder / PULL_STATE)
 
 
-def _pull(feed: Feed, folder: Path, timeout_s: float) -> Path | None:
+def _pull(feed: Feed, url: str, folder: Path, timeout_s: float) -> Path | None:
     """Download the feed's URL into its drop folder, unless it is unchanged since the last pull; the new file or None.
 
     Written aside, then renamed: never half a file, even when the server cuts the body short.
     """
-    url = feed.schedule.url
     state = _read_state(folder, url)
     request = urllib.request.Request(url)
     if state.get("etag"):
@@ -152,11 +151,15 @@ def _pull(feed: Feed, folder: Path, timeout_s: float) -> Path | None:
     return target
 
 
-AfterBatch = Callable[[Engine, str, int], dict | None]  # (engine, event table, batch id): what the caller composes
+AfterBatch = Callable[[str, int], Summary | None]  # (event table, batch id): what the caller composes
 
 
 def poll_feed(
-    name: str, settings: Settings, ingest_settings: IngestSettings, after_batch: AfterBatch | None = None
+    name: str,
+    engine: Engine,
+    settings: Settings,
+    ingest_settings: IngestSettings,
+    after_batch: AfterBatch | None = None,
 ) -> list[dict]:
     """One run of a feed's job: pull, then ingest each new file and move it to done/ (or failed/ with the reason).
 
@@ -167,9 +170,9 @@ def poll_feed(
     for sub in ("done", "failed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     results = []
-    if feed.schedule.url:
+    if url := feed.schedule.url:
         try:
-            with_retries(lambda: _pull(feed, folder, ingest_settings.pull_timeout_s), ingest_settings)
+            with_retries(partial(_pull, feed, url, folder, ingest_settings.pull_timeout_s), ingest_settings)
         except (PullError, *NETWORK_ERRORS) as exc:  # a failed pull must not hold back the files already dropped
             message = (
                 str(exc)
@@ -182,8 +185,7 @@ def poll_feed(
     for path in sorted(p for p in folder.glob(feed.schedule.pattern) if p.is_file() and not p.name.startswith(".")):
         try:
             summary = with_retries(
-                lambda path=path: ingest_file(start_database(settings), feed, path, pseudonymiser, ingest_settings),
-                ingest_settings,
+                partial(ingest_file, engine, feed, path, pseudonymiser, ingest_settings), ingest_settings
             )
         except UnusableFileError as exc:
             log.error("%s", exc)
@@ -194,55 +196,7 @@ def poll_feed(
         path.rename(folder / "done" / f"{summary.batch_id}-{path.name}")
         result = summary.to_json()
         if after_batch:
-            result["recomputed"] = with_retries(
-                lambda batch=summary.batch_id: after_batch(start_database(settings), feed.table, batch), ingest_settings
-            )
+            recomputed = with_retries(partial(after_batch, feed.table, summary.batch_id), ingest_settings)
+            result["recomputed"] = recomputed.to_json() if recomputed else None
         results.append(result)
     return results
-
-
-def run_once(settings: Settings, ingest_settings: IngestSettings, after_batch: AfterBatch | None = None) -> list[dict]:
-    """Every feed's job once, in name order (what `covidgis ingest watch --once` does)."""
-    return [
-        r
-        for name in feed_names(ingest_settings.feeds_dir)
-        for r in poll_feed(name, settings, ingest_settings, after_batch)
-    ]
-
-
-# The job the scheduler stores: the composition (ingest, then recompute) lives with the other compositions.
-SCHEDULED_JOB = "gis.jobs:scheduled_ingest"
-
-
-def run_scheduler(settings: Settings, ingest_settings: IngestSettings) -> None:
-    """Schedule every feed's job (stored in PostgreSQL) and run until interrupted."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    engine = start_database(settings)
-    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE, tableschema="ingest")
-    scheduler = BlockingScheduler(
-        jobstores={"default": store}, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300}
-    )
-    for name in feed_names(ingest_settings.feeds_dir):
-        feed = load_feed(name, ingest_settings.feeds_dir)
-        scheduler.add_job(
-            SCHEDULED_JOB,
-            "interval",
-            args=[name],
-            id=f"ingest:{name}",
-            minutes=feed.schedule.every_minutes,
-            next_run_time=datetime.now(UTC),
-            replace_existing=True,
-            max_instances=1,
-        )
-        log.info(
-            "feed %s: every %s min from %s",
-            name,
-            feed.schedule.every_minutes,
-            ingest_settings.drop_folder(settings.var_dir) / name,
-        )
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        log.info("scheduler stopped")

@@ -9,7 +9,7 @@ restricted ones).
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, make_url
@@ -20,22 +20,24 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gis import sqlfiles
+from gis.context import AppContext
 from gis.maps.app import map_routes
-from gis.maps.settings import MapSettings
+from gis.risk.publish import published
 from gis.risk.settings import RiskSettings
 from gis.serve import pygeoapi_fixes
 from gis.serve.auth import ROLE_COLLECTIONS, USER_KEY, AuthMiddleware, TokenVerifier
-from gis.serve.caching import CacheMiddleware, DataVersion
+from gis.serve.caching import CacheMiddleware
 from gis.serve.limits import RequestLimits
 from gis.serve.ogc import audience_config, load_config, make_api, ogc_app, restricted_collections
 from gis.serve.outage import OUTAGE_ERRORS, DatabaseOutage, serving_engine, too_slow
 from gis.serve.security import SecurityHeadersMiddleware
 from gis.serve.settings import ServeSettings
+from gis.serve.version import DataVersion
 from gis.settings import PROJECT_ROOT, Settings
 
+log = logging.getLogger(__name__)
+
 PYGEOAPI_CONFIG = PROJECT_ROOT / "pygeoapi-config.yml"
-SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 
 
 def _secret(value) -> str:
@@ -65,14 +67,6 @@ def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, 
     }
 
 
-def publish(engine: Engine, ruleset: str, suppress_below: int) -> None:
-    """Record which rule set the public zones show; a change is a new snapshot, so every cache turns over."""
-    with engine.begin() as conn:
-        changed = conn.execute(text(SQL["publish"]), {"ruleset": ruleset, "suppress_below": suppress_below}).first()
-        if changed:
-            conn.execute(text(SQL["bump_snapshot"]))
-
-
 class AudienceRouter:
     """Send each request to the pygeoapi app of the caller's audience."""
 
@@ -84,14 +78,28 @@ class AudienceRouter:
         await self.apps[user.role if user else "public"](scope, receive, send)
 
 
-def create_app(
-    settings: Settings, engine: Engine, serve: ServeSettings | None = None, risk: RiskSettings | None = None
-) -> Starlette:
-    """Compose the served app (the one place where deployment choices meet the library)."""
-    serve = serve or ServeSettings()
-    risk = risk or RiskSettings()
+def warn_unpublished(engine: Engine, risk: RiskSettings, serve: ServeSettings) -> None:
+    """One warning when the public zones do not show what the settings say (the server only reads; publishing is
+    `covidgis zones publish`)."""
+    shown = published(engine)
+    wanted = (risk.ruleset, serve.suppress_below)
+    if shown is None:
+        log.warning("no zones are published yet: the public zones are empty; run `covidgis zones publish`")
+    elif (shown.ruleset_id, shown.suppress_below) != wanted:
+        log.warning(
+            "the public zones show %s (counts below %d suppressed), the settings say %s (below %d); "
+            "run `covidgis zones publish` to show them",
+            shown.ruleset_id,
+            shown.suppress_below,
+            *wanted,
+        )
+
+
+def create_app(ctx: AppContext) -> Starlette:
+    """Compose the served app (the one place where deployment choices meet the library); it writes nothing."""
+    settings, engine, serve, maps = ctx.settings, ctx.engine, ctx.serve, ctx.maps
     pygeoapi_fixes.apply()
-    publish(engine, risk.ruleset, serve.suppress_below)
+    warn_unpublished(engine, ctx.risk, serve)
     config = load_config(PYGEOAPI_CONFIG, pygeoapi_environment(settings, serve))
     restricted = restricted_collections(config, serve.public_db_user)
     apps: dict[str, ASGIApp] = {"public": ogc_app(make_api(audience_config(config, restricted)))}
@@ -100,6 +108,7 @@ def create_app(
 
     # The server's own reads (data version, API keys, /health) and the map's (as the public role), with timeouts.
     own = serving_engine(engine.url, serve, "covidgis-serve")
+    version = DataVersion(own, serve.version_ttl_seconds)  # one per server: the cache and the map key on it
 
     def health(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
         try:
@@ -116,17 +125,15 @@ def create_app(
     # Our own routes (health, the map), before pygeoapi's catch-all.
     routes: list[BaseRoute] = [
         Route("/health", health),
-        *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map")),
+        *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map"), maps, version),
     ]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],
         middleware=[
-            Middleware(
-                SecurityHeadersMiddleware, tile_urls=[MapSettings().basemap_url, config["server"]["map"]["url"]]
-            ),
+            Middleware(SecurityHeadersMiddleware, tile_urls=[maps.basemap_url, config["server"]["map"]["url"]]),
             Middleware(RequestLimits, settings=serve),
             Middleware(DatabaseOutage, engine=own, settings=serve),
             Middleware(AuthMiddleware, verifier=TokenVerifier(own, serve), restricted=restricted),
-            Middleware(CacheMiddleware, version=DataVersion(own, serve.version_ttl_seconds), settings=serve),
+            Middleware(CacheMiddleware, version=version, settings=serve),
         ],
     )

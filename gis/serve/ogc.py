@@ -17,40 +17,69 @@ import copy
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.processes as processes_api
 import pygeoapi.api.tiles as tiles_api
+import yaml
 from pygeoapi.api import API, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
 from pygeoapi.process.base import JobNotFoundError
 from pygeoapi.provider.base import ProviderGenericError
-from pygeoapi.util import yaml_load
+from pygeoapi.util import get_typed_value
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gis.errors import CovidGisError
 from gis.serve.provider import shown
 
 STATIC_DIR = Path(core_api.__file__).resolve().parent.parent / "static"
 # RFC 3339 date or date-time; a datetime parameter is one, or an interval of two with '..' or nothing for open ends.
 DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?")
+ENV_REFERENCE = re.compile(r"\$\{(?P<name>\w+)(:-(?P<default>[^}]*))?\}")  # as pygeoapi's yaml_load reads them
 MAX_BODY_DEPTH = 32  # nesting of a process request body; a GeoJSON FeatureCollection of polygons needs ~10
 
 
-def load_config(path: Path, environment: dict[str, str]) -> dict:
-    """The config with its ${VAR:-default} values filled from `environment` (pygeoapi reads os.environ)."""
-    os.environ.update(environment)
+def load_config(path: Path, environment: Mapping[str, str]) -> dict:
+    """The config with its ${VAR:-default} values filled from `environment`, then the process's own variables.
+
+    pygeoapi's `yaml_load` fills them from os.environ only, so the database passwords would have to be written there
+    for every later subprocess to inherit; here they are filled in the parsed values (never in the YAML text, where a
+    quote in a password could change the document) and os.environ is only read.
+    """
     with path.open(encoding="utf-8") as fh:
-        config = yaml_load(fh)
+        config = _substitute(yaml.safe_load(fh), {**os.environ, **environment})
     templates = config["server"].get("templates")
     if templates:  # relative to the config file, not to wherever the server was started
         config["server"]["templates"] = {key: str(path.parent / value) for key, value in templates.items()}
     return config
+
+
+def _substitute(value: Any, environment: Mapping[str, str]) -> Any:
+    """Every ${VAR} and ${VAR:-default} in the strings of a parsed YAML document, typed as pygeoapi types them."""
+    if isinstance(value, dict):
+        return {key: _substitute(item, environment) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, environment) for item in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def fill(match: re.Match[str]) -> str:
+        name, default = match["name"], match["default"]
+        if name in environment:
+            return environment[name]
+        if default is None:
+            raise CovidGisError(f"pygeoapi-config.yml needs the environment variable {name} (it has no default)")
+        return default
+
+    return get_typed_value(ENV_REFERENCE.sub(fill, value))
 
 
 def collections_of(config: dict) -> dict[str, dict]:
@@ -265,6 +294,7 @@ async def _execute(api: API, function, request: Request, args: list, skip_valid_
             None, _call_in_thread, loop, function, api, api_request, *args
         )
         content = apply_gzip(headers, content)
+    response: Response
     if headers.get("Content-Type") == "text/html":
         response = HTMLResponse(content=content, status_code=status)
     elif isinstance(content, dict):

@@ -62,7 +62,7 @@ def test_a_batch_recomputes_only_what_it_reached(db_url, engine, tmp_path):
         ).stdout
     )
     assert out["accepted"] == 200
-    assert out["recomputed"]["first"] == DAY and out["recomputed"]["zones_changed"] >= 1
+    assert out["recomputed"]["first"] == DAY and out["recomputed"]["zones"]["changed"] >= 1
     after = zone_rows(engine)
     assert indicator(engine, COMMUNE)["community_cases_7d"] == 200
     assert indicator(engine, "731")["community_cases_7d"] == 200  # the district and province count them too

@@ -1,4 +1,4 @@
-"""The `risk classify` typer sub-app: JSON lines in, JSON lines out, exit code 2 with a message on errors."""
+"""`covidgis risk classify`: JSON lines in, JSON lines out, exit code 2 with a message on errors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import yaml
 from typer.testing import CliRunner
 
-from gis.cli.risk import app
+from gis.cli import app  # the whole command: user errors exit 2 there, whichever sub-app raised them
 from gis.risk.ruleset import RULESET_DIR, load_ruleset
 
 runner = CliRunner()
@@ -21,7 +21,7 @@ QUIET = {
 
 
 def run(lines, *args):
-    return runner.invoke(app, ["classify", *args], input="".join(json.dumps(x) + "\n" for x in lines))
+    return runner.invoke(app, ["risk", "classify", *args], input="".join(json.dumps(x) + "\n" for x in lines))
 
 
 def test_one_json_line_per_input_in_order():
@@ -81,7 +81,7 @@ def test_missing_data_gives_grey_where_the_ruleset_says_so():
 
 
 def test_bad_input_and_unknown_ruleset_exit_2(tmp_path):
-    bad = runner.invoke(app, ["classify", "--ruleset", "vn-2686-2021"], input="{not json\n")
+    bad = runner.invoke(app, ["risk", "classify", "--ruleset", "vn-2686-2021"], input="{not json\n")
     assert bad.exit_code == 2 and "line 1" in bad.stderr
     unknown = run([QUIET], "--ruleset", "nope")
     assert unknown.exit_code == 2 and "vn-4800-2021" in unknown.stderr
@@ -93,5 +93,5 @@ def test_bad_input_and_unknown_ruleset_exit_2(tmp_path):
 
 
 def test_empty_input_writes_nothing():
-    result = runner.invoke(app, ["classify"], input="\n")
+    result = runner.invoke(app, ["risk", "classify"], input="\n")
     assert result.exit_code == 0 and result.stdout == ""

@@ -1,14 +1,5 @@
 -- Queries of the serving layer (gis/serve), run with the server's own connection (not the public role).
 
--- name: publish
--- Which rule set the public zones show and the suppression threshold; returns a row only when something changed.
-UPDATE risk.published SET ruleset_id = :ruleset, suppress_below = :suppress_below, changed_at = now()
-WHERE (ruleset_id, suppress_below) IS DISTINCT FROM (:ruleset, :suppress_below)
-RETURNING ruleset_id;
-
--- name: bump_snapshot
-UPDATE risk.snapshot SET version = version + 1, changed_at = now() RETURNING version;
-
 -- name: data_version
 SELECT zones, boundaries, facilities, changed_at FROM pub.data_version;
 

@@ -1,0 +1,51 @@
+"""Which rule set the public zones show and below which count a number is suppressed (`risk.published`).
+
+Written by `covidgis zones publish` (and `covidgis demo`), never by the server: serving only reads. A change is a
+new snapshot, so every cache (ETags, the server's response cache, the map's) turns over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from gis import sqlfiles
+from gis.summary import Summary
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "publish.sql")
+
+
+@dataclass
+class PublishSummary(Summary):
+    """What the public zones show now; `snapshot_version` is the new snapshot when that changed, else None."""
+
+    ruleset: str
+    suppress_below: int
+    snapshot_version: int | None = None
+
+
+@dataclass
+class Published:
+    """The row of `risk.published`."""
+
+    ruleset_id: str
+    suppress_below: int
+    changed_at: dt.datetime
+
+
+def publish(engine: Engine, ruleset_id: str, suppress_below: int) -> PublishSummary:
+    """Show `ruleset_id`'s zones publicly with counts under `suppress_below` suppressed; idempotent."""
+    with engine.begin() as conn:
+        changed = conn.execute(text(SQL["publish"]), {"ruleset": ruleset_id, "suppress_below": suppress_below}).first()
+        version = conn.execute(text(SQL["bump_snapshot"])).scalar_one() if changed else None
+    return PublishSummary(ruleset=ruleset_id, suppress_below=suppress_below, snapshot_version=version)
+
+
+def published(engine: Engine) -> Published | None:
+    """What the public zones show, or None when nothing was ever published."""
+    with engine.connect() as conn:
+        row = conn.execute(text(SQL["published"])).mappings().first()
+    return Published(**row) if row else None
