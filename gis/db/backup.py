@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from gis.db.cluster import Cluster, own, run_as_cluster_user, tail
 from gis.errors import CovidGisError
 from gis.settings import Settings
+from gis.summary import Summary
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ def check(settings: Settings, cluster: Cluster | None, secret: bytes, engine: En
     """
     done = [_check_secrets(settings, secret)]
     if cluster is None:
+        if engine is None:
+            raise BackupError("DATABASE_URL is set: checking its archiving needs a connection to it")
         done.append(_check_server(engine))
         return done
     _ready(settings, cluster)
@@ -127,7 +130,7 @@ def list_backups(settings: Settings) -> dict:
 
 
 @dataclass(frozen=True)
-class Restored:
+class Restored(Summary):
     """A point-in-time restore: where it went and what it used."""
 
     into: Path
@@ -392,9 +395,9 @@ def save_secrets(settings: Settings, secret: bytes) -> Path:
     snapshot = _private_dir(settings.backup_secrets_dir) / datetime.now(UTC).strftime(_STAMP)
     snapshot.mkdir(mode=0o700)
     _write_private(snapshot / KEY_FILE, secret)
-    env_file = Path(Settings.model_config["env_file"])
-    if env_file.is_file():
-        _write_private(snapshot / "dotenv", env_file.read_bytes())
+    env_file = Settings.model_config.get("env_file")
+    if isinstance(env_file, str | Path) and Path(env_file).is_file():
+        _write_private(snapshot / "dotenv", Path(env_file).read_bytes())
     variables = sorted((k, v) for k, v in os.environ.items() if k.startswith("COVIDGIS_") or k == "DATABASE_URL")
     _write_private(snapshot / "environment", "".join(f"{k}={shlex.quote(v)}\n" for k, v in variables).encode())
     return snapshot

@@ -40,7 +40,10 @@ def upgrade(engine: Engine, layers_dir: Path = LAYERS_DIR) -> None:
 
 def head_revision() -> str:
     """The newest migration in gis/db/migrations (there must be exactly one)."""
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS}")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

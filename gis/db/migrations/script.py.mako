@@ -2,22 +2,20 @@
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
-Create Date: ${create_date}
 """
-from alembic import op
-import sqlalchemy as sa
-import geoalchemy2
-${imports if imports else ""}
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+import sqlalchemy as sa
+from alembic import op
+
+revision = "${up_revision}"
+down_revision = "${down_revision}"
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:
-    ${upgrades if upgrades else "pass"}
+    pass
 
 
 def downgrade() -> None:
-    ${downgrades if downgrades else "pass"}
+    pass
