@@ -199,28 +199,29 @@ def _code_problems(df: pd.DataFrame, codes: pd.DataFrame, geom: np.ndarray, pres
     retired = df["status"].str.startswith("dissolved").to_numpy(dtype=bool, copy=True)
     if "synthetic" in df.columns:
         retired |= df["synthetic"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    code_of, level_of, name_of = (df[c].to_numpy() for c in ("code", "level", "name"))
     for code, rows in df[df["code"] != ""].groupby("code", sort=True).groups.items():
         if len(rows) > 1:
             problems.append(
                 Problem(
                     "duplicate_code",
-                    code,
-                    int(df.at[rows[0], "level"]),
+                    str(code),
+                    int(level_of[rows[0]]),
                     detail=f"code appears on {len(rows)} features",
                     geometry=_multipolygon(shapely.union_all(geom[list(rows)])),
                 )
             )
-    for i in np.flatnonzero(df["code"].to_numpy() == ""):
+    for i in np.flatnonzero(code_of == "").tolist():
         problems.append(
             Problem(
                 "missing_code",
                 None,
-                int(df.at[i, "level"]),
-                detail=f"feature {i} ({df.at[i, 'name'] or 'no name'}) has no code",
+                int(level_of[i]),
+                detail=f"feature {i} ({name_of[i] or 'no name'}) has no code",
                 geometry=geom[i],
             )
         )
-    for i, row in df.iterrows():
+    for i, row in enumerate(df.to_dict("records")):
         if row["code"] == "":
             continue
         if row["code"] not in listed_level and not retired[i]:
@@ -246,7 +247,7 @@ def _code_problems(df: pd.DataFrame, codes: pd.DataFrame, geom: np.ndarray, pres
     known = set(codes["code"]) | set(df["code"])
     seen: set[str] = set()
     for source, frame in (("geometry", df), ("code list", codes)):
-        for i, row in frame.iterrows():
+        for i, row in enumerate(frame.to_dict("records")):
             if row["code"] in seen or row["level"] <= 1 or row["parent_code"] in known:
                 continue
             seen.add(row["code"])
@@ -265,20 +266,25 @@ def _code_problems(df: pd.DataFrame, codes: pd.DataFrame, geom: np.ndarray, pres
                     geometry=geom[i] if source == "geometry" else None,
                 )
             )
-    for i in np.flatnonzero(~present):
+    for i in np.flatnonzero(~present).tolist():
         problems.append(
             Problem(
                 "missing_geometry",
-                df.at[i, "code"] or None,
-                int(df.at[i, "level"]),
-                detail=f"{df.at[i, 'name']}: feature has an empty geometry",
+                code_of[i] or None,
+                int(level_of[i]),
+                detail=f"{name_of[i]}: feature has an empty geometry",
             )
         )
     levels = set(df.loc[present, "level"])
     absent = codes[codes["level"].isin(levels) & ~codes["code"].isin(set(df["code"]))]
-    for row in absent.itertuples():
+    for listed in absent.to_dict("records"):
         problems.append(
-            Problem("missing_geometry", row.code, int(row.level), detail=f"{row.name}: listed code has no geometry")
+            Problem(
+                "missing_geometry",
+                listed["code"],
+                int(listed["level"]),
+                detail=f"{listed['name']}: listed code has no geometry",
+            )
         )
     return problems
 
@@ -299,7 +305,7 @@ def _containment(df, geoms, area, first, metric_crs) -> tuple[np.ndarray, dict[i
     for lvl in sorted(set(parent_level)):
         kids, units = child[parent_level == lvl], parents[levels[parents] == lvl]
         k, u = shapely.STRtree(geoms[units]).query(geoms[kids], predicate="intersects")
-        overlap = _area(shapely.intersection(geoms[kids[k]], geoms[units[u]]), metric_crs) if len(k) else []
+        overlap = _area(shapely.intersection(geoms[kids[k]], geoms[units[u]]), metric_crs) if len(k) else np.zeros(0)
         for c, unit, a in zip(kids[k], units[u], overlap):
             if a > 0:
                 inside[int(c)][int(unit)] = float(a)
@@ -323,7 +329,7 @@ def _outside_parent(
     for c, p, a, s, g in zip(child[keep], parent[keep], out_area[keep], share[keep], outside[keep]):
         detail = f"{df.at[c, 'name']}: {s:.2%} ({a / 1e6:.4f} km²) lies outside {df.at[p, 'name']}"
         elsewhere = {u: m2 for u, m2 in inside[int(c)].items() if u != p}
-        host = max(elsewhere, key=elsewhere.get, default=None)
+        host = max(elsewhere, key=lambda u: elsewhere[u], default=None)
         if host is not None:
             detail += f"; {elsewhere[host] / area[c]:.1%} of it lies in {df.at[host, 'name']} ({df.at[host, 'code']})"
         problems.append(
@@ -354,7 +360,7 @@ def _swapped(df, geoms, area, first, child, inside, share_min) -> list[Problem]:
         for c in members:
             held.update(inside[c])
         total = sum(area[c] for c in members)
-        other = max((u for u in held if u != unit), key=held.get, default=None)
+        other = max((u for u in held if u != unit), key=lambda u: held[u], default=None)
         if other is not None and held[other] / total >= share_min:
             holder[unit] = (other, held[other] / total)
     problems, seen = [], set()
@@ -535,7 +541,7 @@ def check_boundaries(
     area = np.where(present, repaired.geometry.to_crs(metric_crs).area.to_numpy(), 0.0)
     areal = present & (area > 0)
     first: dict[str, int] = {}
-    for i in np.flatnonzero(areal):
+    for i in np.flatnonzero(areal).tolist():
         first.setdefault(df.at[i, "code"], int(i))
     first.pop("", None)
     child, inside = _containment(df, geoms, area, first, metric_crs)

@@ -16,16 +16,17 @@ from sqlalchemy import Engine, text
 
 from gis import sqlfiles
 from gis.boundaries.check import BoundaryReport, check_boundaries
-from gis.boundaries.dataset import Dataset
+from gis.boundaries.dataset import Dataset, HamletSpec
 from gis.boundaries.errors import BoundaryError
 from gis.boundaries.hamlets import hamlet_polygons_from_points
 from gis.boundaries.population import distribute_population, largest_remainder
+from gis.levels import ADMIN_LEVEL_EN, AdminLevel
+from gis.summary import Summary
 
 log = logging.getLogger(__name__)
 
 MERGE_SQL = Path(__file__).parent / "sql" / "merge_areas.sql"
 CODE_COLUMNS = ["code", "name", "level", "parent_code"]
-LEVEL_NAMES = {1: "province", 2: "district", 3: "commune", 4: "hamlet"}
 
 
 @dataclass
@@ -38,7 +39,9 @@ class PreparedDataset:
 
 
 @dataclass
-class LoadSummary:
+class LoadSummary(Summary):
+    """What a boundaries load stored: units by level, new, corrected and unchanged rows, problems by kind."""
+
     load_id: int
     dataset: str
     units_by_level: dict[str, int]
@@ -47,9 +50,6 @@ class LoadSummary:
     unchanged: int
     problems: dict[str, dict]
     seconds: float = 0.0
-
-    def to_json(self) -> dict:
-        return self.__dict__.copy()
 
 
 def read_codes(path: Path) -> pd.DataFrame:
@@ -92,7 +92,7 @@ def prepare(ds: Dataset) -> PreparedDataset:
     codes = read_codes(ds.path(ds.codes))
     units = _read_units(ds, codes)
     if ds.hamlets:
-        hamlets = _read_hamlets(ds, units)
+        hamlets = _read_hamlets(ds, ds.hamlets, units)
         units = pd.concat([units, hamlets], ignore_index=True)
         codes = pd.concat([codes, hamlets[CODE_COLUMNS]], ignore_index=True)
     report = check_boundaries(units, codes)
@@ -132,9 +132,11 @@ def _read_units(ds: Dataset, codes: pd.DataFrame) -> gpd.GeoDataFrame:
     )
 
 
-def _read_hamlets(ds: Dataset, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    spec = ds.hamlets
-    source = ds.path(spec.polygons or spec.points)
+def _read_hamlets(ds: Dataset, spec: HamletSpec, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    file = spec.polygons or spec.points
+    if file is None:
+        raise BoundaryError(f"{ds.name}: hamlets need a `points` or a `polygons` file")
+    source = ds.path(file)
     gdf = read_layer(source)
     for col in ("name", "parent_code"):
         if col not in gdf.columns:
@@ -273,7 +275,8 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors:
         entry["count"] += 1
         entry["by_severity"][extra["severity"]] = entry["by_severity"].get(extra["severity"], 0) + 1
         entry["by_level"][extra["level"]] = entry["by_level"].get(extra["level"], 0) + 1
-    summary = {"units_by_level": _count_by_level(units), "problems": problem_counts}
+    units_by_level = _count_by_level(units)
+    summary = {"units_by_level": units_by_level, "problems": problem_counts}
     files = {str(p.name): _sha256(p) for p in ds.files()}
     statements = sqlfiles.load(MERGE_SQL)
     with engine.begin() as conn:
@@ -308,11 +311,11 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors:
     return LoadSummary(
         load_id=load_id,
         dataset=ds.name,
-        units_by_level=summary["units_by_level"],
+        units_by_level=units_by_level,
         inserted=counts["insert_new"],
         corrected=counts["correct_in_place"],
         unchanged=counts["drop_unchanged"],
-        problems=summary["problems"],
+        problems=problem_counts,
     )
 
 
@@ -370,7 +373,8 @@ def _none(value):
 
 def _count_by_level(units: gpd.GeoDataFrame) -> dict[str, int]:
     current = units[units["valid_to"].isna()]
-    return {LEVEL_NAMES[lvl]: int(n) for lvl, n in current["level"].value_counts().sort_index().items()}
+    counts = current["level"].value_counts().sort_index()
+    return {ADMIN_LEVEL_EN[AdminLevel(int(lvl))]: int(n) for lvl, n in counts.items()}
 
 
 def _sha256(path: Path) -> str:

@@ -251,7 +251,7 @@ def hierarchy(n_parents: int, parent_level: int = 2, shapes: dict | None = None,
     Levels above parent_level are one unit covering everything. Returns (units, codes).
     """
     shapes, moved = shapes or {}, moved or {}
-    rows = [("1", "P", 1, None, column(0, 2 * n_parents))]
+    rows: list[tuple[str, str, int, str | None, shapely.Polygon]] = [("1", "P", 1, None, column(0, 2 * n_parents))]
     if parent_level == 3:
         rows.append(("10", "D", 2, "1", column(0, 2 * n_parents)))
     top = rows[-1][0]

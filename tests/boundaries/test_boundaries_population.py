@@ -120,7 +120,7 @@ def test_missing_parent_population_is_an_error():
 def test_real_district_totals_split_among_communes():
     communes = gpd.read_file(DATA / "communes.geojson")
     census = pd.read_csv(DATA / "population.csv", dtype={"code": str, "parent_code": str})
-    districts = census[census.level == 2].set_index("code")["pop_total_2019"].to_dict()
+    districts = {str(k): int(v) for k, v in census[census.level == 2].set_index("code")["pop_total_2019"].items()}
     result = distribute_population(communes, districts)
     assert len(result) == 171 and result.sum() == 3_097_107
     by_district = result.groupby(communes.set_index("code")["parent_code"]).sum()
