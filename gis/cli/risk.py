@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from gis import jsonlines
 from gis.cli.options import level_option
 from gis.levels import AdminLevel
 from gis.risk.classify import classify_records
@@ -35,17 +36,10 @@ def classify(
     level: AdminLevel = LEVEL,
 ) -> None:
     """Read one JSON object of indicators per line on stdin; write one JSON level per line on stdout."""
-    records = []
-    for number, line in enumerate(sys.stdin, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise RiskError(f"line {number}: not valid JSON: {e}") from e
-        if not isinstance(record, dict):
-            raise RiskError(f"line {number}: expected a JSON object of indicator values")
-        records.append(record)
+    try:
+        records = [record for _, record, _ in jsonlines.objects(sys.stdin)]
+    except jsonlines.JsonLinesError as e:
+        raise RiskError(f"{e}: give one JSON object of indicator values a line") from e
     if not records:
         return
     for result in classify_records(records, load_ruleset(ruleset), int(level)):
