@@ -1,9 +1,15 @@
-"""Ingest speed: 1,000,000 `tests` rows through `covidgis ingest` next to psql \\copy of the same file into a table.
+"""Ingest speed: 1,000,000 `tests` rows through `covidgis ingest` next to the physical limit, `COPY` of the same
+typed rows into a table with the same columns and indexes as `events.tests`.
 
 Usage: .venv/bin/python benchmarks/ingest.py [--rows N] [--runs N] [--recompute] [--keep]
 Runs against a scratch database `covidgis_bench` on the configured server (DATABASE_URL or the local cluster):
-migrated, with Đồng Nai's boundaries loaded, dropped at the end unless --keep. Prints rows/s of both, the ratio, the
-ingest process's peak memory (RSS), the seconds of each step of the batch and the load average before each run.
+migrated, with Đồng Nai's boundaries loaded, dropped at the end unless --keep. Prints rows/s of both, the ratio
+reference/ingest, the ingest process's peak memory (RSS), the seconds of each step of the batch and the load average
+before each run.
+
+The reference: after each ingest, the rows it stored (`events.tests`, typed, located, pseudonymised) are written
+to a file with psql `\\copy … TO` (not timed), and `psql \\copy … FROM` that file into `bench.tests`, made
+`LIKE events.tests INCLUDING ALL` (same columns, defaults, primary key and indexes), emptied first, is timed.
 
 The ingest is timed as `covidgis ingest FILE --feed tests --json --no-recompute`: the recomputation of indicators
 and zones that the CLI runs after a batch by default is the stats/risk stage, not ingest (--recompute includes it).
@@ -141,26 +147,29 @@ def main() -> None:
         ingest = [str(Path(sys.executable).parent / "covidgis"), "ingest", str(path), "--feed", "tests", "--json"]
         if not args.recompute:
             ingest.append("--no-recompute")
+        typed = Path(tmp) / "tests_typed.txt"
+        with engine.begin() as conn:
+            conn.execute(text("CREATE SCHEMA IF NOT EXISTS bench"))
+            conn.execute(text("DROP TABLE IF EXISTS bench.tests"))
+            conn.execute(text("CREATE TABLE bench.tests (LIKE events.tests INCLUDING ALL)"))
+        psql = ["psql", *libpq, "-q", "-v", "ON_ERROR_STOP=1", "-c"]
         for run in range(1, args.runs + 1):
             with engine.begin() as conn:
                 conn.execute(text("TRUNCATE events.tests, ingest.reject, ingest.audit, ingest.batch"))
-                conn.execute(text("DROP TABLE IF EXISTS public.bench_raw"))
-                conn.execute(text("CREATE TABLE public.bench_raw (" + ", ".join(f"c{i} text" for i in range(11)) + ")"))
-                conn.execute(text("CHECKPOINT"))
-            load = os.getloadavg()[0]
-            copy_s, _, _ = peak_rss_run(
-                ["psql", *libpq, "-q", "-c", f"\\copy public.bench_raw FROM '{path}' WITH (FORMAT csv, HEADER)"],
-                dict(os.environ),
-            )
-            copies.append((copy_s, load))
-            with engine.begin() as conn:
                 conn.execute(text("CHECKPOINT"))
             load = os.getloadavg()[0]
             ingest_s, rss, out = peak_rss_run(ingest, env)
             ingests.append((ingest_s, load, rss, json.loads(out)))
+            peak_rss_run([*psql, f"\\copy events.tests TO '{typed}'"], dict(os.environ))
+            with engine.begin() as conn:
+                conn.execute(text("TRUNCATE bench.tests"))
+                conn.execute(text("CHECKPOINT"))
+            load = os.getloadavg()[0]
+            copy_s, _, _ = peak_rss_run([*psql, f"\\copy bench.tests FROM '{typed}'"], dict(os.environ))
+            copies.append((copy_s, load))
             print(
-                f"run {run}: \\copy {copy_s:5.1f} s (load {copies[-1][1]:.2f}), ingest {ingest_s:5.1f} s "
-                f"(load {load:.2f}), peak RSS {rss / 2**20:.0f} MB",
+                f"run {run}: ingest {ingest_s:5.1f} s (load {ingests[-1][1]:.2f}), peak RSS {rss / 2**20:.0f} MB; "
+                f"reference COPY {copy_s:5.1f} s (load {load:.2f})",
                 flush=True,
             )
     copy_s, copy_load = min(copies)
@@ -168,13 +177,14 @@ def main() -> None:
     rss = max(r[2] for r in ingests)
     print(f"file: {args.rows:,} tests rows, {size / 1e6:.0f} MB; best of {args.runs} run(s)")
     print(
-        f"psql \\copy into a bare table: {copy_s:6.1f} s  {args.rows / copy_s:>10,.0f} rows/s  (load {copy_load:.2f})"
+        f"reference: COPY typed rows:     {copy_s:6.1f} s  {args.rows / copy_s:>10,.0f} rows/s  (load {copy_load:.2f}; "
+        "into a table LIKE events.tests INCLUDING ALL)"
     )
     print(
-        f"covidgis ingest --feed tests:  {ingest_s:6.1f} s  {args.rows / ingest_s:>10,.0f} rows/s  "
+        f"covidgis ingest --feed tests:   {ingest_s:6.1f} s  {args.rows / ingest_s:>10,.0f} rows/s  "
         f"(load {ingest_load:.2f}{', with recompute' if args.recompute else ''})"
     )
-    print(f"ratio ingest / raw COPY:       {copy_s / ingest_s:6.2f}  (goal ≥ 0.5)")
+    print(f"ratio reference / ingest:       {copy_s / ingest_s:6.2f}  (goal ≥ 0.8)")
     print(f"peak RSS of the ingest process: {rss / 2**20:.0f} MB  (goal ≤ 1024 MB)")
     phases = ", ".join(f"{k} {v:.1f}" for k, v in summary.get("phases", {}).items())
     print(f"steps of the batch (s): {phases}")

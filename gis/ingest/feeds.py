@@ -8,15 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gis.ingest.errors import FeedError
+from gis.ingest.fieldtypes import FIELD_TYPES
 
-FieldType = Literal["text", "int", "float", "bool", "date", "timestamp", "person", "birth_year"]
-BOOL_VALUES = {
-    "true": ["true", "t", "1", "yes", "y", "có", "co", "x"],
-    "false": ["false", "f", "0", "no", "n", "không", "khong"],
-}
 PERSON_COLUMN = "person_key"  # the person field is stored under this name, already pseudonymised
 
 
@@ -28,7 +24,7 @@ class FieldSpec(_Strict):
     """One canonical field: the source headers it may come under, its type and its checks."""
 
     source: list[str] = Field(default_factory=list)  # header aliases; the canonical name is always accepted
-    type: FieldType = "text"
+    type: str = "text"  # a name of fieldtypes.FIELD_TYPES
     required: bool = False
     formats: list[str] = Field(default_factory=list)  # date/timestamp: explicit strptime formats, tried in order
     values: dict[str, list[str]] | None = None  # vocabulary: canonical value -> source spellings
@@ -37,10 +33,19 @@ class FieldSpec(_Strict):
     allow_future: bool = False  # date/timestamp: planned dates (a stay's end) may lie ahead
     label: str | None = None  # how the clerk's file calls it (default: the first source header)
 
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in FIELD_TYPES:
+            raise ValueError(f"unknown type {value!r}: one of {', '.join(FIELD_TYPES)}")
+        return value
+
     @model_validator(mode="after")
     def _formats_for_dates(self) -> FieldSpec:
         if self.type in ("date", "timestamp") and not self.formats:
             raise ValueError("date and timestamp fields need explicit `formats` (e.g. ['%d/%m/%Y']); we never guess")
+        if self.values and self.type != "text":
+            raise ValueError(f"`values` (a vocabulary) is for text fields, not {self.type}")
         return self
 
 

@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from gis.ingest.read import Source, csv_problem, open_source
 from gis.ingest.settings import IngestSettings
 from gis.ingest.statements import FeedSql, statement
 from gis.ingest.transform import plan, records
+from gis.summary import Summary
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ Progress = Callable[[int, int], None]  # (done, total) in the source's units
 
 
 @dataclass
-class Summary:
+class BatchSummary(Summary):
     """What became of a file's rows; rows = accepted + corrections + duplicates + rejected."""
 
     feed: str
@@ -46,9 +47,6 @@ class Summary:
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step of the batch (copy, validate, …)
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def file_sha256(path: Path) -> str:
@@ -106,7 +104,7 @@ def ingest_file(
     pseudonymiser: Pseudonymiser,
     settings: IngestSettings,
     progress: Progress | None = None,
-) -> Summary:
+) -> BatchSummary:
     """Ingest path as one batch of feed. UnusableFileError (and nothing written) when the file cannot be used."""
     started = time.perf_counter()
     sha256 = file_sha256(path)
@@ -133,7 +131,7 @@ def ingest_file(
 
 def _run_batch(
     engine: Engine, feed: Feed, path: Path, sha256: str, stream: CopyStream, settings: IngestSettings
-) -> Summary:
+) -> BatchSummary:
     """The batch transaction: everything or nothing is written."""
     q = FeedSql(feed, settings.future_slack_minutes)
     tolerance = {"tolerance_m": settings.snap_tolerance_m, "tolerance_deg": settings.snap_tolerance_m / 100_000}
@@ -188,7 +186,7 @@ def _run_batch(
             if rejected:
                 cur.execute(statement("batch", "insert_rejects"), {"batch_id": batch_id, "file_name": path.name})
                 lap("rejects")
-            summary = Summary(
+            summary = BatchSummary(
                 feed=feed.name,
                 batch_id=batch_id,
                 file=path.name,
@@ -203,11 +201,10 @@ def _run_batch(
             cur.execute(
                 statement("batch", "close_batch"),
                 {
-                    **{
-                        k: v
-                        for k, v in asdict(summary).items()
-                        if k in ("accepted", "rejected", "duplicates", "corrections")
-                    },
+                    "accepted": summary.accepted,
+                    "rejected": summary.rejected,
+                    "duplicates": summary.duplicates,
+                    "corrections": summary.corrections,
                     "rows_read": rows_read,
                     "batch_id": batch_id,
                     "by_reason": Json(summary.rejected_by_reason),

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from gis import jsonlines
 from gis.ingest.errors import UnusableFileError, shown
 from gis.ingest.feeds import Feed
-from gis.ingest.transform import SURROGATE
+from gis.ingest.fieldtypes import SURROGATE
 
 CHUNK = 1 << 16
 MAX_FIELD = 1 << 24  # characters of one CSV value the reader holds (16 Mi): beyond it, a quote was surely left open
-MAX_LINE = 1 << 24  # characters of one NDJSON line, and of one element of a JSON array while it is decoded
+MAX_LINE = jsonlines.MAX_LINE  # characters of one NDJSON line, and of one element of a JSON array being decoded
 csv.field_size_limit(MAX_FIELD)  # the csv module's limit is one per process (its default, 128 Ki, is a whole file)
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _LONE_CR_TEXT = re.compile(r"\r(?!\n)")
@@ -146,19 +146,13 @@ class _JsonSource(Source):
     def _parse(self, text: str, where: str) -> object:
         """JSON text as Python; UnusableFileError naming where when it is not JSON we can read."""
         try:
-            return json.loads(text)
-        except RecursionError as exc:
-            raise UnusableFileError(
-                f"{self.path.name}: {where} nests objects or arrays too deeply; a row is one flat object"
-            ) from exc
-        except json.JSONDecodeError as exc:
-            raise UnusableFileError(f"{self.path.name}: {where} is not JSON ({exc.msg})") from exc
-        except ValueError as exc:  # an integer of more than 4,300 digits
-            raise UnusableFileError(f"{self.path.name}: {where} is not JSON we read ({shown(exc, 80)})") from exc
+            return jsonlines.parse(text, where)
+        except jsonlines.JsonLinesError as exc:
+            raise UnusableFileError(f"{self.path.name}: {exc}") from exc
 
     def _object(self, obj: object, text: str, where: str) -> dict:
         """A decoded row, which must be an object. A lone surrogate escape in it (not text) becomes a NUL, which the
-        row is rejected for (transform._careful); only rows whose text has such an escape are looked at."""
+        row is rejected for (rowcode._careful); only rows whose text has such an escape are looked at."""
         if not isinstance(obj, dict):
             raise UnusableFileError(f"{self.path.name}: {where} is not a JSON object")
         if _SURROGATE_ESCAPE.search(text):
@@ -184,17 +178,16 @@ class NdjsonSource(_JsonSource):
     JSON whitespace)."""
 
     def _iter_objects(self) -> Iterator[tuple[int, dict]]:
-        for number in itertools.count(1):
-            line = self._text.readline(MAX_LINE)
-            if not line:
+        objects = jsonlines.objects(self._text, MAX_LINE)
+        while True:
+            try:
+                found = next(objects, None)
+            except jsonlines.JsonLinesError as exc:
+                raise UnusableFileError(f"{self.path.name}: {exc}") from exc
+            if found is None:
                 return
-            if len(line) == MAX_LINE and not line.endswith("\n"):
-                raise UnusableFileError(f"{self.path.name}: line {number} is longer than {MAX_LINE:,} characters")
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            if line.strip():
-                where = f"line {number}"
-                yield number, self._object(self._parse(line, where), line, where)
+            number, obj, line = found
+            yield number, self._object(obj, line, f"line {number}")
 
 
 class JsonArraySource(_JsonSource):

@@ -8,15 +8,12 @@ from pathlib import Path
 from psycopg2 import sql
 
 from gis.ingest.feeds import Feed
-from gis.ingest.transform import COPY_OPTIONS
+from gis.ingest.fieldtypes import DECIMAL, FIELD_TYPES, Check, CheckContext
+from gis.ingest.rowcode import COPY_OPTIONS
 from gis.sqlfiles import load
 
 SQL_DIR = Path(__file__).parent / "sql"
 EVENTS = "events"
-INTEGER = r"^[+-]?[0-9]+$"
-DECIMAL = r"^[+-]?([0-9]{1,12}([.][0-9]*)?|[.][0-9]+)$"
-INT4 = (-2147483648, 2147483647)
-_FORMAT_HINTS = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%M": "mm", "%S": "ss"}
 
 
 def statement(file: str, name: str) -> str:
@@ -26,17 +23,6 @@ def statement(file: str, name: str) -> str:
 
 def _q(file: str, name: str, **parts: sql.Composable) -> sql.Composed:
     return sql.SQL(statement(file, name)).format(**parts)
-
-
-def _hint(formats: list[str]) -> str:
-    """A date format as a clerk reads it: %d/%m/%Y → dd/mm/yyyy."""
-
-    def one(fmt: str) -> str:
-        for code, word in _FORMAT_HINTS.items():
-            fmt = fmt.replace(code, word)
-        return fmt.replace("T", " ")
-
-    return " or ".join(one(f) for f in formats)
 
 
 def _join(items: list[sql.Composable], sep: str = ", ") -> sql.Composed:
@@ -72,77 +58,20 @@ class FeedSql:
         )
 
     # --- validation --------------------------------------------------------------------------------------------
-    def _checks(self, name: str) -> list[tuple[str, str, dict[str, sql.Composable]]]:
-        """(check fragment, reason, parts) for each check of a field, in the order a clerk would fix them."""
+    def _checks(self, name: str) -> list[Check]:
+        """(check fragment, reason, parts) for each check of a field, in the order a clerk would fix them: missing,
+        then its type's own (fieldtypes.FIELD_TYPES)."""
         feed, spec = self.feed, self.feed.fields[name]
         col = sql.Identifier(feed.column(name))
-        base = {
+        base: dict[str, sql.Composable] = {
             "col": col,
             "field": sql.Literal(name),
             "label": sql.Literal(feed.label(name)),
             "value": _q("validate", "shown", col=col),
         }
-        out = []
-        if spec.required:
-            out.append(("missing", "missing_required", base))
-        if spec.type in ("date", "timestamp"):
-            out.append(("unparseable_date", "unparseable_date", {**base, "hint": sql.Literal(_hint(spec.formats))}))
-            if not spec.allow_future:
-                out.append(
-                    (
-                        "future_date" if spec.type == "date" else "future_timestamp",
-                        "future_date",
-                        {**base, "tz": sql.Literal(feed.timezone), "slack": sql.Literal(self.slack)},
-                    )
-                )
-        if spec.type in ("int", "birth_year", "float"):
-            decimal = spec.type == "float"
-            out.append(
-                (
-                    "number",
-                    "not_a_number",
-                    {
-                        **base,
-                        "pattern": sql.Literal(DECIMAL if decimal else INTEGER),
-                        "kind": sql.Literal("a decimal number" if decimal else "a whole number"),
-                    },
-                )
-            )
-        if spec.type == "int":
-            low = INT4[0] if spec.min is None else spec.min
-            high = INT4[1] if spec.max is None else spec.max
-            shown = (
-                f"{low:g} to {high:g}"
-                if spec.min is not None and spec.max is not None
-                else f"at least {low:g}"
-                if spec.min is not None
-                else f"at most {high:g}"
-            )
-            out.append(
-                (
-                    "range",
-                    "out_of_range",
-                    {
-                        **base,
-                        "pattern": sql.Literal(INTEGER),
-                        "min": sql.Literal(low),
-                        "max": sql.Literal(high),
-                        "range": sql.Literal(shown),
-                    },
-                )
-            )
-        if spec.type == "birth_year":
-            out.append(("birth_year", "implausible_birth_year", {**base, "pattern": sql.Literal(INTEGER)}))
-        vocabulary = ["true", "false"] if spec.type == "bool" else list(spec.values or [])
-        if vocabulary:
-            out.append(
-                (
-                    "vocabulary",
-                    "outside_vocabulary",
-                    {**base, "values": sql.Literal(vocabulary), "allowed": sql.Literal(", ".join(vocabulary))},
-                )
-            )
-        return out
+        own = FIELD_TYPES[spec.type].checks(spec, CheckContext(feed.timezone, self.slack))
+        missing: list[Check] = [("missing", "missing_required", {})] if spec.required else []
+        return [(check, reason, {**base, **parts}) for check, reason, parts in missing + own]
 
     def insert_problems(self) -> sql.Composed:
         """Every check of the feed in one pass; the first is the row's own flaw, whose field and reason come with
@@ -219,14 +148,8 @@ class FeedSql:
 
     # --- merge -------------------------------------------------------------------------------------------------
     def _typed(self, name: str) -> sql.Composed:
-        spec, col = self.feed.fields[name], self._col(name)
-        cast = {"int": "integer", "birth_year": "integer", "float": "float8", "bool": "boolean", "date": "date"}
-        if spec.type == "timestamp":
-            expr = sql.SQL("({}::timestamp AT TIME ZONE {})").format(col, sql.Literal(self.feed.timezone))
-        elif spec.type in cast:
-            expr = sql.SQL("{}::" + cast[spec.type]).format(col)
-        else:
-            expr = col
+        spec = self.feed.fields[name]
+        expr = FIELD_TYPES[spec.type].cast(self._col(name), self.feed.timezone)
         return sql.SQL("{} AS {}").format(expr, sql.Identifier(self.feed.column(name)))
 
     @cached_property

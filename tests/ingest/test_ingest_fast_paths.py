@@ -12,9 +12,10 @@ from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fi
 from sqlalchemy import text
 
 from gis.ingest.feeds import load_feed
+from gis.ingest.fieldtypes import _numeric
 from gis.ingest.pseudonym import Pseudonymiser, normalise
 from gis.ingest.read import open_source
-from gis.ingest.transform import _numeric, records
+from gis.ingest.transform import records
 
 FEEDS = Path(__file__).resolve().parents[2] / "ingest" / "feeds"
 HEADER = "Mã mẫu,Số CCCD/SĐT,Ngày lấy mẫu,Loại xét nghiệm,Kết quả,Mã phòng xét nghiệm,Mã địa bàn\n"
