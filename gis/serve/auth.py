@@ -10,16 +10,21 @@ import asyncio
 import hashlib
 import logging
 import secrets
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cachetools import TTLCache
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis import sqlfiles
 from gis.serve.limits import send_error
 from gis.serve.settings import ServeSettings
+
+if TYPE_CHECKING:
+    import jwt
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +66,11 @@ class TokenVerifier:
     def __init__(self, engine: Engine, settings: ServeSettings):
         self.engine = engine
         self.settings = settings
-        self._cache: dict[str, tuple[float, User | None]] = {}
-        self._jwks = None
-        if settings.oidc_enabled:
+        # Known keys and unknown ones (None), a few seconds each: a revoked key stops working quickly.
+        self._cache: TTLCache[str, User | None] = TTLCache(maxsize=10_000, ttl=settings.token_ttl_seconds)
+        self._lock = threading.Lock()
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.oidc_enabled and settings.oidc_jwks_url:
             import jwt  # PyJWT, only needed when OIDC is configured
 
             self._jwks = jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True)
@@ -71,26 +78,26 @@ class TokenVerifier:
     def verify(self, token: str) -> User:
         """The user a token stands for, or InvalidCredentials. Blocking: call from a thread."""
         if token.count(".") == 2 and self._jwks is not None:
-            return self._verify_jwt(token)
+            return self._verify_jwt(self._jwks, token)
         digest = hash_token(token)
-        now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is None or now - hit[0] > self.settings.token_ttl_seconds:
+        with self._lock:  # cachetools' caches are not thread-safe; verify runs in worker threads
+            known = digest in self._cache
+            user = self._cache.get(digest)
+        if not known:
             with self.engine.connect() as conn:
                 row = conn.execute(text(SQL["api_key"]), {"token_sha256": digest}).mappings().first()
-            hit = (now, User(row["name"], row["role"]) if row else None)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = hit
-        if hit[1] is None:
+            user = User(row["name"], row["role"]) if row else None
+            with self._lock:
+                self._cache[digest] = user
+        if user is None:
             raise InvalidCredentials("unknown or revoked API key")
-        return hit[1]
+        return user
 
-    def _verify_jwt(self, token: str) -> User:
+    def _verify_jwt(self, jwks: jwt.PyJWKClient, token: str) -> User:
         import jwt
 
         try:
-            key = self._jwks.get_signing_key_from_jwt(token)
+            key = jwks.get_signing_key_from_jwt(token)
             claims = jwt.decode(
                 token,
                 key.key,
