@@ -1,8 +1,8 @@
 """The map's JSON API under /map/api: geometry once, light zone colours revalidated by ETag, details on click.
 
-Everything is read from the public views (schema `pub`) as the public role, like every public path; responses carry
-an ETag made of the data version (pub.data_version), so a page that asks again with If-None-Match gets a 304 until
-the zone snapshot changes.
+Everything is read from the public views (schema `pub`) as the public role, like every public path. The ETags,
+304s and Cache-Control are the server's CacheMiddleware's, keyed on the same DataVersion this API keeps its memory
+by, so a page that asks again with If-None-Match gets a 304 until the data changes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
+from cachetools import LRUCache
 from sqlalchemy import Engine, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,14 +22,19 @@ from starlette.routing import Route
 
 from gis import sqlfiles
 from gis.errors import CovidGisError
+from gis.levels import ADMIN_LEVEL_VI, AdminLevel
 from gis.maps.search import NameIndex
 from gis.maps.settings import MapSettings
+from gis.serve.version import DataVersion, Version
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "map.sql")
 LAYERS = {"quarantine": ["quarantine"], "sites": ["testing", "vaccination"], "essential": ["essential_goods"]}
 GEOJSON = "application/geo+json"
 MAX_QUERY = 100
 MAX_CODE = 32  # area codes are short ("25996-01"); a longer one is no code
+LEVEL_CHOICES = {str(int(level)): f"{int(level)} ({name})" for level, name in ADMIN_LEVEL_VI.items()}
+KEPT = 256  # values kept per data version and level: versions move on, and the oldest go first
+T = TypeVar("T")
 
 
 class MapRequestError(CovidGisError):
@@ -35,38 +42,33 @@ class MapRequestError(CovidGisError):
 
 
 class MapData:
-    """Reads of the public views, with what never changes between data versions kept in memory."""
+    """Reads of the public views, with what never changes within a data version kept in memory."""
 
-    def __init__(self, engine: Engine, settings: MapSettings):
+    def __init__(self, engine: Engine, settings: MapSettings, version: DataVersion):
         self.engine = engine
         self.settings = settings
-        self._cache: dict[tuple, object] = {}
-        self._lock = threading.Lock()
+        self.version = version
+        self._cache: LRUCache[tuple, Any] = LRUCache(KEPT)
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe, and routes run in threads
 
     def _query(self, name: str, **params):
         with self.engine.connect() as conn:
             return conn.execute(text(SQL[name]), params)
 
-    def _cached(self, key: tuple, make: Callable[[], object]) -> object:
+    def _cached(self, key: tuple, make: Callable[[], T]) -> T:
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            hit = self._cache.get(key)
+        if hit is not None:
+            return cast(T, hit)
         value = make()
         with self._lock:
-            if len(self._cache) > 256:  # versions move on; old entries are never asked for again
-                self._cache.clear()
             self._cache[key] = value
         return value
 
-    def version(self) -> dict:
-        """The data version: zone snapshot, boundary load and facility batch."""
-        row = self._query("data_version").mappings().one()
-        return {k: (v or 0) for k, v in row.items()}
-
-    def published(self, zones_version: int) -> dict:
+    def published(self, version: Version) -> dict:
         """The published rule set and the first and last day it has zones for."""
 
-        def make():
+        def make() -> dict:
             row = self._query("published").mappings().one()
             return {
                 "ruleset_id": row["ruleset_id"],
@@ -74,11 +76,11 @@ class MapData:
                 "last_day": _iso(row["last_day"]),
             }
 
-        return self._cached(("published", zones_version), make)
+        return self._cached(("published", version.zones), make)
 
-    def areas(self, level: int, boundaries_version: int) -> str:
+    def areas(self, level: int, version: Version) -> str:
         return self._cached(
-            ("areas", level, boundaries_version), lambda: self._query("areas_geojson", level=level).scalar_one()
+            ("areas", level, version.boundaries), lambda: self._query("areas_geojson", level=level).scalar_one()
         )
 
     def zones(self, level: int, day: dt.date) -> dict:
@@ -111,19 +113,20 @@ class MapData:
             detail["bbox"] = [area["xmin"], area["ymin"], area["xmax"], area["ymax"]]
         return detail
 
-    def names(self, boundaries_version: int) -> NameIndex:
+    def names(self, version: Version) -> NameIndex:
         return self._cached(
-            ("names", boundaries_version), lambda: NameIndex([dict(r) for r in self._query("names").mappings()])
+            ("names", version.boundaries),
+            lambda: NameIndex([dict(r) for r in self._query("names").mappings()]),
         )
 
     def locate(self, lon: float, lat: float) -> str | None:
         return self._query("locate", lon=lon, lat=lat).scalar_one_or_none()
 
-    def layer(self, name: str, version: dict) -> str:
+    def layer(self, name: str, version: Version) -> str:
         if name == "data-quality":
-            return self._cached(("dq", version["boundaries"]), lambda: self._query("data_quality_geojson").scalar_one())
+            return self._cached(("dq", version.boundaries), lambda: self._query("data_quality_geojson").scalar_one())
         return self._cached(
-            ("facilities", name, version["facilities"]),
+            ("facilities", name, version.facilities),
             lambda: self._query("facilities_geojson", kinds=LAYERS[name]).scalar_one(),
         )
 
@@ -133,9 +136,9 @@ def _iso(day: dt.date | None) -> str | None:
 
 
 def _level(request: Request) -> int:
-    raw = request.query_params.get("level", "3")
-    if raw not in {"1", "2", "3", "4"}:
-        raise MapRequestError("level must be 1 (tỉnh), 2 (huyện), 3 (xã) or 4 (ấp)")
+    raw = request.query_params.get("level", str(int(AdminLevel.commune)))
+    if raw not in LEVEL_CHOICES:
+        raise MapRequestError(f"level must be {', '.join(LEVEL_CHOICES.values())}")
     return int(raw)
 
 
@@ -167,15 +170,8 @@ def _float(request: Request, name: str, low: float, high: float) -> float:
     return value
 
 
-def conditional(request: Request, etag: str, body: Callable[[], object], media_type: str) -> Response:
-    """304 when the client already holds this version, else the body with its ETag; always revalidate."""
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    content = body()
-    if not isinstance(content, str):
-        content = json.dumps(content, ensure_ascii=False, default=str)
-    return Response(content, media_type=media_type, headers=headers)
+def _json(content: object) -> Response:
+    return Response(json.dumps(content, ensure_ascii=False, default=str), media_type="application/json")
 
 
 def _handles_errors(handler):
@@ -192,48 +188,38 @@ def api_routes(data: MapData) -> list[Route]:
     """The /api routes of the map (relative to the map's prefix)."""
 
     def meta(request: Request) -> Response:
-        version = data.version()
-        return conditional(
-            request,
-            f'W/"meta-{version["zones"]}"',
-            lambda: {**data.published(version["zones"]), "snapshot": version["zones"]},
-            "application/json",
-        )
+        version = data.version.current()
+        return _json({**data.published(version), "snapshot": version.zones})
 
     def areas(request: Request) -> Response:
-        level, version = _level(request), data.version()
-        return conditional(
-            request,
-            f'W/"areas-{level}-{version["boundaries"]}"',
-            lambda: data.areas(level, version["boundaries"]),
-            GEOJSON,
-        )
+        level = _level(request)
+        return Response(data.areas(level, data.version.current()), media_type=GEOJSON)
 
     def zones(request: Request) -> Response:
-        level, version = _level(request), data.version()
-        asked = _day(request, None)
-        etag = f'W/"zones-{version["zones"]}-{level}-{asked or "latest"}"'
-
-        def body() -> dict:
-            day = asked or _day(request, data.published(version["zones"])["last_day"])
-            out = {"day": _iso(day), "level": level, "snapshot": version["zones"], "zones": {}, "counts": {}}
-            return {**out, **data.zones(level, day)} if day else out
-
-        return conditional(request, etag, body, "application/json")
+        level, asked, version = _level(request), _day(request, None), data.version.current()
+        day = asked or _day(request, data.published(version)["last_day"])
+        out: dict[str, object] = {
+            "day": _iso(day),
+            "level": level,
+            "snapshot": version.zones,
+            "zones": {},
+            "counts": {},
+        }
+        return _json({**out, **data.zones(level, day)} if day else out)
 
     def zone(request: Request) -> Response:
-        code, version = _code(request), data.version()
-        day = _day(request, data.published(version["zones"])["last_day"])
+        code, version = _code(request), data.version.current()
+        day = _day(request, data.published(version)["last_day"])
         if day is None:
             return JSONResponse({"error": "no zones have been computed yet"}, status_code=404)
         detail = data.zone(code, day)
         if detail is None:
             return JSONResponse({"error": f"no area with code {code}"}, status_code=404)
-        return conditional(request, f'W/"zone-{version["zones"]}-{code}-{day}"', lambda: detail, "application/json")
+        return _json(detail)
 
     def search(request: Request) -> Response:
         query = request.query_params.get("q", "")[:MAX_QUERY]
-        index = data.names(data.version()["boundaries"])
+        index = data.names(data.version.current())
         return JSONResponse({"query": query, "results": [p.as_json() for p in index.search(query)]})
 
     def locate(request: Request) -> Response:
@@ -241,17 +227,16 @@ def api_routes(data: MapData) -> list[Route]:
         code = data.locate(lon, lat)
         if code is None:
             return JSONResponse({"error": "this place is outside the province's units"}, status_code=404)
-        place = next(p for p in data.names(data.version()["boundaries"]).places if p.code == code)
+        place = next(p for p in data.names(data.version.current()).places if p.code == code)
         return JSONResponse(place.as_json())
 
     def layer(request: Request) -> Response:
-        name, version = request.path_params["name"], data.version()
+        name = request.path_params["name"]
         if name not in LAYERS and name != "data-quality":
             return JSONResponse(
                 {"error": f"no layer {name}; layers: {', '.join([*LAYERS, 'data-quality'])}"}, status_code=404
             )
-        key = version["boundaries"] if name == "data-quality" else version["facilities"]
-        return conditional(request, f'W/"layer-{name}-{key}"', lambda: data.layer(name, version), GEOJSON)
+        return Response(data.layer(name, data.version.current()), media_type=GEOJSON)
 
     return [
         Route(path, _handles_errors(handler))

@@ -41,7 +41,8 @@ class NameIndex:
         self.places: list[Place] = []
         self._keys: list[tuple[str, str]] = []  # (folded own name, folded own + parents' names)
         for r in rows:
-            parents, parent = [], by_code.get(r["parent_code"])
+            parents: list[str] = []
+            parent = by_code.get(r["parent_code"])
             while parent is not None and len(parents) < 3:
                 parents.append(parent["name"])
                 parent = by_code.get(parent["parent_code"])

@@ -4,7 +4,7 @@ Every anonymous GET gets a weak ETag = data version + hash of (URL, Accept, Acce
 the data last changed, and Cache-Control. If-None-Match naming the ETag answers 304 without touching pygeoapi (only
 200s carry one); `If-None-Match: *` and If-Modified-Since answer 304 only once the response is known to be a 200
 (from the cache, or computed), never for a 404 or an invalid request. HEAD is answered from the GET's response.
-The version is read at most once per `version_ttl_seconds`, so a recompute shows within about a second.
+The version is the server's one DataVersion (gis/serve/version.py), which the map's API shares.
 Hot responses (200, up to a size) are kept in memory for the current version and served without pygeoapi;
 concurrent misses for one URL wait for a single computation. Requests with credentials are never cached.
 """
@@ -12,65 +12,21 @@ concurrent misses for one URL wait for a single computation. Requests with crede
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import email.utils
 import hashlib
 import sys
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
 
-from sqlalchemy import Engine, text
+from cachetools import LRUCache
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gis import sqlfiles
 from gis.serve.auth import USER_KEY
 from gis.serve.settings import ServeSettings
+from gis.serve.version import DataVersion, Version
 
-SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 UNCACHED_PREFIXES = ("/health", "/jobs")
 VARY = b"Accept, Accept-Language, Authorization"
-ENTRY_OVERHEAD = 200  # the entry tuple, its size, its OrderedDict slot and link (CPython 3.11: ~170 bytes)
-
-
-@dataclass(frozen=True)
-class Version:
-    tag: str
-    last_modified: str  # HTTP date
-    changed_at: dt.datetime | None
-
-
-class DataVersion:
-    """The current data version, read from pub.data_version at most once per ttl (one reader at a time)."""
-
-    def __init__(self, engine: Engine, ttl_seconds: float):
-        self.engine = engine
-        self.ttl = ttl_seconds
-        self._value: Version | None = None
-        self._read_at = 0.0
-        self._lock = asyncio.Lock()
-
-    def read(self) -> Version:
-        with self.engine.connect() as conn:
-            row = conn.execute(text(SQL["data_version"])).mappings().one()
-        changed = row["changed_at"]
-        last_modified = email.utils.format_datetime(
-            (changed or dt.datetime(2021, 1, 1, tzinfo=dt.UTC)).astimezone(dt.UTC), usegmt=True
-        )
-        tag = f"z{row['zones']}.b{row['boundaries'] or 0}.f{row['facilities'] or 0}"
-        return Version(tag, last_modified, changed)
-
-    async def get(self) -> Version:
-        if self._value is not None and time.monotonic() - self._read_at < self.ttl:
-            return self._value
-        if self._value is not None and self._lock.locked():
-            return self._value  # someone is refreshing: the previous value is at most a moment old
-        async with self._lock:
-            if self._value is None or time.monotonic() - self._read_at >= self.ttl:
-                self._value = await asyncio.to_thread(self.read)
-                self._read_at = time.monotonic()
-        return self._value
+# The entry tuple, its size and its slots in the LRU cache's three dicts (cachetools 8, CPython 3.11: 180-260 bytes).
+ENTRY_OVERHEAD = 240
 
 
 class ResponseCache:
@@ -78,34 +34,28 @@ class ResponseCache:
     hold (body, headers and the objects around them): the budget bounds the server's memory, not just its bodies."""
 
     def __init__(self, max_bytes: int, max_entry_bytes: int):
-        self.max_bytes = max_bytes
         self.max_entry_bytes = min(max_entry_bytes, max_bytes)
         self.version = ""
-        self.size = 0
-        self._entries: OrderedDict[str, tuple[int, list, bytes, int]] = OrderedDict()
+        # (status, headers, body, bytes held); a replaced entry's bytes are counted once (cachetools resizes).
+        self._entries: LRUCache[str, tuple[int, list, bytes, int]] = LRUCache(max_bytes, getsizeof=lambda e: e[3])
+
+    @property
+    def size(self) -> int:
+        """The bytes the kept responses hold."""
+        return int(self._entries.currsize)
 
     def get(self, version: str, etag: str) -> tuple[int, list, bytes] | None:
         if version != self.version:
             self._entries.clear()
-            self.size, self.version = 0, version
+            self.version = version
             return None
         hit = self._entries.get(etag)
-        if hit is None:
-            return None
-        self._entries.move_to_end(etag)
-        return hit[:3]
+        return None if hit is None else hit[:3]
 
     def put(self, version: str, etag: str, status: int, headers: list, body: bytes) -> None:
         cost = entry_bytes(etag, headers, body)
-        if version != self.version or cost > self.max_entry_bytes:
-            return
-        replaced = self._entries.pop(etag, None)  # computed again after it was evicted while others waited
-        if replaced is not None:
-            self.size -= replaced[3]
-        self._entries[etag] = (status, headers, body, cost)
-        self.size += cost
-        while self.size > self.max_bytes:
-            self.size -= self._entries.popitem(last=False)[1][3]
+        if version == self.version and cost <= self.max_entry_bytes:
+            self._entries[etag] = (status, headers, body, cost)
 
 
 def entry_bytes(etag: str, headers: list, body: bytes) -> int:

@@ -3,7 +3,7 @@
 What changes against pygeoapi.provider.sql.PostgreSQLProvider:
 - GeoJSON geometry is written by PostGIS (ST_AsGeoJSON) instead of WKB → shapely → mapping per feature;
 - numberMatched without a count per request: one row more than the page tells whether the page is the last one
-  (then the total is known), otherwise the count is cached per filter and data version (pub.data_version);
+  (then the total is known), otherwise the count is cached per filter and data version (gis/serve/version.py);
   providers with `count: exact` (restricted ones, whose data the version does not track) count every time;
 - a deep page costs no more than the first one: keyset paging behind the numbered `next` links QGIS, GDAL and
   OWSLib follow (see `_page`); offsets beyond MAX_OFFSET are a 400 that says to narrow the request;
@@ -25,11 +25,12 @@ import json
 import logging
 import math
 import threading
-from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 
+from cachetools import LRUCache
 from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
 from pygeoapi.provider.base import (
     ProviderConnectionError,
@@ -40,9 +41,11 @@ from pygeoapi.provider.base import (
 from pygeoapi.provider.sql import PostgreSQLProvider as _PygeoapiPostgreSQLProvider
 from pygeofilter import ast, values
 from pygeofilter.backends.sqlalchemy.filters import function_map
-from sqlalchemy import JSON, and_, false, func, literal, or_, select, text, true
+from sqlalchemy import JSON, ColumnElement, Engine, Row, and_, false, func, literal, or_, select, true
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
+
+from gis.serve.version import DataVersion
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ MAX_OFFSET = 1_000_000
 MAX_FILTER_DEPTH = 100  # nesting of a CQL filter; deeper ones would exhaust Python's recursion translating them
 # ServeSettings.statement_timeout_seconds reaches providers as `statement_timeout_seconds` in their `data`.
 DEFAULT_STATEMENT_TIMEOUT_SECONDS = 10.0
+# How long a provider reuses the data version (`version_ttl_seconds` in its `data`), as the server's cache does.
+DEFAULT_VERSION_TTL_SECONDS = 1.0
 SHOWN_CHARS = 40  # a value echoed in a message is cut to this
 JSON_TYPES = {
     bool: "boolean",
@@ -159,13 +164,14 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         super().__init__({**with_statement_timeout(provider_def), "include_extra_query_parameters": True})
         self.srid = storage_srid(self.storage_crs)
         self.count_mode = provider_def.get("count", "cached")
+        self.version_ttl = float(provider_def["data"].get("version_ttl_seconds", DEFAULT_VERSION_TTL_SECONDS))
 
     def get_fields(self):
         """JSON-schema types of the columns (dates, JSON and booleans included, without a warning per request)."""
         if not self._fields:
             for column in self.table_model.__table__.columns:
                 if column.name != self.geom:
-                    self._fields[column.name] = _json_schema(column.type)
+                    self._fields[column.name] = json_schema(column.type)
         return self._fields
 
     def _column(self, name: str, use: str = "filter by"):
@@ -334,7 +340,7 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         response = {"type": "FeatureCollection", "features": [], "numberMatched": 0, "numberReturned": 0}
         with self._session() as session:
             # What a count or a page position holds for: this collection, its data version, these filters.
-            scope = functools.cache(lambda: (self.table, self._version(session), *filters))
+            scope = functools.cache(lambda: (self.table, self._version(), *filters))
             if resulttype == "hits":
                 response["numberMatched"] = self._count(session, where, scope)
                 return response
@@ -382,7 +388,9 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             columns.append(func.ST_AsGeoJSON(table.c[self.geom], GEOJSON_DECIMALS).label("__geom"))
         return columns
 
-    def _page(self, session: Session, columns: list, where, order: list[tuple], offset: int, limit: int, scope) -> list:
+    def _page(
+        self, session: Session, columns: list, where, order: list[tuple], offset: int, limit: int, scope
+    ) -> Sequence[Row]:
         """A page of rows (and one more, if there is one), by keyset. PostgreSQL computes every output column of the
         rows an OFFSET skips (a view's masking expressions, the GeoJSON: 19.6 s at offset 350,000 of zones-history),
         so a page beyond the first reads the rows after the sort key of the row before it: remembered from the page
@@ -392,7 +400,8 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         stmt = select(*columns, *keys).where(where).order_by(*clauses).limit(limit + 1)
         positions = tuple((column.name, descending) for column, descending in order)
         if offset:
-            start = _PAGE_KEYS.get((*scope(), positions, offset))
+            with _LOCK:
+                start = _PAGE_KEYS.get((*scope(), positions, offset))
             if start is None:
                 found = self._run(
                     session,
@@ -408,10 +417,11 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             stmt = stmt.where(_after(order, start))
         rows = self._run(session, stmt)
         if limit and len(rows) > limit:  # where the next page starts
-            _PAGE_KEYS.put((*scope(), positions, offset + limit), tuple(rows[limit - 1][-len(order) :]))
+            with _LOCK:
+                _PAGE_KEYS[(*scope(), positions, offset + limit)] = tuple(rows[limit - 1][-len(order) :])
         return rows
 
-    def _features(self, rows: list, crs_transform_spec=None) -> list[dict]:
+    def _features(self, rows: Sequence[Row], crs_transform_spec=None) -> list[dict]:
         features = []
         for row in rows:
             props = {name: value for name, value in row._mapping.items() if not name.startswith("__key")}
@@ -431,50 +441,42 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         return Session(self._engine)
 
     @staticmethod
-    def _run(session: Session, stmt) -> list:
+    def _run(session: Session, stmt) -> Sequence[Row]:
         with database_errors():
             return session.execute(stmt).all()
 
-    def _version(self, session: Session) -> tuple | None:
+    def _version(self) -> str | None:
         """The data version counts and page positions hold for; None for `count: exact` (not tracked)."""
         if self.count_mode == "exact":
             return None
-        return tuple(self._run(session, text("SELECT zones, boundaries, facilities FROM pub.data_version"))[0])
+        with database_errors():
+            return _data_version(self._engine, self.version_ttl).current().tag
 
     def _count(self, session: Session, where, scope) -> int:
         count_stmt = select(func.count()).select_from(self.table_model.__table__).where(where)
         if self.count_mode == "exact":
             return self._run(session, count_stmt)[0][0]
-        matched = _COUNTS.get(scope())
+        with _LOCK:
+            matched = _COUNTS.get(scope())
         if matched is None:
             matched = self._run(session, count_stmt)[0][0]
-            _COUNTS.put(scope(), matched)
+            with _LOCK:
+                _COUNTS[scope()] = matched
         return matched
 
 
-class _Recent:
-    """The most recently used entries of a map, at most `size` (thread-safe: the server's threads share it)."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
-            return self.entries.get(key)
-
-    def put(self, key, value) -> None:
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+# The server's threads share these (cachetools caches are not thread-safe: every use holds _LOCK).
+_LOCK = threading.Lock()
+_COUNTS: LRUCache[tuple, int] = LRUCache(2048)  # numberMatched per collection, data version and filters
+# The sort key a page ends with, per scope, order and offset: next links need no search.
+_PAGE_KEYS: LRUCache[tuple, tuple] = LRUCache(4096)
 
 
-_COUNTS = _Recent(2048)  # numberMatched per collection, data version and filters
-_PAGE_KEYS = _Recent(4096)  # the sort key a page ends with, per scope, order and offset: next links need no search
+@functools.cache
+def _data_version(engine: Engine, ttl_seconds: float) -> DataVersion:
+    """The data version as read through a provider's engine: pygeoapi makes one engine per connection definition
+    but a provider per request, so the memo lives here."""
+    return DataVersion(engine, ttl_seconds)
 
 
 def python_type(column) -> type | None:
@@ -484,7 +486,8 @@ def python_type(column) -> type | None:
         return None
 
 
-def _json_schema(column_type) -> dict:
+def json_schema(column_type) -> dict:
+    """A column type as JSON schema: what the queryables say and TileJSON's field types are made from."""
     if isinstance(column_type, JSON):  # python_type is `object` for JSON and JSONB
         return {"type": "object"}
     try:
@@ -507,6 +510,8 @@ def shown(value) -> str:
 def _typed(column, name: str, value):
     """A query value (text, or a CQL literal) as the column's Python type, or a 400 saying what was expected."""
     kind = python_type(column)
+    if kind is None:  # a type without a Python one: PostgreSQL reads the value as given
+        return value
     try:
         if kind is str:
             if not isinstance(value, str):
@@ -540,7 +545,7 @@ def _typed(column, name: str, value):
     return value
 
 
-def _after(order: list[tuple], key) -> object:
+def _after(order: list[tuple], key) -> ColumnElement[bool]:
     """Rows after `key` in `order` (PostgreSQL's: NULLs last ascending, first descending); the last column, the id,
     is unique and never NULL."""
 
@@ -554,7 +559,10 @@ def _after(order: list[tuple], key) -> object:
         return column.is_(None) if value is None else column == literal(value, column.type)
 
     return or_(
-        *(and_(*(same(c, v) for (c, _), v in zip(order[:i], key)), later(*order[i], key[i])) for i in range(len(order)))
+        *(
+            and_(*(same(c, v) for (c, _), v in zip(order[:i], key)), later(column, descending, key[i]))
+            for i, (column, descending) in enumerate(order)
+        )
     )
 
 

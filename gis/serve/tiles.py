@@ -19,8 +19,9 @@ from pygeoapi.provider.tile import ProviderTileNotFoundError, ProviderTilesetIdN
 from pygeoapi.util import url_join
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import GenericFunction
 
-from gis.serve.provider import JSON_TYPES, database_errors, python_type, shown, storage_srid, with_statement_timeout
+from gis.serve.provider import database_errors, json_schema, shown, storage_srid, with_statement_timeout
 
 LOG = logging.getLogger(__name__)
 WEB_MERCATOR = TileMatrixSetEnum.WEBMERCATORQUAD.value
@@ -61,7 +62,7 @@ class MVTProvider(MVTPostgreSQLProvider):
             )
         columns = self.table_model.__table__.c
         fields = {
-            name: TILEJSON_TYPES.get(JSON_TYPES.get(python_type(columns[name])), "String")
+            name: TILEJSON_TYPES.get(json_schema(columns[name].type)["type"], "String")
             for name in self.tile_properties
             if name in columns
         }
@@ -86,6 +87,7 @@ class MVTProvider(MVTPostgreSQLProvider):
             raise ProviderTileNotFoundError(user_msg=exc.message) from exc
         if not (0 <= z < len(scheme.tileMatrices) and x >= 0 and y >= 0 and self.is_in_limits(scheme, z, x, y)):
             raise ProviderTileNotFoundError(user_msg=f"tile {z}/{y}/{x} is outside {tileset}")
+        envelope: GenericFunction
         if tileset == WORLD_CRS84.tileMatrixSet:
             size = 180 / 2**z
             xmin, ymax = size * x - 180, 90 - size * y

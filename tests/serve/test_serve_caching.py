@@ -1,9 +1,11 @@
 """HTTP caching tied to the zone snapshot: ETag, Last-Modified, Cache-Control, 304s, and a new tag right after a
 recompute (with the new colour in the body, not a stale cached one)."""
 
+import asyncio
 import os
 import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -11,6 +13,7 @@ from serve_support import DAYS, TAN_PHONG, compute, filled, served, tile_of  # n
 from support import put_indicators
 
 from gis.serve.caching import ResponseCache, entry_bytes
+from gis.serve.version import DataVersion, Version
 
 URLS = [
     "/collections/zones/items?f=json&limit=50",
@@ -162,3 +165,42 @@ def test_response_cache_accounts_exactly_what_it_keeps():
     cache.put("v1", 'W/"big"', 200, [], too_big)
     assert cache.get("v1", 'W/"big"') is None, "an entry over the entry limit (headers included) is not kept"
     assert cache.get("v2", etag) is None and cache.size == 0, "a new version empties the cache"
+
+
+class CountedVersion(DataVersion):
+    """The server's DataVersion, counting how often it asks the database."""
+
+    reads = 0
+
+    def read(self) -> Version:
+        self.reads += 1
+        return super().read()
+
+
+def bump_snapshot(engine) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE risk.snapshot SET version = version + 1, changed_at = now()")
+
+
+def test_data_version_is_read_once_per_ttl_by_one_reader(filled):
+    version = CountedVersion(filled, ttl_seconds=3600)
+    with ThreadPoolExecutor(8) as pool:  # threads (sync routes, providers) and the event loop ask at once
+        seen = list(pool.map(lambda i: version.current() if i % 2 else asyncio.run(version.get()), range(32)))
+    assert version.reads == 1 and len(set(seen)) == 1
+    before = seen[0]
+    bump_snapshot(filled)
+    assert version.current() == before and asyncio.run(version.get()) == before, "within its ttl the memo answers"
+    assert version.reads == 1
+    now = DataVersion(filled, 0).current()
+    assert now.zones == before.zones + 1 and now.tag != before.tag
+    assert (now.boundaries, now.facilities) == (before.boundaries, before.facilities)
+    assert now.tag == f"z{now.zones}.b{now.boundaries}.f{now.facilities}"
+
+
+def test_data_version_without_a_ttl_follows_every_change(filled):
+    version = CountedVersion(filled, ttl_seconds=0)
+    first = version.current()
+    bump_snapshot(filled)
+    second = asyncio.run(version.get())
+    assert version.reads == 2 and second.zones == first.zones + 1
+    assert second.changed_at is not None and first.changed_at is not None and second.changed_at >= first.changed_at

@@ -40,7 +40,8 @@ def definition(db_url: str, **data) -> dict:
 
 @pytest.fixture(scope="module")
 def provider(filled, db_url):
-    return PostgreSQLProvider(definition(db_url))
+    """The zones provider, reading the data version on every query (so a new snapshot shows at once)."""
+    return PostgreSQLProvider(definition(db_url, version_ttl_seconds=0))
 
 
 @pytest.fixture

@@ -1,9 +1,6 @@
 -- Statements of the map's JSON API (gis/maps/api.py). They read only the public views (schema `pub`), so the
 -- public database role can run them: no personal data, small counts already suppressed by pub.zones_history.
 
--- name: data_version
-SELECT zones, boundaries, facilities FROM pub.data_version;
-
 -- name: published
 -- The rule set the public zones show, and the days it has zones for.
 SELECT max(ruleset_id) AS ruleset_id,
