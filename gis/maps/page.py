@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from gis.maps.palette import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, HEX, NAME_EN, NAME_VI, NO_ZONE
+from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, COLOURS, NO_ZONE_HEX
 from gis.maps.settings import MapSettings
 from gis.risk.ruleset import RuleSet
 
@@ -26,7 +26,8 @@ TEMPLATES = Environment(
 
 
 def page_config(settings: MapSettings, ruleset: RuleSet) -> dict:
-    """What the script needs to know: where the API is, the rule set's levels and colours, labels in two languages."""
+    """What the script needs to know: where the API is, the rule set's levels and colours, the administrative levels,
+    labels in two languages."""
     return {
         "api": f"{settings.prefix}/api",
         "view": {"center": list(START_CENTRE), "zoom": START_ZOOM},
@@ -40,15 +41,19 @@ def page_config(settings: MapSettings, ruleset: RuleSet) -> dict:
             {
                 "level": lv.level,
                 "colour": lv.colour,
-                "hex": HEX[lv.colour],
+                "hex": COLOURS[lv.colour].hex,
                 "label_vi": lv.label_vi,
                 "label_en": lv.label_en,
             }
             for lv in [*ruleset.levels, *([ruleset.not_available] if ruleset.not_available else [])]
         ],
-        "colours": {name: {"hex": HEX[name], "vi": NAME_VI[name], "en": NAME_EN[name]} for name in HEX},
-        "noZone": NO_ZONE,
-        "adminLevels": {"vi": ADMIN_LEVEL_VI, "en": ADMIN_LEVEL_EN},
+        "colours": {key: {"hex": c.hex, "vi": c.vi, "en": c.en} for key, c in COLOURS.items()},
+        "noZone": NO_ZONE_HEX,
+        # The administrative levels by number, each language's names (gis/levels.py): the script has no copy.
+        "adminLevels": {
+            "vi": {int(level): name for level, name in ADMIN_LEVEL_VI.items()},
+            "en": {int(level): name for level, name in ADMIN_LEVEL_EN.items()},
+        },
     }
 
 

@@ -14,7 +14,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from sqlalchemy import Engine, text  # noqa: E402
 
 from gis import sqlfiles  # noqa: E402
-from gis.maps.palette import HEX, NO_ZONE  # noqa: E402
+from gis.levels import COLOURS, NO_ZONE_HEX, AdminLevel  # noqa: E402
 from gis.reports.weekly import WeeklyReport  # noqa: E402
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "weekly.sql")
@@ -26,21 +26,24 @@ def province_map_png(engine: Engine, report: WeeklyReport, dpi: int = 110) -> by
         shapes = gpd.read_postgis(
             text(SQL["map_units"]), conn, geom_col="geom", params={"rs": report.ruleset.id, "day": report.day}
         )
-    communes = shapes[shapes["admin_level"] == 3]
-    districts = shapes[shapes["admin_level"] == 2]
+    communes = shapes[shapes["admin_level"] == AdminLevel.commune]
+    districts = shapes[shapes["admin_level"] == AdminLevel.district]
     fig, ax = plt.subplots(figsize=(7.5, 7.5))
-    communes.plot(ax=ax, color=communes["colour"].map(HEX).fillna(NO_ZONE), edgecolor="#555555", linewidth=0.3)
+    fills = communes["colour"].map({key: c.hex for key, c in COLOURS.items()}).fillna(NO_ZONE_HEX)
+    communes.plot(ax=ax, color=fills, edgecolor="#555555", linewidth=0.3)
     districts.boundary.plot(ax=ax, color="#222222", linewidth=1.0)
     counts = communes["colour"].value_counts()
     handles = [
         Patch(
-            facecolor=HEX[lv.colour], edgecolor="#555555", label=f"{lv.label_vi} — {int(counts.get(lv.colour, 0))} xã"
+            facecolor=COLOURS[lv.colour].hex,
+            edgecolor="#555555",
+            label=f"{lv.label_vi} — {counts.get(lv.colour, 0)} xã",
         )
         for lv in report.ruleset.levels
     ]
     missing = int(communes["colour"].isna().sum())
     if missing:
-        handles.append(Patch(facecolor=NO_ZONE, edgecolor="#555555", label=f"Chưa có số liệu — {missing} xã"))
+        handles.append(Patch(facecolor=NO_ZONE_HEX, edgecolor="#555555", label=f"Chưa có số liệu — {missing} xã"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
     ax.set_title(
         f"Cấp độ dịch theo xã, phường, thị trấn — tuần {report.week} (ngày {report.day:%d/%m/%Y})", fontsize=10

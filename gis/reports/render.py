@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,7 @@ from openpyxl.drawing.image import Image as XlImage
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from gis.maps.palette import HEX
+from gis.levels import COLOURS
 from gis.reports.weekly import UNIT_LEVEL_VI, WeeklyReport, colour_vi
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -141,7 +142,7 @@ def write_html(report: WeeklyReport, png: bytes, path: Path) -> None:
     html = env.get_template("weekly.html.j2").render(
         report=report,
         tables=tables,
-        hex=HEX,
+        hex={key: c.hex for key, c in COLOURS.items()},
         map_png=base64.b64encode(png).decode("ascii"),
         generated=dt.datetime.now().astimezone(),
     )
@@ -172,7 +173,7 @@ def write_xlsx(report: WeeklyReport, png: bytes, path: Path) -> None:
     wb.save(path)
 
 
-def _append(ws, values: list) -> None:
+def _append(ws, values: Sequence) -> None:
     """Append a row; every text is a string cell, never a formula.
 
     Names come from boundary files and feeds: openpyxl would store `=HYPERLINK(…)` as a live formula and raise
@@ -207,8 +208,8 @@ def _sheet(ws, cols: list, frame: pd.DataFrame) -> None:
             cell = ws.cell(row=ws.max_row, column=i)
             if kind == "pct":
                 cell.number_format = "0.0%"
-            if c == "label_vi" and colour in HEX:
-                cell.fill = PatternFill("solid", fgColor=HEX[colour].lstrip("#"))
+            if c == "label_vi" and colour in COLOURS:
+                cell.fill = PatternFill("solid", fgColor=COLOURS[colour].hex.lstrip("#"))
     for i, (header, _, kind) in enumerate(cols, start=1):
         ws.column_dimensions[get_column_letter(i)].width = 14 if kind != "text" else max(14, min(60, len(header) + 8))
     ws.freeze_panes = "A2"

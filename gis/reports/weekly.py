@@ -16,13 +16,14 @@ from sqlalchemy import Engine, text
 
 from gis import sqlfiles
 from gis.errors import CovidGisError
-from gis.maps.palette import NAME_VI
+from gis.levels import ADMIN_LEVEL_VI, COLOURS, AdminLevel
 from gis.risk.ruleset import RuleSet, load_ruleset
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "weekly.sql")
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 HOT_COLOURS = ("orange", "red", "dark_red")  # "turned orange or red"
-UNIT_LEVEL_VI = {3: "Xã", 4: "Ấp"}
+# The units the report lists (communes and hamlets), by level, named as the report's column shows them: "Xã", "Ấp".
+UNIT_LEVEL_VI = {int(level): ADMIN_LEVEL_VI[level].capitalize() for level in (AdminLevel.commune, AdminLevel.hamlet)}
 
 
 class ReportError(CovidGisError):
@@ -167,4 +168,4 @@ def turned_hot(units: pd.DataFrame) -> pd.DataFrame:
 
 def colour_vi(colour: str | None) -> str:
     """A colour's Vietnamese name; units without a zone are 'chưa có'."""
-    return NAME_VI.get(colour, "chưa có") if colour else "chưa có"
+    return COLOURS[colour].vi if colour in COLOURS else "chưa có"

@@ -3,10 +3,13 @@ configuration block that no value can break out of. Operator text reaches it (th
 own title and labels), so each is tried with script break-outs and other markup."""
 
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
 
+from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, COLOURS, NO_ZONE_HEX
+from gis.maps.app import STATIC
 from gis.maps.page import build_page, page_config
 from gis.maps.settings import MapSettings
 from gis.risk.ruleset import load_ruleset
@@ -78,3 +81,21 @@ def test_page_has_no_inline_script_style_or_handler(value):
     ] == []
     stylesheets = [attrs["href"] for tag, attrs in page.elements if tag == "link" and attrs.get("rel") == "stylesheet"]
     assert stylesheets == ["/map/static/vendor/leaflet-1.9.4/leaflet.css", "/map/static/map.css"]
+
+
+def test_configuration_hands_the_script_the_levels_and_colours():
+    """gis/levels.py is the one vocabulary: the page's data carries it, and map.js keeps no copy of its own."""
+    config = json.loads(json.dumps(page_config(MapSettings(), load_ruleset())))  # as the script reads it
+    assert config["adminLevels"] == {
+        "vi": {str(int(level)): name for level, name in ADMIN_LEVEL_VI.items()},
+        "en": {str(int(level)): name for level, name in ADMIN_LEVEL_EN.items()},
+    }
+    assert config["colours"] == {key: {"hex": c.hex, "vi": c.vi, "en": c.en} for key, c in COLOURS.items()}
+    assert config["noZone"] == NO_ZONE_HEX
+    assert {lv["hex"] for lv in config["levels"]} <= {c.hex for c in COLOURS.values()}
+    script = (STATIC / "map.js").read_text(encoding="utf-8")
+    assert not re.search(r"\{\s*1\s*:", script), "map.js has a table keyed by level number"
+    assert [c.hex for c in COLOURS.values() if c.hex.lower() in script.lower()] == []
+    names = {n.lower() for n in [*ADMIN_LEVEL_VI.values(), *ADMIN_LEVEL_EN.values()]}
+    names |= {c.vi.lower() for c in COLOURS.values()} | {c.en.lower() for c in COLOURS.values()}
+    assert [n for n in names if re.search(rf"['\"]{re.escape(n)}['\"]", script, re.IGNORECASE)] == []

@@ -3,6 +3,8 @@ popup with reasons, date control, accent-free search, my zone by location, layer
 under a Content-Security-Policy without 'unsafe-inline', with no violation reported on any page."""
 
 import datetime as dt
+import re
+import time
 
 import pytest
 import requests
@@ -10,12 +12,14 @@ from conftest import ROOT, run_cli
 from sqlalchemy import text
 from support import put_quiet_indicators
 
-from gis.maps.palette import HEX, NO_ZONE
+from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, COLOURS, NO_ZONE_HEX
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
+from gis.serve.version import DataVersion
 
 DAY1, DAY2 = dt.date(2021, 9, 4), dt.date(2021, 9, 5)
+HEX = {key: colour.hex for key, colour in COLOURS.items()}  # what the map fills a unit of each zone colour with
 TAN_PHONG, FAR_COMMUNE = "25996", "26008"  # Phường Tân Phong (Biên Hòa); a commune of Tân Phú
 ARTIFACTS = ROOT / "test-artifacts" / "maps"
 CHROMIUM_ARGS = [
@@ -109,7 +113,9 @@ class Page:
         self.context.add_init_script(WATCH_POLICY)
         self.page = self.context.new_page()
         self.base = base
-        self.errors, self.requests, self.zone_statuses = [], [], []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.zone_statuses: list[int] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
@@ -149,7 +155,7 @@ def open_page(browser, server, zones):
 
 
 def expected_fills(colours: dict[str, str], codes) -> dict[str, str]:
-    return {c: HEX[colours[c]] if c in colours else NO_ZONE for c in codes}
+    return {c: HEX[colours[c]] if c in colours else NO_ZONE_HEX for c in codes}
 
 
 def test_page_is_offline_and_draws_every_commune_in_its_colour(open_page, zones, communes):
@@ -194,7 +200,7 @@ def test_page_runs_under_a_policy_without_unsafe_inline(open_page, server, zones
         ".cg-legend-row",
         "rows => rows.map(r => [r.dataset.colour, getComputedStyle(r.querySelector('.cg-swatch')).backgroundColor])",
     )
-    assert len(legend) == 4 and all(shown == rgb(HEX.get(colour, NO_ZONE)) for colour, shown in legend)
+    assert len(legend) == 4 and all(shown == rgb(HEX.get(colour, NO_ZONE_HEX)) for colour, shown in legend)
     page.click(f"path.cg-zone-{TAN_PHONG}")
     page.wait_for_selector(f".cg-popup[data-code='{TAN_PHONG}']")
     assert page.eval_on_selector(".cg-popup .cg-level .cg-swatch", "n => getComputedStyle(n).backgroundColor") == rgb(
@@ -202,7 +208,7 @@ def test_page_runs_under_a_policy_without_unsafe_inline(open_page, server, zones
     )
     strip = page.eval_on_selector_all(".cg-popup .cg-day", SWATCHES)
     assert len(strip) == 14 and strip[-1] == ["red", rgb(HEX["red"])]
-    assert all(shown == rgb(HEX[colour] if colour else NO_ZONE) for colour, shown in strip)
+    assert all(shown == rgb(HEX[colour] if colour else NO_ZONE_HEX) for colour, shown in strip)
     page.click("#cg-lang")  # the popup is rebuilt in English: coloured again
     assert page.eval_on_selector_all(".cg-popup .cg-day", SWATCHES) == strip
     page.fill("#cg-search", "tan phong")
@@ -249,8 +255,13 @@ def test_level_selector_and_english_toggle(open_page, engine):
     page.wait_for_selector("body[data-cg-level='4']")
     hamlets = zone_colours(engine, DAY2, level=4)
     assert len(p.fills()) == 1735 and p.fills() == {c: HEX[v] for c, v in hamlets.items()}
+    options = "nodes => nodes.map(n => [n.value, n.textContent])"
+    vietnamese = [[str(int(level)), name.capitalize()] for level, name in ADMIN_LEVEL_VI.items()]
+    assert page.eval_on_selector_all("#cg-level option", options) == vietnamese  # names from the page's data
     page.click("#cg-lang")
     assert page.evaluate("document.documentElement.lang") == "en"
+    english = [[str(int(level)), name.capitalize()] for level, name in ADMIN_LEVEL_EN.items()]
+    assert page.eval_on_selector_all("#cg-level option", options) == english
     assert "Level 1 – Low risk" in page.inner_text("#cg-legend") and "Hamlet" in page.inner_text("#cg-legend")
     assert page.inner_text("#cg-lang") == "Tiếng Việt"
     p.shot("hamlets-english")
@@ -327,6 +338,44 @@ def test_zones_revalidate_with_etag(server, zones):
     assert again.status_code == 304
 
 
+# Every answer of the map: the page and each API route (a unit, a search, a place, the layers).
+MAP_PATHS = [
+    "/map",
+    "/map/api/meta",
+    "/map/api/areas?level=2",
+    "/map/api/zones?level=3",
+    f"/map/api/zones?level=4&date={DAY1}",
+    f"/map/api/zone/{TAN_PHONG}",
+    "/map/api/search?q=bien+hoa",
+    "/map/api/locate?lon=106.82&lat=10.95",
+    "/map/api/layers/sites",
+    "/map/api/layers/data-quality",
+]
+
+
+@pytest.mark.parametrize("path", MAP_PATHS)
+def test_map_answers_carry_the_servers_one_etag(server, engine, zones, path):
+    """One ETag path: the map's answers are tagged by the server's cache with the data version it shares with the
+    map (the version's tag, then a hash of the request), revalidate to 304 without a body, and say the same
+    snapshot in their body as in their tag."""
+    version = DataVersion(engine, 0).current()
+    deadline = time.monotonic() + 5  # the server reads the version at most once a second
+    while True:
+        first = requests.get(server + path, timeout=10)
+        if first.headers.get("etag", "").startswith(f'W/"{version.tag}-') or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert first.status_code == 200, first.text[:200]
+    etag = first.headers["etag"]
+    assert re.fullmatch(rf'W/"{re.escape(version.tag)}-[0-9a-f]{{16}}"', etag), etag
+    assert first.headers["last-modified"] == version.last_modified
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    if "snapshot" in first.text:
+        assert first.json()["snapshot"] == version.zones
+    again = requests.get(server + path, headers={"If-None-Match": etag}, timeout=10)
+    assert again.status_code == 304 and not again.content and again.headers["etag"] == etag
+
+
 def test_a_new_snapshot_is_drawn_without_a_reload(open_page, engine, zones, communes):
     p = open_page()
     page = p.open("level=3&refresh=1")  # the latest day, revalidated every second
@@ -359,7 +408,7 @@ def test_a_new_snapshot_is_drawn_without_a_reload(open_page, engine, zones, comm
 def test_api_rejects_bad_parameters_with_the_reason(server, zones):
     bad_level = requests.get(f"{server}/map/api/zones", params={"level": 9}, timeout=10)
     assert bad_level.status_code == 400 and "level" in bad_level.json()["error"]
-    bad_date = requests.get(f"{server}/map/api/zones", params={"level": 3, "date": "5/9/2021"}, timeout=10)
+    bad_date = requests.get(f"{server}/map/api/zones", params={"level": "3", "date": "5/9/2021"}, timeout=10)
     assert bad_date.status_code == 400 and "2021-09-05" in bad_date.json()["error"]
     assert requests.get(f"{server}/map/api/zone/nope", timeout=10).status_code == 404
     assert requests.get(f"{server}/map/api/layers/nope", timeout=10).status_code == 404

@@ -22,8 +22,7 @@
       signIn: 'Đăng nhập (lớp hạn chế)', token: 'Mã truy cập', signInBtn: 'Đăng nhập', signOut: 'Đăng xuất',
       denied: 'Mã không hợp lệ hoặc không có quyền xem lớp hạn chế', signedIn: 'Đã đăng nhập',
       restricted: 'Lớp hạn chế', 'quarantine-facilities': 'Khu cách ly (công suất, đang cách ly)',
-      cases: 'Ca bệnh F0 (ẩn danh)', indicators: 'Chỉ số theo ngày', loading: 'Đang tải…', error: 'Lỗi tải dữ liệu',
-      levels: {1: 'Tỉnh', 2: 'Huyện', 3: 'Xã', 4: 'Ấp'}
+      cases: 'Ca bệnh F0 (ẩn danh)', indicators: 'Chỉ số theo ngày', loading: 'Đang tải…', error: 'Lỗi tải dữ liệu'
     },
     en: {
       title: 'COVID-19 risk level map', toggle: 'Tiếng Việt', level: 'Units shown', date: 'Date',
@@ -40,7 +39,7 @@
       denied: 'Invalid token, or not allowed to see restricted layers', signedIn: 'Signed in',
       restricted: 'Restricted layers', 'quarantine-facilities': 'Quarantine facilities (capacity, occupancy)',
       cases: 'Confirmed cases (pseudonymised)', indicators: 'Daily indicators', loading: 'Loading…',
-      error: 'Could not load data', levels: {1: 'Province', 2: 'District', 3: 'Commune', 4: 'Hamlet'}
+      error: 'Could not load data'
     }
   };
   var INDICATORS = {
@@ -59,7 +58,7 @@
   var cfg, map, params = new URLSearchParams(window.location.search);
   var state = {
     lang: params.get('lang') === 'en' ? 'en' : 'vi',
-    level: ['1', '2', '3', '4'].indexOf(params.get('level')) >= 0 ? Number(params.get('level')) : 3,
+    level: null,  // from the page parameter once the configuration (which names the levels) is read
     date: params.get('date') || null,  // null: the latest day, following new snapshots
     day: null, snapshot: null, etag: null, etagKey: null, zones: {}, counts: {},
     geometry: {}, zonesLayer: null, layersByCode: {}, overlays: {}, restricted: {}, token: null,
@@ -99,6 +98,12 @@
     for (var i = 0; i < cfg.levels.length; i++) if (cfg.levels[i].level === level) return cfg.levels[i];
     return null;
   }
+  // Administrative levels come from the configuration (gis/levels.py), by number: 1 province … 4 hamlet.
+  function adminLevels() { return Object.keys(cfg.adminLevels.vi).map(Number); }
+  function adminName(level) {
+    var name = cfg.adminLevels[state.lang][level] || '';
+    return name.charAt(0).toUpperCase() + name.slice(1);
+  }
   function hexOf(colour) { return cfg.colours[colour] ? cfg.colours[colour].hex : cfg.noZone; }
   function label(obj) { return obj ? obj['label_' + state.lang] : t('noZone'); }
 
@@ -111,7 +116,7 @@
 
   // --- controls ------------------------------------------------------------------------------------------------
   function panelHtml() {
-    var levels = [1, 2, 3, 4].map(function (l) {
+    var levels = adminLevels().map(function (l) {
       return '<option value="' + l + '"' + (l === state.level ? ' selected' : '') + ' data-i18n-level="' + l + '"></option>';
     }).join('');
     var layers = ['quarantine', 'sites', 'essential', 'data-quality'].map(function (name) {
@@ -188,7 +193,7 @@
     document.documentElement.lang = state.lang;
     document.querySelectorAll('[data-i18n]').forEach(function (n) { n.textContent = t(n.dataset.i18n); });
     document.querySelectorAll('[data-i18n-placeholder]').forEach(function (n) { n.placeholder = t(n.dataset.i18nPlaceholder); });
-    document.querySelectorAll('[data-i18n-level]').forEach(function (n) { n.textContent = t('levels')[n.dataset.i18nLevel]; });
+    document.querySelectorAll('[data-i18n-level]').forEach(function (n) { n.textContent = adminName(n.dataset.i18nLevel); });
     renderLegend();
     renderStatus();
     if (state.popup) state.popup.popup.setContent(zoneNode(state.popup.zone));
@@ -301,7 +306,7 @@
       rows.push('<div class="cg-legend-row" data-colour="none"><span class="cg-swatch" data-swatch="' +
         esc(cfg.noZone) + '"></span><span class="cg-legend-label">' + t('noZone') + '</span><span class="cg-count">' + missing + '</span></div>');
     }
-    setHtml(box, '<div class="cg-legend-title">' + t('legend') + ' — ' + t('levels')[state.level] + ' (' +
+    setHtml(box, '<div class="cg-legend-title">' + t('legend') + ' — ' + adminName(state.level) + ' (' +
       t('units') + '), ' + fmtDay(state.day) + '</div>' + rows.join(''));
   }
 
@@ -518,6 +523,8 @@
   // The map as folium made it (centre, zoom, zoom control, scale), then the controls and the zones.
   function start(config) {
     cfg = config;
+    var asked = Number(params.get('level'));
+    state.level = adminLevels().indexOf(asked) >= 0 ? asked : 3;
     map = L.map('cg-map', {center: cfg.view.center, zoom: cfg.view.zoom, zoomControl: true});
     L.control.scale().addTo(map);
     var refresh = Number(params.get('refresh')) > 0 ? Number(params.get('refresh')) : cfg.refreshSeconds;
