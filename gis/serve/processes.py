@@ -47,13 +47,15 @@ class ProcessSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COVIDGIS_SERVE_PROCESS_", env_file=".env", extra="ignore")
 
     # Each statement of a process is cancelled after this (a 400-position route across Đồng Nai takes ~0.2 s).
-    statement_timeout_seconds: float = Field(10.0, gt=0)
+    statement_timeout_seconds: float = Field(default=10.0, gt=0)
     # Processes running at once in one server; pygeoapi's thread pool has min(32, cores + 4) workers for everything.
-    concurrency: int = Field(2, ge=1)
+    concurrency: int = Field(default=2, ge=1)
 
 
-SETTINGS = ProcessSettings()
-SLOTS = threading.BoundedSemaphore(SETTINGS.concurrency)  # created at import: one bound for every API and thread
+@functools.cache
+def _slots(concurrency: int) -> threading.BoundedSemaphore:
+    """The processes' slots: one bound for every API and thread (pygeoapi makes a processor per request)."""
+    return threading.BoundedSemaphore(concurrency)
 
 
 class BadInput(ProcessorExecuteError):
@@ -197,12 +199,12 @@ ROUTE_RISK = {
 
 
 @functools.cache
-def _engine(host: str, port: int, dbname: str, user: str, password: str | None) -> Engine:
+def _engine(host: str, port: int, dbname: str, user: str, password: str | None, timeout_seconds: float) -> Engine:
     url = URL.create(
         "postgresql+psycopg2", username=user, password=password or None, host=host, port=int(port), database=dbname
     )
     # JIT off: PostGIS costs ST_Intersection so high that a route query can be JIT-compiled (seen: 158 of 182 ms).
-    timeout_ms = max(1, round(SETTINGS.statement_timeout_seconds * 1000))
+    timeout_ms = max(1, round(timeout_seconds * 1000))
     return create_engine(
         url,
         pool_pre_ping=True,
@@ -214,28 +216,39 @@ def _engine(host: str, port: int, dbname: str, user: str, password: str | None) 
 
 
 class _ZoneProcessor(BaseProcessor):
-    """Checks the inputs, then answers in one of the SLOTS (or 503 busy), within the statement timeout."""
+    """Checks the inputs, then answers in one of the slots (or 503 busy), within the statement timeout."""
 
     too_slow: str  # the 503 answer when a statement is cancelled, with {seconds}
 
     def __init__(self, processor_def: dict, metadata: dict):
         super().__init__(processor_def, metadata)
+        # pygeoapi makes a processor per request from its dotted path; the settings are read here, not at import.
+        self.settings = ProcessSettings()
+        self.slots = _slots(self.settings.concurrency)
         data = processor_def["data"]
-        self.engine = _engine(data["host"], data["port"], data["dbname"], data["user"], data.get("password"))
+        self.engine = _engine(
+            data["host"],
+            data["port"],
+            data["dbname"],
+            data["user"],
+            data.get("password"),
+            self.settings.statement_timeout_seconds,
+        )
 
     def execute(self, data: dict, outputs=None):
         request = self.parse(data or {})
-        if not SLOTS.acquire(blocking=False):
+        if not self.slots.acquire(blocking=False):
             raise Unavailable(user_msg="the server is busy with other zone and route requests; retry in a few seconds")
         try:
             with self.engine.connect() as conn:
                 return self.answer(conn, request)
         except exc.OperationalError as error:
             if isinstance(error.orig, psycopg2.errors.QueryCanceled):
-                raise Unavailable(user_msg=self.too_slow.format(seconds=SETTINGS.statement_timeout_seconds)) from error
+                seconds = self.settings.statement_timeout_seconds
+                raise Unavailable(user_msg=self.too_slow.format(seconds=seconds)) from error
             raise
         finally:
-            SLOTS.release()
+            self.slots.release()
 
     def parse(self, data: dict) -> dict:
         """The checked inputs (BadInput when they are wrong), before the database is asked anything."""

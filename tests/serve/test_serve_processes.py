@@ -311,7 +311,7 @@ def test_processes_beyond_the_bound_answer_busy_and_features_still_answer(served
         )
         bad = run(served, "route-risk", {"route": wave(MAX_ROUTE_POINTS + 1)})
         features = requests.get(
-            f"{served}/collections/areas/items", params={"f": "json", "limit": 10, "offset": 17}, timeout=30
+            f"{served}/collections/areas/items", params={"f": "json", "limit": "10", "offset": "17"}, timeout=30
         )
         health = requests.get(f"{served}/health", timeout=30)
         lock.rollback()
