@@ -88,8 +88,8 @@ def peak_rss_run(cmd: list[str], env: dict) -> tuple[float, int, str]:
     """Run cmd; (seconds, peak RSS in bytes of that process, stdout)."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
+    assert proc.stdout is not None and proc.stderr is not None  # both piped
+    out, err = proc.stdout.read(), proc.stderr.read()  # not communicate(): it reaps the child before wait4 can
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -126,7 +126,7 @@ def main() -> None:
     copies, ingests = [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tests_1m.csv"
-        write_file(path, args.rows, codes)
+        write_file(path, args.rows, list(codes))
         size = path.stat().st_size
         libpq = [
             "-h",

@@ -64,6 +64,14 @@ class Locate(_Strict):
     lat: str | None = None
     via: Via | None = None
 
+    @property
+    def by_point(self) -> tuple[str, str, str] | None:
+        """(code, lon, lat) fields when a row is located by its own area code or point; None when through another
+        record (via)."""
+        if self.via or not (self.code and self.lon and self.lat):
+            return None
+        return self.code, self.lon, self.lat
+
 
 class Schedule(_Strict):
     """When the scheduler looks for new files of this feed, and where it pulls from over HTTP if anywhere."""
@@ -133,15 +141,15 @@ class Feed(_Strict):
     def match_columns(self, header: list) -> dict[str, list[int]]:
         """Canonical field -> every column of the file that gives it (under any of its spellings), matching headers
         by NFC, case and spacing: more than one column for a field makes the file ambiguous (transform.plan)."""
-        spellings = {}
+        spellings: dict[str, str] = {}
         for name, spec in self.fields.items():
             for alias in [*spec.source, name]:
                 spellings.setdefault(_norm(alias), name)
         found: dict[str, list[int]] = {}
         for i, h in enumerate(header):
-            name = spellings.get(_norm(h)) if h is not None else None
-            if name is not None:
-                found.setdefault(name, []).append(i)
+            field = spellings.get(_norm(h)) if h is not None else None
+            if field is not None:
+                found.setdefault(field, []).append(i)
         return found
 
     def match_header(self, header: list) -> dict[str, int]:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import psycopg2.errors
 from psycopg2.extras import Json
-from sqlalchemy import Engine
+from sqlalchemy import Engine, PoolProxiedConnection
 
 from gis.ingest.errors import UnusableFileError
 from gis.ingest.feeds import Feed
@@ -23,7 +23,7 @@ from gis.ingest.pseudonym import Pseudonymiser
 from gis.ingest.read import Source, csv_problem, open_source
 from gis.ingest.settings import IngestSettings
 from gis.ingest.statements import FeedSql, statement
-from gis.ingest.transform import plan, records
+from gis.ingest.transform import Records, plan, records
 from gis.summary import Summary
 
 log = logging.getLogger(__name__)
@@ -61,29 +61,22 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class CopyStream(io.TextIOBase):
-    """A file-like view of the staging records as COPY text, produced on demand while COPY reads (never the whole
-    file): each read() hands over the next CHUNK_LINES records joined into one string (~3 MB)."""
+class CopyStream:
+    """What psycopg2's copy_expert reads: the staging records as COPY text, produced on demand while COPY reads
+    (never the whole file): each read() hands over the next CHUNK_LINES records joined into one string (~3 MB)."""
 
     CHUNK_LINES = 20_000
 
-    def __init__(self, lines: Iterator[str], source: Source, progress: Progress | None):
+    def __init__(self, lines: Records, source: Source, progress: Progress | None):
         self.lines = lines
+        self._records = iter(lines)
         self._source = source
         self._progress = progress
         self.error: Exception | None = None  # why reading stopped (psycopg2 reports it only as a cancelled COPY)
 
-    def readable(self) -> bool:
-        return True
-
-    @property
-    def keys_increasing(self) -> bool:
-        """Whether every record's key was greater than the one before (then no key can repeat)."""
-        return getattr(self.lines, "keys_increasing", False)
-
     def read(self, size: int = -1) -> str:
         try:
-            chunk = list(islice(self.lines, self.CHUNK_LINES))
+            chunk = list(islice(self._records, self.CHUNK_LINES))
         except Exception as exc:
             self.error = exc
             raise
@@ -145,7 +138,7 @@ def _run_batch(
 
     conn = engine.raw_connection()
     try:
-        with conn.cursor() as cur:
+        with _cursor(conn) as cur:
             cur.execute(statement("stage", "prepare"))
             cur.execute(statement("batch", "open_batch"), {"feed": feed.name, "file_name": path.name, "sha256": sha256})
             batch_id = cur.fetchone()[0]
@@ -163,7 +156,7 @@ def _run_batch(
             for stmt in q.locate():
                 cur.execute(stmt, tolerance)
             lap("locate")
-            if not stream.keys_increasing:  # else no two rows share a key: nothing to look for
+            if not stream.lines.keys_increasing:  # else no two rows share a key: nothing to look for
                 cur.execute(q.check_duplicate_keys())
             lap("duplicate_keys")
             cur.execute(statement("batch", "counts"))
@@ -217,7 +210,7 @@ def _run_batch(
         summary.phases = phases
         return summary
     except BaseException:
-        if conn.driver_connection.closed:  # the server went away: the pool must not reuse this connection
+        if _cursor_closed(conn):  # the server went away: the pool must not reuse this connection
             conn.invalidate()
         else:
             conn.rollback()
@@ -226,7 +219,19 @@ def _run_batch(
         conn.close()
 
 
-def _insert_new(cur, q: FeedSql, ids: dict) -> int:
+def _cursor(conn: PoolProxiedConnection) -> Any:
+    """A psycopg2 cursor on the pooled connection (the engine's driver): COPY is psycopg2's (copy_expert)."""
+    driver = conn.driver_connection
+    assert driver is not None, "a connection checked out of the pool has its driver connection"
+    return driver.cursor()
+
+
+def _cursor_closed(conn: PoolProxiedConnection) -> bool:
+    """Whether the server went away under the connection (then it must not go back to the pool)."""
+    return conn.driver_connection is None or bool(conn.driver_connection.closed)
+
+
+def _insert_new(cur: Any, q: FeedSql, ids: dict[str, Any]) -> int:
     """Insert the good rows whose key is new; how many. All of them new (the common case): one plain insert."""
     cur.execute("SAVEPOINT new_rows")
     try:
@@ -244,7 +249,7 @@ def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:
     """Turn the reader's error behind a cancelled COPY into the user error it is, naming the row: rows are
     numbered one after another, so the reader stopped in the row after the last one it read whole."""
     exc = stream.error
-    last = getattr(stream.lines, "last_row", None)
+    last = stream.lines.last_row
     after = f"after row {last}" if last else "after the header"
     if isinstance(exc, UnicodeDecodeError):
         raise UnusableFileError(
@@ -257,11 +262,11 @@ def _raise_read_error(stream: CopyStream, feed: Feed, path: Path) -> None:
         raise exc
 
 
-def batch_rejects(engine: Engine, batch_id: int) -> tuple[dict | None, list[dict]]:
+def batch_rejects(engine: Engine, batch_id: int) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """A batch's lineage row and its rejects in row order."""
     conn = engine.raw_connection()
     try:
-        with conn.cursor() as cur:
+        with _cursor(conn) as cur:
             cur.execute(statement("batch", "batch"), {"batch_id": batch_id})
             row = cur.fetchone()
             batch = dict(zip([d.name for d in cur.description], row)) if row else None

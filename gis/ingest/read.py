@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from gis import jsonlines
@@ -288,7 +288,7 @@ class XlsxSource(Source):
         self._book.close()
 
 
-READERS: dict[str, type[Source]] = {
+READERS: dict[str, Callable[[Path, Feed], Source]] = {
     "csv": CsvSource,
     "ndjson": NdjsonSource,
     "json": JsonArraySource,

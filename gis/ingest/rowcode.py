@@ -35,6 +35,7 @@ def _memo(convert: Converter, memo: dict[Any, Any]) -> Callable[[Any], Any]:
     """The slow path of a memoised field: convert, remember (str values only, bounded), return str or _BAD."""
 
     def slow(value: Any) -> Any:
+        out: Any
         try:
             out = convert(value) or ""
         except ValueError:
@@ -126,8 +127,8 @@ def compile_lines(
     """A generator function (rows -> COPY lines) written out for this feed and header: the per-row work is one flat
     function with no loop over fields, no per-value calls for text and one dict lookup for dates and vocabularies.
     Semantics are those of fieldtypes.converter(): blank is NULL, a value that does not convert is kept as written
-    (stripped) and its field listed as bad. A line is checked whole for what COPY text must escape or cannot hold (and for its
-    length), so a value costs nothing more; the rare line that fails goes through _careful."""
+    (stripped) and its field listed as bad. A line is checked whole for what COPY text must escape or cannot hold
+    (and for its length), so a value costs nothing more; the rare line that fails goes through _careful."""
     need = max([i for _, i in fields if i is not None], default=-1) + 1
     env: dict[str, Any] = {
         "_text": text,

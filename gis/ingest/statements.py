@@ -110,22 +110,23 @@ class FeedSql:
         )
 
     # --- locate ------------------------------------------------------------------------------------------------
+    def _point(self) -> tuple[str, str, str]:
+        """The (code, lon, lat) fields of a feed located by area code or point."""
+        point = self.feed.locate.by_point if self.feed.locate else None
+        if point is None:
+            raise ValueError(f"feed {self.feed.name!r} is not located by area code or point")
+        return point
+
     def _locate_parts(self) -> dict[str, sql.Composable]:
-        loc = self.feed.locate
-        shown = {
-            f"{n}_value": _q("validate", "shown", col=sql.Identifier(getattr(loc, n))) for n in ("code", "lon", "lat")
-        }
+        fields = dict(zip(("code", "lon", "lat"), self._point()))
+        shown = {f"{n}_value": _q("validate", "shown", col=sql.Identifier(f)) for n, f in fields.items()}
         return {
             **shown,
-            "code": sql.Identifier(loc.code),
-            "lon": sql.Identifier(loc.lon),
-            "lat": sql.Identifier(loc.lat),
+            **{n: sql.Identifier(f) for n, f in fields.items()},
             "pattern": sql.Literal(DECIMAL),
-            "code_field": sql.Literal(loc.code),
-            "lon_field": sql.Literal(loc.lon),
-            "code_label": sql.Literal(self.feed.label(loc.code)),
-            "lon_label": sql.Literal(self.feed.label(loc.lon)),
-            "lat_label": sql.Literal(self.feed.label(loc.lat)),
+            "code_field": sql.Literal(fields["code"]),
+            "lon_field": sql.Literal(fields["lon"]),
+            **{f"{n}_label": sql.Literal(self.feed.label(f)) for n, f in fields.items()},
         }
 
     def locate(self) -> list[sql.Composed]:
@@ -203,8 +204,8 @@ class FeedSql:
         """The SELECT of the batch's good rows as the event table stores them (see merge.sql)."""
         typed = [self._typed(n) for n in self.feed.fields if n not in self.feed.locate_fields]
         if self.feed.locate_fields:
-            loc = self.feed.locate
-            lon, lat = sql.Identifier("s", loc.lon), sql.Identifier("s", loc.lat)
+            _, lon_field, lat_field = self._point()
+            lon, lat = sql.Identifier("s", lon_field), sql.Identifier("s", lat_field)
             typed.append(
                 sql.SQL(
                     "CASE WHEN {lon} ~ {p} AND {lat} ~ {p} "
@@ -221,6 +222,8 @@ class FeedSql:
 
     def partition_days(self) -> sql.Composed:
         field = self.feed.partition_by_day
+        if field is None:
+            raise ValueError(f"feed {self.feed.name!r} is not partitioned by day")
         column = sql.SQL("({}::timestamp AT TIME ZONE {})").format(self._col(field), sql.Literal(self.feed.timezone))
         return _q("merge", "partition_days", column=column)
 

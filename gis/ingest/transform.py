@@ -8,6 +8,7 @@ the whole batch. A value that cannot be converted here is passed on as written, 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from gis.ingest.errors import UnusableFileError, shown
 from gis.ingest.feeds import Feed
@@ -56,7 +57,7 @@ class Records:
         file_name: str,
         width: int | None = None,
     ):
-        self._state = [True, None]
+        self._state: list[Any] = [True, None]  # [keys_increasing, last_row], written by the row function
         self._lines = compile_lines(feed, plan(feed, header, file_name), pseudonymiser, width, self._state)(rows)
 
     def __iter__(self) -> Iterator[str]:
@@ -64,7 +65,7 @@ class Records:
 
     @property
     def keys_increasing(self) -> bool:
-        return self._state[0]
+        return bool(self._state[0])
 
     @property
     def last_row(self) -> int | None:

@@ -31,6 +31,9 @@ def test_precomputed_hmac_is_hmac_sha256(secret):
 @pytest.mark.parametrize("fmt", ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%Y%m%d"])
 def test_fixed_width_dates_parse_as_strptime(fmt):
     parse = _numeric(fmt)
+    assert parse is not None
+    got: dt.datetime | str
+    want: dt.datetime | str
     for s in [
         "15/07/2021 08:30",
         "15/07/2021",

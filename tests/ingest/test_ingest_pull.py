@@ -48,9 +48,14 @@ class Export:
         self.modified = email.utils.formatdate(1_626_400_000 + 3600 * self.version, usegmt=True)
 
 
+class _Server(ThreadingHTTPServer):
+    export: Export  # what the handler serves
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
-        export: Export = self.server.export
+        assert isinstance(self.server, _Server)
+        export = self.server.export
         sent = {"etag": self.headers.get("If-None-Match"), "last_modified": self.headers.get("If-Modified-Since")}
         export.conditional.append(sent)
         if export.status != 200:
@@ -85,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @contextmanager
 def serving(export: Export, port: int):
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    server = _Server(("127.0.0.1", port), _Handler)
     server.export = export
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -214,6 +219,7 @@ def test_the_pull_retries_until_the_server_comes_up(engine, covidgis, pull_env):
     )
     try:
         seen = []
+        assert proc.stderr is not None  # piped
         for line in proc.stderr:  # nothing listens yet: the first attempt is refused
             seen.append(line)
             if "retry 1 of" in line:
