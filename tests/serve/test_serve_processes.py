@@ -19,6 +19,7 @@ import pytest
 import requests
 from serve_support import DAYS, TAN_PHONG, filled, running_server, served  # noqa: F401
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from gis.serve.processes import MAX_ROUTE_KM, MAX_ROUTE_POINTS
 
@@ -360,3 +361,30 @@ def test_a_statement_over_the_timeout_is_503_saying_so(impatient, filled, proces
     assert message in resp.json()["description"]
     again = run(impatient, "zone-at-point", {"lon": 106.82, "lat": 10.975})
     assert again.status_code == 200, again.text
+
+
+@pytest.mark.parametrize("timeout, concurrency", [("0.5", "1"), ("3", "5")])
+def test_processors_read_their_settings_when_made(monkeypatch, db_url, timeout, concurrency):
+    """pygeoapi makes a processor per request from its dotted path: the settings are read then (none at import),
+    and processors of one bound share its slots."""
+    import gis.serve.processes as processes
+
+    assert not [name for name, value in vars(processes).items() if isinstance(value, processes.ProcessSettings)]
+    monkeypatch.setenv("COVIDGIS_SERVE_PROCESS_STATEMENT_TIMEOUT_SECONDS", timeout)
+    monkeypatch.setenv("COVIDGIS_SERVE_PROCESS_CONCURRENCY", concurrency)
+    url = make_url(db_url)
+    definition = {
+        "name": "gis.serve.processes.ZoneAtPointProcessor",
+        "data": {"host": url.host, "port": url.port, "dbname": url.database, "user": "covidgis_public"},
+    }
+    made = [processes.ZoneAtPointProcessor(definition), processes.RouteRiskProcessor(definition)]
+    assert all(p.settings.statement_timeout_seconds == float(timeout) for p in made)
+    assert made[0].slots is made[1].slots
+    assert [made[0].slots.acquire(blocking=False) for _ in range(int(concurrency) + 1)] == [True] * int(concurrency) + [
+        False
+    ]
+    for _ in range(int(concurrency)):
+        made[0].slots.release()
+    with made[1].engine.connect() as conn:
+        seconds = conn.exec_driver_sql("SELECT extract(epoch FROM current_setting('statement_timeout')::interval)")
+        assert float(seconds.scalar_one()) == float(timeout)
