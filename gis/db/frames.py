@@ -1,38 +1,46 @@
 """Move rows in and out of PostgreSQL with COPY (DataFrames, or COPY text): an order of magnitude faster than row
-fetches at 100k rows."""
+fetches at 100k rows. Statements come from the stages' .sql files (`gis.sqlfiles`), parameters in `%(name)s` style."""
 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
+from psycopg2 import sql
+from sqlalchemy import Connection
 
-_COMMENT = re.compile(r"--[^\n]*")
-
-
-def _copy_query(cursor, sql: str, params: dict | None) -> str:
-    """A SELECT as COPY (…) takes it: comments dropped (one at the end would swallow the closing parenthesis),
-    parameters bound."""
-    return cursor.mogrify(_COMMENT.sub("", sql).strip().rstrip(";"), params or {}).decode()
+from gis.sqlfiles import without_comments
 
 
-def read_frame(conn, sql: str, params: dict | None = None, dtype: dict | None = None) -> pd.DataFrame:
-    """Run a SELECT (psycopg2 `%(name)s` parameters) through COPY … TO STDOUT and parse it with pandas."""
-    cursor = conn.connection.dbapi_connection.cursor()
+def _cursor(conn: Connection) -> Any:
+    """A psycopg2 cursor on the connection's own DBAPI connection (inside its transaction)."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # a checked-out connection has one
+
+
+def _copy_out(conn: Connection, query: str, params: dict[str, Any] | None, options: sql.Composable) -> str:
+    """A SELECT's rows through COPY (…) TO STDOUT: comments dropped (one at the end would swallow the closing
+    parenthesis), parameters bound."""
+    cursor = _cursor(conn)
+    select = cursor.mogrify(without_comments(query).rstrip(";"), params or {}).decode()
     buf = io.StringIO()
-    cursor.copy_expert(f"COPY ({_copy_query(cursor, sql, params)}) TO STDOUT WITH (FORMAT csv, HEADER)", buf)
-    buf.seek(0)
-    return pd.read_csv(buf, dtype=dtype, true_values=["t"], false_values=["f"], keep_default_na=False, na_values=[""])
-
-
-def read_text(conn, sql: str, params: dict | None = None) -> str:
-    """The rows of a SELECT as COPY text (tab-separated), to hand to write_text on another connection."""
-    cursor = conn.connection.dbapi_connection.cursor()
-    buf = io.StringIO()
-    cursor.copy_expert(f"COPY ({_copy_query(cursor, sql, params)}) TO STDOUT", buf)
+    cursor.copy_expert(sql.SQL("COPY ({}) TO STDOUT{}").format(sql.SQL(select), options), buf)
     return buf.getvalue()
+
+
+def read_frame(conn: Connection, query: str, params: dict[str, Any] | None = None, dtype: Any = None) -> pd.DataFrame:
+    """Run a SELECT (psycopg2 `%(name)s` parameters) through COPY … TO STDOUT and parse it with pandas.
+    dtype: as pandas.read_csv takes it (one type, or a type per column)."""
+    text = _copy_out(conn, query, params, sql.SQL(" WITH (FORMAT csv, HEADER)"))
+    return pd.read_csv(
+        io.StringIO(text), dtype=dtype, true_values=["t"], false_values=["f"], keep_default_na=False, na_values=[""]
+    )
+
+
+def read_text(conn: Connection, query: str, params: dict[str, Any] | None = None) -> str:
+    """The rows of a SELECT as COPY text (tab-separated), to hand to write_text on another connection."""
+    return _copy_out(conn, query, params, sql.SQL(""))
 
 
 def escape_text(value: str) -> str:
@@ -41,11 +49,11 @@ def escape_text(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def write_text(conn, target: str, text: str | Iterator[str]) -> None:
-    """COPY text into target ("table" or "table (columns)"); an iterator of chunks is sent as it is made, so the
-    server parses one chunk while the next is built."""
+def write_text(conn: Connection, copy: str, text: str | Iterator[str]) -> None:
+    """COPY text in by a `COPY … FROM STDIN` statement (from a .sql file); an iterator of chunks is sent as it is
+    made, so the server parses one chunk while the next is built."""
     chunks = iter([text]) if isinstance(text, str) else text
-    conn.connection.dbapi_connection.cursor().copy_expert(f"COPY {target} FROM STDIN", _Chunks(chunks))
+    _cursor(conn).copy_expert(copy, _Chunks(chunks))
 
 
 class _Chunks(io.TextIOBase):
@@ -57,7 +65,5 @@ class _Chunks(io.TextIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> str:
-        return next(self._chunks, "")
-
-    readline = read
+    def read(self, size: int | None = -1) -> str:
+        return next(self._chunks, "")  # psycopg2's COPY FROM calls read(size) only

@@ -9,11 +9,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import orjson
 import pandas as pd
-from sqlalchemy import Engine, text
+from psycopg2 import sql
+from sqlalchemy import Connection, Engine
 
 from gis import sqlfiles
 from gis.db.frames import read_frame, write_text
@@ -65,6 +67,8 @@ STAGE_COLUMNS = [
 
 @dataclass
 class ComputeSummary(Summary):
+    """What `compute_zones` did: days and zones computed, rows a user would see change, the snapshot it made."""
+
     ruleset: str
     days: int = 0
     zones: int = 0
@@ -77,13 +81,13 @@ class ComputeSummary(Summary):
 def ensure_adjacency(engine: Engine, tolerance_m: float) -> None:
     """Recompute neighbours when the boundaries or the tolerance changed since the last time."""
     with engine.begin() as conn:
-        state = conn.execute(text(SQL["adjacency_state"])).mappings().one()
+        state = conn.exec_driver_sql(SQL["adjacency_state"]).mappings().one()
         if state["newest_load"] is None:
             return
         if state["adjacency_load"] == state["newest_load"] and state["tolerance_m"] == tolerance_m:
             return
         started = time.perf_counter()
-        conn.execute(text(SQL["rebuild_adjacency"]), {"tol": tolerance_m})
+        conn.exec_driver_sql(SQL["rebuild_adjacency"], {"tol": tolerance_m})
         log.info("neighbours recomputed (tolerance %s m) in %.1f s", tolerance_m, time.perf_counter() - started)
 
 
@@ -104,8 +108,8 @@ def compute_zones(
             neighbours = read_frame(conn, SQL["adjacency"], dtype=str)
     with engine.connect() as conn:
         stored = set(conn.exec_driver_sql(SQL["indicator_columns"]).scalars())
-    # Only what the rule set reads travels to Python (quoted: the names come from the table itself).
-    columns = "".join(f', i."{c}"' for c in sorted(stored & set(ruleset.indicators)))
+    # Only what the rule set reads travels to Python.
+    columns = [sql.Identifier("i", c) for c in sorted(stored & set(ruleset.indicators))]
     summary = ComputeSummary(ruleset=ruleset.id)
     for day in sorted(set(days)):
         with engine.begin() as conn:
@@ -114,23 +118,28 @@ def compute_zones(
                 continue
             changed = _store(conn, zones, day, ruleset.id, scoped=scope is not None)
             if changed:
-                summary.snapshot_version = conn.execute(text(SQL["bump_snapshot"])).scalar_one()
+                summary.snapshot_version = conn.exec_driver_sql(SQL["bump_snapshot"]).scalar_one()
         summary.days += 1
         summary.zones += len(zones)
         summary.changed += changed
-        summary.per_colour = zones["colour"].value_counts().to_dict()
+        summary.per_colour = {str(k): int(v) for k, v in zones["colour"].value_counts().items()}
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
 
 def _zones_for_day(
-    conn, day: dt.date, ruleset: RuleSet, neighbours: pd.DataFrame, scope: list[str] | None, columns: str
+    conn: Connection,
+    day: dt.date,
+    ruleset: RuleSet,
+    neighbours: pd.DataFrame,
+    scope: list[str] | None,
+    columns: list[sql.Identifier],
 ) -> pd.DataFrame:
     if scope is None:  # every unit: hash joins (a new day is missing from the planner's statistics: 0.55 s → 0.2 s)
         conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
     frame = read_frame(
         conn,
-        SQL["indicators_for_day"].format(columns=columns),
+        sqlfiles.compose(conn, SQL["indicators_for_day"], columns=sql.SQL("").join(sql.SQL(", ") + c for c in columns)),
         {"day": day, "scope": scope, "ruleset": ruleset.id},
         dtype=CODES,
     )
@@ -154,7 +163,7 @@ def classify_hierarchy(frame: pd.DataFrame, ruleset: RuleSet, neighbours: pd.Dat
     """
     needs = set(ruleset.indicators)
     frame = frame.copy()
-    out = []
+    out: list[pd.DataFrame] = []
     for admin_level in sorted(frame["admin_level"].unique(), reverse=True):
         rows = frame[frame["admin_level"] == admin_level].copy()
         if ruleset.assessment_for(int(admin_level)) is None:
@@ -183,7 +192,7 @@ def _classify_with_neighbours(rows: pd.DataFrame, ruleset: RuleSet, neighbours: 
     for _ in range(ADJACENCY_ROUNDS):
         levels = pairs["neighbour_code"].map(result["level"])
         adjacent = levels.groupby(pairs["code"].to_numpy()).max()
-        rows["adjacent_max_level"] = rows.index.map(adjacent).astype(float)
+        rows["adjacent_max_level"] = adjacent.reindex(rows.index).to_numpy(dtype=float)
         again = classify(rows, ruleset)
         if again["level"].equals(result["level"]):
             return again
@@ -196,10 +205,10 @@ def _with_children(rows: pd.DataFrame, below: pd.DataFrame, neighbours: pd.DataF
     """Count each unit's children per level, and say whether its level-4 children are scattered."""
     children = below[below["parent_code"].isin(rows.index)]
     counts = pd.crosstab(children["parent_code"], children["level"])
-    rows["child_count"] = rows.index.map(children.groupby("parent_code").size()).fillna(0).astype(int)
+    rows["child_count"] = children.groupby("parent_code").size().reindex(rows.index, fill_value=0).to_numpy(int)
     for level in (2, 3, 4):
         col = counts[level] if level in counts.columns else pd.Series(dtype=int)
-        rows[f"child_count_level_{level}"] = rows.index.map(col).fillna(0).astype(int)
+        rows[f"child_count_level_{level}"] = col.reindex(rows.index, fill_value=0).to_numpy(int)
     red = children[children["level"] == 4]
     rows["children_level_4_scattered"] = rows.index.map(
         lambda code: int(connected_groups(red.index[red["parent_code"] == code], neighbours) > 1)
@@ -235,21 +244,17 @@ def apply_overrides(zones: pd.DataFrame, overrides: pd.DataFrame, ruleset: RuleS
     """The steering committee's level wins; the computed level and reasons stay beside it."""
     zones = zones.copy()
     zones["override_id"] = pd.array([pd.NA] * len(zones), dtype="Int64")
-    for o in overrides.itertuples():
-        if o.area_code not in zones.index:
+    for o in overrides.to_dict("records"):
+        code, level = o["area_code"], int(o["level"])
+        if code not in zones.index:
             continue
-        spec = ruleset.level_def(int(o.level))
-        zones.loc[o.area_code, ["level", "colour", "label_vi", "label_en"]] = [
-            int(o.level),
-            spec.colour,
-            spec.label_vi,
-            spec.label_en,
-        ]
-        zones.at[o.area_code, "override_id"] = int(o.id)
-        zones.at[o.area_code, "reasons"] = [
-            *zones.at[o.area_code, "reasons"],
-            f"override by {o.author}: level {int(o.level)} — {o.reason}",
-        ]
+        spec = ruleset.level_def(level)
+        cells: dict[str, str | int] = {"level": level, "colour": spec.colour, "override_id": int(o["id"])}
+        for column, value in {**cells, "label_vi": spec.label_vi, "label_en": spec.label_en}.items():
+            zones.at[code, column] = value
+        reasons = cast("list[str]", zones.at[code, "reasons"])
+        reason = f"override by {o['author']}: level {level} — {o['reason']}"
+        zones.at[code, "reasons"] = [*reasons, reason]  # type: ignore[assignment]  # stubs: a cell holds no list
     return zones
 
 
@@ -261,7 +266,7 @@ def _inputs(rows: pd.DataFrame, needs: set[str]) -> pd.Series:
     return pd.Series(rows[cols].to_json(orient="records", lines=True, force_ascii=False).splitlines(), index=rows.index)
 
 
-def _store(conn, zones: pd.DataFrame, day: dt.date, ruleset_id: str, scoped: bool) -> int:
+def _store(conn: Connection, zones: pd.DataFrame, day: dt.date, ruleset_id: str, scoped: bool) -> int:
     """Write the day's zones; returns how many rows a user would see change.
 
     Each row carries a digest of what it says. Rows whose digest equals the stored one are not sent at all; a day
@@ -269,15 +274,16 @@ def _store(conn, zones: pd.DataFrame, day: dt.date, ruleset_id: str, scoped: boo
     and a merge.
     """
     codes = zones["area_code"].tolist() if scoped else None  # a whole day: every stored zone of it
-    stored = dict(conn.execute(text(SQL["stored_digests"]), {"ruleset": ruleset_id, "day": day, "codes": codes}).all())
+    params = {"ruleset": ruleset_id, "day": day, "codes": codes}
+    stored = {code: digest for code, digest in conn.exec_driver_sql(SQL["stored_digests"], params).all()}
     lines = _copy_text(zones, stored)
-    columns = ", ".join([*STAGE_COLUMNS, "row_hash"])
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in [*STAGE_COLUMNS, "row_hash"])
     if not stored:
-        write_text(conn, f"risk.zone ({columns})", lines)
+        write_text(conn, sqlfiles.compose(conn, SQL["copy_zones"], columns=columns), lines)
         return len(zones)
-    conn.execute(text(SQL["create_stage"]))
-    write_text(conn, f"zone_stage ({columns})", lines)
-    return conn.execute(text(SQL["merge_stage"])).rowcount
+    conn.exec_driver_sql(SQL["create_stage"])
+    write_text(conn, sqlfiles.compose(conn, SQL["copy_stage"], columns=columns), lines)
+    return conn.exec_driver_sql(SQL["merge_stage"]).rowcount
 
 
 def _copy_text(zones: pd.DataFrame, stored: dict[str, str], chunk: int = 10_000) -> Iterator[str]:

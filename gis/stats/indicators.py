@@ -7,8 +7,10 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from psycopg2 import sql
+from sqlalchemy import Connection, Engine
 
 from gis import sqlfiles
 from gis.db.frames import read_text, write_text
@@ -45,7 +47,7 @@ def compute_indicators(
     """
     started = time.perf_counter()
     days = sorted(set(days))
-    params = {
+    params: dict[str, Any] = {
         "tz": settings.timezone,
         "share_18plus": settings.share_18plus,
         "share_50plus": settings.share_50plus,
@@ -57,12 +59,11 @@ def compute_indicators(
     rows = 0
     if not days:
         return IndicatorSummary()
+    reach: list[str] | None = None
     if communes is not None:
         with engine.connect() as conn:
             reach = conn.exec_driver_sql(SQL["scope_of_communes"], {"communes": communes}).scalar() or []
-        scoped = {**params, "scope": reach, "communes": list(communes)}
-    else:
-        scoped = params
+    scoped = params if reach is None else {**params, "scope": reach, "communes": list(communes or [])}
     with engine.begin() as conn:
         first = days[0] - dt.timedelta(days=TEST_WINDOW - 1)
         counted = {r[0] for r in conn.exec_driver_sql(SQL["refreshed_days"], {"first": first, "last": days[-1]})}
@@ -82,16 +83,14 @@ def compute_indicators(
                 if count:
                     _count_daily(conn, day, p, side.other_feeds if side else None)
                 rows += _indicators(conn, day, p, side.case_windows if side else None)
-    return IndicatorSummary(
-        days=len(days), rows=rows, seconds=round(time.perf_counter() - started, 3), scope=scoped["scope"]
-    )
+    return IndicatorSummary(days=len(days), rows=rows, seconds=round(time.perf_counter() - started, 3), scope=reach)
 
 
 class _Side:
     """A whole day's second connection (a second core's worth of work): while the first counts the tests, it counts
     the other feeds, then the case windows; each result is COPY text, handed over as soon as it is ready."""
 
-    def __init__(self, engine: Engine, day: dt.date, params: dict, count: bool, pool: ThreadPoolExecutor):
+    def __init__(self, engine: Engine, day: dt.date, params: dict[str, Any], count: bool, pool: ThreadPoolExecutor):
         self.other_feeds: Future[str] = Future()
         self.case_windows: Future[str] = Future()
         self._args = (engine, day, {**params, "day": day}, count)
@@ -103,7 +102,8 @@ class _Side:
             with engine.begin() as conn:
                 _day_units(conn, day, p)
                 if count:
-                    self.other_feeds.set_result(read_text(conn, _by_ancestor(SQL["located_other_feeds"]), p))
+                    other_feeds = sqlfiles.compose(conn, SQL["daily_by_ancestor"], located=_located("other_feeds"))
+                    self.other_feeds.set_result(read_text(conn, other_feeds, p))
                 self.case_windows.set_result(read_text(conn, SQL["case_windows"], p))
         except BaseException as exc:
             for future in (self.other_feeds, self.case_windows):
@@ -111,59 +111,63 @@ class _Side:
                     future.set_exception(exc)
 
 
-def _statement(name: str, then: str) -> str:
-    """A named INSERT with a clause appended (ON CONFLICT …)."""
-    return SQL[name].rstrip().rstrip(";") + then
+def _located(feeds: str) -> sql.Composable:
+    """The located rows of "tests" or "other_feeds", as daily_by_ancestor's {located}."""
+    return sqlfiles.fragment(SQL[f"located_{feeds}"])
 
 
-def _by_ancestor(located: str) -> str:
-    return SQL["daily_by_ancestor"].replace("{located}", located)
+def _changed_only(conn: Connection, has_rows: str, clause: str, params: dict[str, Any]) -> sql.Composable:
+    """The ON CONFLICT clause that writes only changed rows, when the day has rows already (a first computation
+    inserts without it: cheaper)."""
+    return sqlfiles.fragment(SQL[clause]) if conn.exec_driver_sql(SQL[has_rows], params).scalar() else sql.SQL("")
 
 
-def _count_whole_day(engine: Engine, day: dt.date, params: dict) -> None:
+def _count_whole_day(engine: Engine, day: dt.date, params: dict[str, Any]) -> None:
     """Count a day's events into stats.daily for every unit (a window day never counted before)."""
     with engine.begin() as conn:
         _day_units(conn, day, params)
         _count_daily(conn, day, params)
 
 
-def _day_units(conn, day: dt.date, params: dict) -> None:
+def _day_units(conn: Connection, day: dt.date, params: dict[str, Any]) -> None:
     conn.exec_driver_sql(SQL["day_units"], {**params, "day": day})
 
 
-def _count_daily(conn, day: dt.date, params: dict, other_feeds: Future[str] | None = None) -> None:
+def _count_daily(
+    conn: Connection, day: dt.date, params: dict[str, Any], other_feeds: Future[str] | None = None
+) -> None:
     """The day's daily counts. other_feeds: the counts of the feeds besides tests, as COPY text, coming from a second
     connection; the tests are counted here meanwhile."""
     p = {**params, "day": day}
     conn.exec_driver_sql(SQL["delete_daily_gone"], p)
-    upsert = " " + SQL["daily_changed_only"] if conn.exec_driver_sql(SQL["has_daily"], p).scalar() else ""
-    if other_feeds is None:
-        parts = _by_ancestor(f"{SQL['located_tests']} UNION ALL {SQL['located_other_feeds']}")
-    else:
-        conn.exec_driver_sql(f"CREATE TEMP TABLE tests_daily ON COMMIT DROP AS {_by_ancestor(SQL['located_tests'])}", p)
-        conn.exec_driver_sql(SQL["create_side_daily"])
-        write_text(conn, "side_daily", other_feeds.result())
-        parts = "SELECT * FROM tests_daily UNION ALL SELECT * FROM side_daily"
-    conn.exec_driver_sql(_statement("insert_daily_local", upsert).replace("{parts}", parts), p)
+    changed_only = _changed_only(conn, "has_daily", "daily_changed_only", p)
+    conn.exec_driver_sql(SQL["create_daily_parts"])
+    for feeds in ("tests",) if other_feeds else ("tests", "other_feeds"):
+        rows = sqlfiles.fragment(SQL["daily_by_ancestor"], located=_located(feeds))
+        conn.exec_driver_sql(sqlfiles.compose(conn, SQL["insert_daily_parts"], rows=rows), p)
+    if other_feeds:
+        write_text(conn, SQL["copy_daily_parts"], other_feeds.result())
+    conn.exec_driver_sql(sqlfiles.compose(conn, SQL["insert_daily_local"], changed_only=changed_only), p)
+    rollup = sqlfiles.compose(conn, SQL["insert_daily_rollup"], changed_only=changed_only)
     for level in (2, 1):  # districts from their communes, then provinces from their districts
-        conn.exec_driver_sql(_statement("insert_daily_rollup", upsert), {**p, "level": level})
+        conn.exec_driver_sql(rollup, {**p, "level": level})
     if params["scope"] is None:
         conn.exec_driver_sql(SQL["mark_refreshed"], p)
 
 
-def _indicators(conn, day: dt.date, params: dict, case_windows: Future[str] | None = None) -> int:
+def _indicators(conn: Connection, day: dt.date, params: dict[str, Any], case_windows: Future[str] | None = None) -> int:
     """The day's indicators of out_units. case_windows: their case counts as COPY text, coming from a second
     connection; the running totals are computed here meanwhile."""
     p = {**params, "day": day}
     chained = conn.exec_driver_sql(SQL["has_indicators"], {"day": day - dt.timedelta(days=1)}).scalar()
-    cumulative = SQL["cumulative_chained"] if chained else SQL["cumulative_from_events"]
-    conn.exec_driver_sql(f"CREATE TEMP TABLE cumulative ON COMMIT DROP AS {cumulative}", p)
+    conn.exec_driver_sql(SQL["create_cumulative_chained" if chained else "create_cumulative_from_events"], p)
     conn.exec_driver_sql(SQL["create_case_window"])
     if case_windows is None:
-        conn.exec_driver_sql("INSERT INTO case_window " + SQL["case_windows"], p)
+        windows = sqlfiles.fragment(SQL["case_windows"])
+        conn.exec_driver_sql(sqlfiles.compose(conn, SQL["insert_case_window"], case_windows=windows), p)
     else:
-        write_text(conn, "case_window", case_windows.result())
+        write_text(conn, SQL["copy_case_window"], case_windows.result())
     conn.exec_driver_sql(SQL["delete_indicators_gone"], p)
-    upsert = " " + SQL["indicators_changed_only"] if conn.exec_driver_sql(SQL["has_indicators"], p).scalar() else ""
-    conn.exec_driver_sql(_statement("insert_indicators", upsert), p)
+    changed_only = _changed_only(conn, "has_indicators", "indicators_changed_only", p)
+    conn.exec_driver_sql(sqlfiles.compose(conn, SQL["insert_indicators"], changed_only=changed_only), p)
     return conn.exec_driver_sql(SQL["unit_count"]).scalar_one()

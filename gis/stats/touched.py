@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from psycopg2 import sql
 from sqlalchemy import Engine
 
 from gis import sqlfiles
@@ -32,7 +33,8 @@ def days_to_recompute(
         last_computed = conn.exec_driver_sql(SQL["last_computed"]).scalar()
         communes = None
         if table in LOCAL_TABLES:
-            communes = conn.exec_driver_sql(SQL["communes"].format(table=table), {"batch": batch_id}).scalar() or []
+            communes_of_batch = sqlfiles.compose(conn, SQL["communes"], table=sql.Identifier("events", table))
+            communes = conn.exec_driver_sql(communes_of_batch, {"batch": batch_id}).scalar() or []
     if first is None:
         return [], None
     end = max(d for d in (last, last_computed) if d is not None)

@@ -1,4 +1,5 @@
--- Statements of the zone computation, run by gis/risk/zones.py.
+-- Statements of the zone computation, run by gis/risk/zones.py (parameters %(name)s; placeholders {name} filled by
+-- gis.sqlfiles.compose).
 
 -- name: adjacency_state
 SELECT (SELECT max(load_id) FROM admin.area) AS newest_load,  -- the newest load that changed an area
@@ -6,23 +7,23 @@ SELECT (SELECT max(load_id) FROM admin.area) AS newest_load,  -- the newest load
        (SELECT max(tolerance_m) FROM risk.adjacency) AS tolerance_m;
 
 -- name: rebuild_adjacency
--- Pairs of current units of one level whose boundaries come within :tol metres. The distance is taken in degrees
--- of latitude (1° ≈ 111.32 km), which overstates east-west distances by 1/cos(latitude) (≤ 6 % in Vietnam):
+-- Pairs of current units of one level whose boundaries come within `tol` metres. The distance is taken in degrees
+-- of latitude (1° ≈ 111.32 km), which overstates east-west distances by 1/cos(latitude) (≤ 6 per cent in Vietnam):
 -- good enough for a tolerance, and two orders of magnitude faster than geography on 100,000 hamlets.
 DELETE FROM risk.adjacency;
 INSERT INTO risk.adjacency (code, neighbour_code, tolerance_m, load_id)
-SELECT a.code, b.code, :tol, (SELECT max(load_id) FROM admin.area)
+SELECT a.code, b.code, %(tol)s, (SELECT max(load_id) FROM admin.area)
 FROM admin.area a
 CROSS JOIN LATERAL (  -- lateral: one GiST lookup per unit, never a join of every unit with every other
     SELECT n.code FROM admin.area n
-    WHERE ST_DWithin(a.geom, n.geom, :tol / 111320.0)
+    WHERE ST_DWithin(a.geom, n.geom, %(tol)s / 111320.0)
       AND n.level = a.level AND n.code <> a.code AND n.valid_to IS NULL
 ) b
 WHERE a.valid_to IS NULL;
 
 -- name: indicators_for_day
--- The indicators a rule set reads ({columns}) of every unit in force on the day, its place in the hierarchy and its
--- level the day before.
+-- The indicators a rule set reads of every unit in force on the day, its place in the hierarchy and its level the
+-- day before. {columns}: `, i."name"` for each column of stats.indicator the rule set reads.
 SELECT i.area_code, i.admin_level, a.parent_code, p.level AS previous_level {columns}
 FROM stats.indicator i
 JOIN admin.area a ON a.code = i.area_code
@@ -41,6 +42,13 @@ ORDER BY created_at;  -- a later override wins
 
 -- name: adjacency
 SELECT code, neighbour_code FROM risk.adjacency;
+
+-- name: copy_zones
+-- A day computed for the first time: its zones straight in. {columns}: the columns of the COPY text.
+COPY risk.zone ({columns}) FROM STDIN;
+
+-- name: copy_stage
+COPY zone_stage ({columns}) FROM STDIN;
 
 -- name: create_stage
 CREATE TEMP TABLE zone_stage (LIKE risk.zone INCLUDING DEFAULTS) ON COMMIT DROP;
@@ -69,5 +77,5 @@ UPDATE risk.snapshot SET version = version + 1, changed_at = now() RETURNING ver
 -- name: stored_digests
 -- The digests of the zones stored for the day (of these areas): a recompute sends only rows whose digest differs.
 SELECT area_code, row_hash FROM risk.zone
-WHERE ruleset_id = :ruleset AND day = :day
-  AND (CAST(:codes AS text[]) IS NULL OR area_code = ANY(CAST(:codes AS text[])))
+WHERE ruleset_id = %(ruleset)s AND day = %(day)s
+  AND (CAST(%(codes)s AS text[]) IS NULL OR area_code = ANY(CAST(%(codes)s AS text[])));

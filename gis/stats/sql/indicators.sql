@@ -1,4 +1,5 @@
--- Daily indicators, one day at a time (gis/stats/indicators.py). An event counts in the unit it was located in (a
+-- Daily indicators, one day at a time (gis/stats/indicators.py; parameters %(name)s, placeholders {name} filled by
+-- gis.sqlfiles.compose). An event counts in the unit it was located in (a
 -- hamlet when known, else a commune) and in every unit above it. Windows are the 7 or 14 days ending on the day.
 -- The big feeds (tests, vaccinations, quarantine stays) are first counted per unit and day into stats.daily;
 -- indicators then sum a few daily rows. Running totals (people vaccinated, F1 at home) continue from the day
@@ -49,10 +50,23 @@ DELETE FROM stats.daily d
 WHERE d.day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR d.area_code = ANY(CAST(%(scope)s AS text[])))
   AND NOT EXISTS (SELECT 1 FROM out_units o WHERE o.code = d.area_code);
 
+-- name: create_daily_parts
+-- The day's counts per commune and hamlet, by feed: rows of daily_by_ancestor, the tests' counted here, the other
+-- feeds' here or (a whole day) on a second connection and copied in.
+CREATE TEMP TABLE daily_parts (code text, tests bigint, positive_tests bigint, first_doses_18plus bigint,
+    full_doses_50plus bigint, full_doses_65plus bigint, home_stays_started bigint, home_stays_ended bigint)
+    ON COMMIT DROP;
+
+-- name: insert_daily_parts
+-- {rows}: daily_by_ancestor of one source (located_tests or located_other_feeds).
+INSERT INTO daily_parts {rows};
+
+-- name: copy_daily_parts
+COPY daily_parts FROM STDIN;
+
 -- name: insert_daily_local
 -- Communes and hamlets from the events located in them (scoped: only the communes a batch touched), a row for every
--- one in force (zeros too). The parts are rows of daily_by_ancestor: of every feed at once, or of tests here and the
--- other feeds from a second connection. (daily_changed_only follows it when the day has rows already.)
+-- one in force (zeros too), from daily_parts. {changed_only}: daily_changed_only when the day has rows already.
 INSERT INTO stats.daily AS d (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
                               full_doses_65plus, home_stays_started, home_stays_ended)
 SELECT %(day)s, o.code, coalesce(p.tests, 0), coalesce(p.positive_tests, 0), coalesce(p.first_doses_18plus, 0),
@@ -63,11 +77,13 @@ LEFT JOIN (SELECT code, sum(tests) AS tests, sum(positive_tests) AS positive_tes
                   sum(first_doses_18plus) AS first_doses_18plus, sum(full_doses_50plus) AS full_doses_50plus,
                   sum(full_doses_65plus) AS full_doses_65plus, sum(home_stays_started) AS home_stays_started,
                   sum(home_stays_ended) AS home_stays_ended
-           FROM ({parts}) parts GROUP BY code) p ON p.code = o.code
-WHERE o.level >= 3;
+           FROM daily_parts GROUP BY code) p ON p.code = o.code
+WHERE o.level >= 3
+{changed_only};
 
 -- name: daily_by_ancestor
--- The day's counts of the located rows (events per area code) in the hamlet and the commune above it.
+-- The day's counts of the located rows ({located}: events per area code, located_tests or located_other_feeds) in
+-- the hamlet and the commune above it.
 SELECT l.ancestor AS code, sum(tests) AS tests, sum(positive_tests) AS positive_tests,
        sum(first_doses_18plus) AS first_doses_18plus, sum(full_doses_50plus) AS full_doses_50plus,
        sum(full_doses_65plus) AS full_doses_65plus, sum(home_stays_started) AS home_stays_started,
@@ -114,14 +130,8 @@ WHERE facility_id IS NULL AND end_on = %(day)s::date - 1
   AND (CAST(%(communes)s AS text[]) IS NULL OR commune_code = ANY(CAST(%(communes)s AS text[])))
 GROUP BY area_code
 
--- name: create_side_daily
-CREATE TEMP TABLE side_daily (code text, tests bigint, positive_tests bigint, first_doses_18plus bigint,
-    full_doses_50plus bigint, full_doses_65plus bigint, home_stays_started bigint, home_stays_ended bigint)
-    ON COMMIT DROP
-
 -- name: insert_daily_rollup
--- Units of one level (districts, then provinces) as the sum of their children's rows (daily_changed_only follows it
--- when the day has rows already).
+-- Units of one level (districts, then provinces) as the sum of their children's rows ({changed_only} as above).
 INSERT INTO stats.daily AS d (day, area_code, tests, positive_tests, first_doses_18plus, full_doses_50plus,
                               full_doses_65plus, home_stays_started, home_stays_ended)
 SELECT %(day)s, o.code, coalesce(sum(c.tests), 0), coalesce(sum(c.positive_tests), 0),
@@ -132,10 +142,12 @@ FROM out_units o
 LEFT JOIN units child ON child.parent_code = o.code
 LEFT JOIN stats.daily c ON c.day = %(day)s AND c.area_code = child.code
 WHERE o.level = %(level)s
-GROUP BY o.code;
+GROUP BY o.code
+{changed_only};
 
--- name: cumulative_chained
--- The running totals and the tests' window of out_units, continued from the day before (temporary table cumulative).
+-- name: create_cumulative_chained
+-- The running totals and the tests' window of out_units, continued from the day before.
+CREATE TEMP TABLE cumulative ON COMMIT DROP AS
     SELECT u.code,
            coalesce(p.vaccinated_18plus_1dose, 0) + coalesce(t.first_doses_18plus, 0) AS vaccinated_18plus_1dose,
            coalesce(p.vaccinated_50plus_full, 0) + coalesce(t.full_doses_50plus, 0) AS vaccinated_50plus_full,
@@ -149,10 +161,11 @@ GROUP BY o.code;
     FROM out_units u
     LEFT JOIN stats.indicator p ON p.day = %(day)s::date - 1 AND p.area_code = u.code
     LEFT JOIN stats.daily t ON t.day = %(day)s AND t.area_code = u.code
-    LEFT JOIN stats.daily gone ON gone.day = %(day)s::date - 7 AND gone.area_code = u.code
+    LEFT JOIN stats.daily gone ON gone.day = %(day)s::date - 7 AND gone.area_code = u.code;
 
--- name: cumulative_from_events
+-- name: create_cumulative_from_events
 -- The same, counted from the events (the day before was not computed).
+CREATE TEMP TABLE cumulative ON COMMIT DROP AS
     SELECT u.code, coalesce(v.first_18, 0) AS vaccinated_18plus_1dose, coalesce(v.full_50, 0) AS vaccinated_50plus_full,
            coalesce(v.full_65, 0) AS vaccinated_65plus_full, coalesce(f.n, 0) AS f1_in_community,
            coalesce(w.tests_7d, 0) AS tests_7d, coalesce(w.positive_tests_7d, 0) AS positive_tests_7d
@@ -176,7 +189,7 @@ GROUP BY o.code;
         FROM events.quarantine_stays q JOIN lineage l ON l.code = q.area_code
         WHERE q.facility_id IS NULL AND q.start_on <= %(day)s AND (q.end_on IS NULL OR q.end_on >= %(day)s)
         GROUP BY l.ancestor
-    ) f ON f.code = u.code
+    ) f ON f.code = u.code;
 
 -- name: delete_indicators_gone
 -- Rows of units no longer in force that day (every unit in force gets a row).
@@ -188,7 +201,14 @@ WHERE i.day = %(day)s AND (CAST(%(scope)s AS text[]) IS NULL OR i.area_code = AN
 CREATE TEMP TABLE case_window (code text PRIMARY KEY, cases_7d integer, cases_14d integer, community_cases_7d integer,
     community_cases_prev_7d integer, unknown_source_cases_14d integer, hard_to_trace_cases_14d integer,
     known_source_community_cases_14d integer, admissions_7d integer, unknown_source_clusters_14d integer)
-    ON COMMIT DROP
+    ON COMMIT DROP;
+
+-- name: insert_case_window
+-- {case_windows}: the statement below, when one connection does everything.
+INSERT INTO case_window {case_windows};
+
+-- name: copy_case_window
+COPY case_window FROM STDIN;
 
 -- name: case_windows
 -- The case counts of the 7- and 14-day windows of every unit to recompute that had a case in them (the rest have
@@ -237,7 +257,7 @@ SELECT c.code, c.cases_7d, c.cases_14d, c.community_cases_7d, c.community_cases_
 FROM case_counts c LEFT JOIN cluster_counts k ON k.code = c.code
 
 -- name: insert_indicators
--- Reads the temporary tables cumulative and case_window (indicators_changed_only follows it when the day has rows).
+-- Reads the temporary tables cumulative and case_window. {changed_only}: indicators_changed_only when the day has rows.
 WITH served_by AS (  -- whose treatment beds serve a unit: its district's (the province's own for the province)
     SELECT o.code, coalesce(l.ancestor, o.code) AS served_by
     FROM out_units o
@@ -267,7 +287,8 @@ FROM out_units u
 JOIN cumulative cu ON cu.code = u.code
 JOIN served_by s ON s.code = u.code
 LEFT JOIN case_window c ON c.code = u.code
-LEFT JOIN beds b ON b.code = s.served_by;
+LEFT JOIN beds b ON b.code = s.served_by
+{changed_only};
 
 -- name: unit_count
 SELECT count(*) FROM out_units;
@@ -279,7 +300,7 @@ SELECT DISTINCT day FROM stats.daily_day WHERE day BETWEEN %(first)s AND %(last)
 INSERT INTO stats.daily_day (day) VALUES (%(day)s) ON CONFLICT (day) DO UPDATE SET refreshed_at = now();
 
 -- name: daily_changed_only
--- Appended to the inserts of stats.daily when the day has rows already: a row is written only when it changed, so
+-- The {changed_only} of the inserts of stats.daily when the day has rows already: a row is written only when it changed, so
 -- recomputing a day that is right writes nothing (a first computation inserts without it: cheaper).
 ON CONFLICT (day, area_code) DO UPDATE SET
     tests = excluded.tests, positive_tests = excluded.positive_tests,

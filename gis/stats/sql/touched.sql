@@ -1,4 +1,5 @@
--- The days a batch's events (and the versions they corrected) fall on, per event table: first and last day.
+-- The days a batch's events (and the versions they corrected) fall on, per event table: first and last day
+-- (gis/stats/touched.py; parameters %(name)s, placeholders {name} filled by gis.sqlfiles.compose).
 
 -- name: cases
 SELECT min(d), max(d) FROM (
@@ -32,9 +33,9 @@ SELECT min(d0), max(d1) FROM (
 SELECT min(day), max(day) FROM stats.indicator WHERE EXISTS (SELECT 1 FROM events.facilities WHERE batch_id = %(batch)s);
 
 -- name: communes
--- The communes the batch's events (and the versions they corrected) lie in. {table} is an events table name.
+-- The communes the batch's events (and the versions they corrected) lie in. {table}: the events table.
 SELECT array_agg(DISTINCT c) FROM (
-    SELECT commune_code AS c FROM events.{table} WHERE batch_id = %(batch)s
+    SELECT commune_code AS c FROM {table} WHERE batch_id = %(batch)s
     UNION ALL SELECT previous->>'commune_code' FROM ingest.audit WHERE batch_id = %(batch)s
 ) x WHERE c IS NOT NULL;
 
