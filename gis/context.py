@@ -1,7 +1,8 @@
 """The application context: every setting and one engine, built once at an entry point and passed down.
 
-Entry points (the `covidgis` callback, a scheduler job, `create_app`) build one `AppContext`; library functions take
-what they need (an engine, a stage's settings) as required arguments and never build their own.
+Entry points (the `covidgis` callback, each scheduler job in gis/scheduler.py) build one `AppContext` and close it
+when they end (the CLI through `ctx.call_on_close`); compositions (gis/jobs.py) and `create_app` take it; library
+functions take what they need (an engine, a stage's settings) as required arguments and never build their own.
 """
 
 from __future__ import annotations
