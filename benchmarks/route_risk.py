@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import requests
 from sqlalchemy import create_engine, text
@@ -38,8 +39,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from serve import BIN, DAY, free_port, prepare_database, start  # noqa: E402  (benchmarks/serve.py)
-
+from benchmarks.serve import BIN, DAY, free_port, prepare_database, start  # noqa: E402
 from gis import sqlfiles  # noqa: E402
 from gis.serve.processes import MAX_ROUTE_KM  # noqa: E402
 
@@ -140,7 +140,7 @@ def compare_queries(public_url: str, runs: int) -> None:
             km = off.execute(text("SELECT ST_Length(ST_GeomFromGeoJSON(:r)::geography) / 1000"), {"r": route}).scalar()
             for level in (3, 4):
                 params = {"route": route, "day": DAY, "admin_level": level}
-                times = {key: [] for key in ("before", "old-off", "segments", "now")}
+                times: dict[str, list[float]] = {key: [] for key in ("before", "old-off", "segments", "now")}
                 for _ in range(runs):  # interleaved, so a busy moment of the machine hits all four alike
                     times["before"].append(explain_ms(before, OLD_SQL, params))
                     times["old-off"].append(explain_ms(off, OLD_SQL, params))
@@ -156,9 +156,9 @@ def compare_queries(public_url: str, runs: int) -> None:
         route = json.dumps({"type": "LineString", "coordinates": scattered()})
         km = off.execute(text("SELECT ST_Length(ST_GeomFromGeoJSON(:r)::geography) / 1000"), {"r": route}).scalar()
         for level in (3, 4):
-            ms = explain_ms(before, OLD_SQL, {"route": route, "day": DAY, "admin_level": level})
+            refused_ms = explain_ms(before, OLD_SQL, {"route": route, "day": DAY, "admin_level": level})
             print(
-                f"{f'400 random positions ({km:,.0f} km)':<38} {level:>5} {ms:>9.1f} {'':>9} {'':>9} "
+                f"{f'400 random positions ({km:,.0f} km)':<38} {level:>5} {refused_ms:>9.1f} {'':>9} {'':>9} "
                 f"{'refused':>9}   (over {MAX_ROUTE_KM:,} km: a 400 before any query)",
                 flush=True,
             )
@@ -168,7 +168,7 @@ def compare_queries(public_url: str, runs: int) -> None:
 
 def hammer(url: str, stop: threading.Event, statuses: Counter) -> None:
     """Send heavy routes until stopped; told busy (503), wait 0.2 s, as a client that reads the answer would."""
-    body = {"inputs": {"route": {"type": "LineString", "coordinates": walk(seed=7)}, "admin_level": 4}}
+    body: dict[str, Any] = {"inputs": {"route": {"type": "LineString", "coordinates": walk(seed=7)}, "admin_level": 4}}
     while not stop.is_set():
         status = requests.post(url, json=body, timeout=120).status_code
         statuses[status] += 1
@@ -187,7 +187,7 @@ def features_latency(base: str, duration: float, clients: int) -> list[float]:
             started = time.perf_counter()
             resp = requests.get(
                 f"{base}/collections/areas/items",
-                params={"f": "json", "limit": 10, "offset": rnd.randrange(1_900)},
+                params={"f": "json", "limit": "10", "offset": str(rnd.randrange(1_900))},
                 timeout=120,
             )
             resp.raise_for_status()
@@ -211,7 +211,7 @@ def summary(latencies: list[float]) -> str:
 
 def with_routes(base: str, duration: float) -> tuple[list[float], Counter]:
     """Features latency while 6 clients send routes."""
-    stop, statuses = threading.Event(), Counter()
+    stop, statuses = threading.Event(), Counter[int]()
     routes = [
         threading.Thread(target=hammer, args=(f"{base}/processes/route-risk/execution", stop, statuses))
         for _ in range(6)

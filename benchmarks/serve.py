@@ -133,8 +133,11 @@ def wrk(url: str, duration: int, connections: int, pid: int, headers: dict | Non
     while proc.poll() is None:
         peak = max(peak, rss_mb(pid))
         time.sleep(0.25)
-    out = proc.stdout.read()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    out, _ = proc.communicate()
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise RuntimeError(f"wrk printed no rate: {out[-500:]}")
+    rate = float(found.group(1))
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return rate, int(errors.group(1)) if errors else 0, peak
 

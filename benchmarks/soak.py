@@ -26,6 +26,7 @@ import os
 import random
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -34,13 +35,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from serve import BASELINE_SQL, BIN, DAY, free_port, prepare_database, rss_mb, start, tile_xy  # benchmarks/serve.py
 from sqlalchemy import text
 
-from gis.db.engine import make_engine
-from gis.risk.ruleset import load_ruleset
-from gis.risk.settings import RiskSettings
-from gis.risk.zones import compute_zones
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout: benchmarks.serve is beside us
+
+from benchmarks.serve import BASELINE_SQL, BIN, DAY, free_port, prepare_database, rss_mb, start, tile_xy  # noqa: E402
+from gis.db.engine import make_engine  # noqa: E402
+from gis.risk.ruleset import load_ruleset  # noqa: E402
+from gis.risk.settings import RiskSettings  # noqa: E402
+from gis.risk.zones import compute_zones  # noqa: E402
 
 WEST, SOUTH, EAST, NORTH = 106.75, 10.55, 107.55, 11.55  # Đồng Nai, roughly
 GOAL_MB = 500
@@ -141,11 +144,13 @@ def client(
     auth = {"Authorization": f"Bearer {token}"}
     while not stop.is_set():
         draw = rng.random()
-        maker = public if draw < 0.6 else restricted if draw < 0.8 else bad
-        method, url, body = maker(rng, base, days) if maker is public else maker(rng, base)
-        headers = auth if maker is restricted else {}
+        headers = auth if 0.6 <= draw < 0.8 else {}
+        method, url, body = (
+            public(rng, base, days) if draw < 0.6 else restricted(rng, base) if draw < 0.8 else bad(rng, base)
+        )
         try:
             if method == "POST":
+                assert body is not None, url  # every POST the makers draw has a body
                 data = body["raw"] if "raw" in body else json.dumps(body)
                 resp = session.post(
                     url, data=data, headers={**headers, "Content-Type": "application/json"}, timeout=120
@@ -193,7 +198,7 @@ def main() -> None:
             f"{args.clients} clients for {args.minutes:g} min (60 % public, 20 % restricted, 20 % bad input)",
             flush=True,
         )
-        stop, lock, counts = threading.Event(), threading.Lock(), Counter()
+        stop, lock, counts = threading.Event(), threading.Lock(), Counter[str]()
         threads = [
             threading.Thread(
                 target=client, args=(base, token, args.days, args.seed * 1000 + i, stop, counts, lock), daemon=True
