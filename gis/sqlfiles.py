@@ -6,7 +6,9 @@ The one way to talk SQL in every stage (stats, risk, and the stages after them):
   every statement as it runs there. A variant ("the same insert with an ON CONFLICT clause", "the same count of
   another source") is a second named statement or a named fragment, never string surgery in Python.
 - **Values are parameters**, psycopg2's `%(name)s` style, run with `conn.exec_driver_sql(statement, params)` or
-  handed to `gis.db.frames` (COPY). A literal `%` in a statement or comment is written `%%`.
+  handed to `gis.db.frames` (COPY), which take the same text. (SQLAlchemy `text()` with `:name` is the older style
+  of some small statements in serve and db; a .sql file never mixes the two.) A statement run with parameters
+  writes a literal `%` as `%%` (comments included: write "per cent").
 - **Names and fragments are placeholders** `{name}` in the statement, filled by `compose(conn, statement, **parts)`
   with psycopg2.sql composables only: `sql.Identifier("schema", "table")` for a name, `fragment(SQL["x"])` for a
   fragment of the same file (`fragment(SQL["x"], located=...)` when it has placeholders itself),
@@ -25,7 +27,8 @@ from psycopg2 import sql
 from sqlalchemy import Connection
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
-_COMMENT = re.compile(r"--[^\n]*")
+# A quoted literal or identifier (kept whole: `--` inside one is no comment), or a comment.
+_COMMENT = re.compile(r"""('(?:[^']|'')*'|"(?:[^"]|"")*")|--[^\n]*""")
 
 
 @cache
@@ -52,5 +55,5 @@ def fragment(statement: str, **parts: sql.Composable) -> sql.Composed:
 
 
 def without_comments(statement: str) -> str:
-    """The statement without its `--` comments (our .sql files hold no `--` inside string literals)."""
-    return _COMMENT.sub("", statement).strip()
+    """The statement without its `--` comments; quoted literals and identifiers are kept as they are."""
+    return _COMMENT.sub(lambda m: m.group(1) or "", statement).strip()

@@ -173,4 +173,4 @@ def classify_records(records: Iterable[dict[str, Any]], ruleset: RuleSet, admin_
     df["admin_level"] = admin_level
     out = classify(df, ruleset)
     keys = ["level", "colour", "label_vi", "label_en", "reasons"]
-    return [dict(zip(keys, row, strict=True)) for row in zip(*(out[k].tolist() for k in keys), strict=True)]
+    return [dict(zip(keys, row)) for row in zip(*(out[k].tolist() for k in keys))]

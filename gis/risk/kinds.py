@@ -405,7 +405,7 @@ class Matrix(Model):
         cols = ev.get(self.column)
         out = np.full(ev.n, np.nan)
         for key, cells in self.cells.items():
-            for col, cell in zip(self.columns, cells, strict=True):
+            for col, cell in zip(self.columns, cells):
                 mask = (rows == key) & (cols == col)
                 out[mask] = ev.rs.num(cell)
                 label = f"{self.row} {key} × {self.column} {col} → level {int(ev.rs.num(cell))} ({self.cite})"
