@@ -55,7 +55,7 @@ def state(url: str) -> dict:
             )
             for t in tables
         }
-        zones = dict(conn.execute(text("SELECT level, count(*) FROM risk.zone GROUP BY level")).all())
+        zones: dict[int, int] = dict(conn.execute(text("SELECT level, count(*) FROM risk.zone GROUP BY level")).all())
         keys = {
             t: set(conn.execute(text(f"SELECT {k}, person_key FROM events.{t}")).all())
             for t, k in PERSON_TABLES.items()
@@ -163,7 +163,7 @@ def drill():
     time.sleep(1)  # commits before the noted time are a second older than it, those after a second newer
     engine = make_engine(url)
     with engine.connect() as conn:
-        noted = conn.execute(text("SELECT clock_timestamp()")).scalar()
+        noted = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
     engine.dispose()
     at_noted = state(url)
     time.sleep(1)

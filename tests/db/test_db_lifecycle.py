@@ -22,7 +22,7 @@ def test_cluster_runs_as_postgres_when_root(pg_cluster):
 def test_migration_creates_schema_with_postgis(empty_db_url):
     engine = make_engine(empty_db_url)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT postgis_lib_version()")).scalar().startswith("3.")
+        assert conn.execute(text("SELECT postgis_lib_version()")).scalar_one().startswith("3.")
         tables = set(
             conn.execute(
                 text(

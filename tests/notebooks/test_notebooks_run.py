@@ -5,14 +5,14 @@ import os
 
 import nbformat
 import pytest
+from conftest import ROOT
 from nbclient import NotebookClient
 from sqlalchemy import text
+from support import put_quiet_indicators
 
-from conftest import ROOT
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
-from support import put_quiet_indicators
 
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "test-artifacts" / "notebooks"
@@ -25,10 +25,14 @@ def put_indicators(engine, day, per_100k: float, hard_to_trace: int):
     """Quiet, vaccinated province; Tân Phong with that many community cases per 100,000 and hard-to-trace cases."""
     with engine.begin() as conn:
         put_quiet_indicators(conn, day)
-        conn.execute(text("""
+        conn.execute(
+            text("""
             UPDATE stats.indicator SET community_cases_7d = ceil(population * :r / 100000.0),
-                   vaccinated_18plus_1dose = 0, hard_to_trace_cases_14d = :h, cases_14d = ceil(population * :r / 100000.0)
-            WHERE day = :d AND area_code = :c"""), {"r": per_100k, "h": hard_to_trace, "d": day, "c": TAN_PHONG})
+                   vaccinated_18plus_1dose = 0, hard_to_trace_cases_14d = :h,
+                   cases_14d = ceil(population * :r / 100000.0)
+            WHERE day = :d AND area_code = :c"""),
+            {"r": per_100k, "h": hard_to_trace, "d": day, "c": TAN_PHONG},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +51,9 @@ def run(name: str, db_url: str, **env) -> str:
     saved = dict(os.environ)
     os.environ.update({"DATABASE_URL": db_url, **env})  # the kernel inherits the environment
     try:
-        client = NotebookClient(nb, timeout=180, kernel_name="python3",
-                                resources={"metadata": {"path": str(NOTEBOOKS)}})
+        client = NotebookClient(
+            nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+        )
         client.execute()
     finally:
         os.environ.clear()
@@ -80,8 +85,10 @@ def test_ruleset_comparison_notebook(sample, engine):
     out = run("ruleset-comparison", sample)
     assert f"{170 * len(DAYS)} unit-days classified by both vn-4800-2021 and vn-2686-2021, {len(DAYS)} days" in out
     with engine.connect() as conn:
-        same = conn.execute(text("""
+        same = conn.execute(
+            text("""
             SELECT avg((a.level = b.level)::int) FROM risk.zone a JOIN risk.zone b USING (day, area_code)
             WHERE a.ruleset_id = 'vn-4800-2021' AND b.ruleset_id = 'vn-2686-2021'
-              AND a.admin_level = 3""")).scalar_one()
+              AND a.admin_level = 3""")
+        ).scalar_one()
     assert f"same level on {float(same):.1%} of unit-days" in out

@@ -211,7 +211,7 @@ def bad_filters(types: dict) -> list[tuple[str, str | None]]:
     """CQL filters a collection must refuse, each with the word its message must hold (None: any message)."""
     text = _typed_property(types, "string")
     number = _typed_property(types, "integer") or _typed_property(types, "number")
-    found = [
+    found: list[tuple[str, str | None]] = [
         (f"nonexistent {op}", "nonexistent")
         for op in ("= 1", "IS NULL", "LIKE 'a%'", "IN (1, 2)", "BETWEEN 1 AND 2", "<> 'x'")
     ]

@@ -28,7 +28,9 @@ def counts(filled):
 def test_zones_history_pages_by_2000_with_next_links(served, counts):
     total = counts["zones-history"]
     assert total > 2000
-    url, seen, pages = f"{served}/collections/zones-history/items?f=json&limit=2000", set(), 0
+    url: str | None = f"{served}/collections/zones-history/items?f=json&limit=2000"
+    seen: set[str] = set()
+    pages = 0
     while url:
         page = requests.get(url, timeout=60).json()
         assert page["numberMatched"] == total
@@ -62,7 +64,7 @@ def test_filters(served, counts):
 def test_cql_text_including_spatial(served):
     items = f"{served}/collections/zones/items"
     point = get_json(
-        items, filter="admin_level=3 AND INTERSECTS(geom, POINT(106.82 10.975))", **{"filter-lang": "cql-text"}
+        items, None, filter="admin_level=3 AND INTERSECTS(geom, POINT(106.82 10.975))", **{"filter-lang": "cql-text"}
     )
     assert [f["id"] for f in point["features"]] == [TAN_PHONG]
     box = get_json(items, filter="admin_level=2 AND BBOX(geom, 106.80, 10.95, 106.85, 10.99)")

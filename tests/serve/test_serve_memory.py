@@ -12,6 +12,7 @@ import pytest
 import requests
 from conftest import ROOT
 from serve_support import filled, served  # noqa: F401
+from starlette.types import Message
 
 from gis.serve.memory import ARENAS, BigPagesInTurn
 
@@ -213,9 +214,15 @@ def test_big_pages_are_built_in_turn_and_others_pass():
     async def run() -> tuple[int, int]:
         gate = BigPagesInTurn(app, at_once=2)
 
-        def request(url: str):
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            pass
+
+        async def request(url: str) -> None:
             path, _, query = url.partition("?")
-            return gate({"type": "http", "method": "GET", "path": path, "query_string": query.encode()}, None, None)
+            await gate({"type": "http", "method": "GET", "path": path, "query_string": query.encode()}, receive, send)
 
         tasks = [asyncio.create_task(request(url)) for url in GATED * 2 + NOT_GATED]
         for _ in range(20):

@@ -5,6 +5,7 @@ The test stops PostgreSQL, so it runs on a cluster of its own (migrated, Đồng
 """
 
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -43,7 +44,7 @@ TOKEN_GETS = [
     "/collections/quarantine-facilities/items?f=json",
     "/collections/zones/items?f=json&limit=5",
 ]
-POSTS = [
+POSTS: list[tuple[str, dict[str, Any]]] = [
     ("/processes/zone-at-point/execution", {"inputs": {"lon": 106.82, "lat": 10.975}}),
     ("/processes/route-risk/execution", {"inputs": {"route": ROUTE, "admin_level": 3}}),
 ]

@@ -27,6 +27,7 @@ def qgis_run(tmp_path: Path, algorithm: str, **params: str) -> dict:
         "TMPDIR": str(tmp_path),
         "XDG_RUNTIME_DIR": str(tmp_path),
     }
+    assert QGIS_PROCESS is not None  # the module is skipped without it
     args = [QGIS_PROCESS, "--json", "run", algorithm, *(f"--{k}={v}" for k, v in params.items())]
     proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

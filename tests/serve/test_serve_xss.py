@@ -168,11 +168,17 @@ class Browser:
             viewport={"width": 1280, "height": 900}, extra_http_headers=bearer(token) if token else None
         )
         self.context.add_init_script(WATCH)
-        self.dialogs, self.errors, self.outside = [], [], []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.outside: list[str] = []
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("dialog", self._dialog)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
 
     def _route(self, route):
         if route.request.url.startswith((self.base, "data:", "blob:")):
@@ -297,7 +303,7 @@ def test_restricted_rejects_list_and_pages(open_browser, token, base):
             f"{base}/collections/ingest-rejects/items",
             headers=bearer(token),
             timeout=30,
-            params={"f": "json", "batch_id": BATCH, "limit": 1000},
+            params={"f": "json", "batch_id": str(BATCH), "limit": "1000"},
         ).json()["features"]
     ]
     assert len(ids) == len(PAYLOADS)
