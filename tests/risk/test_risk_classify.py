@@ -345,6 +345,7 @@ def test_eu_testing_rate_edge_and_grey_precedence():
     t = P(EU, "t_grey_below")
     assert one(EU, **eu(30, 1, t=t))["colour"] == "orange"
     germany = one(EU, **eu(30, 1, t=t - 0.01))
+    assert EU.not_available is not None
     assert germany["colour"] == "grey" and germany["level"] == EU.not_available.level
     assert one(EU, **eu(600, 1, t=t - 0.01))["colour"] == "grey"
 

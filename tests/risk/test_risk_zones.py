@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import run_cli
 from sqlalchemy import text
-from support import put_indicators, put_quiet_indicators
+from support import put_indicators
 
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings

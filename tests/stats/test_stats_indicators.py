@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -18,7 +19,7 @@ LOCATED = "batch_id, row_hash, commune_code, area_code"
 
 @pytest.fixture(scope="module")
 def events(engine):
-    rows = {
+    rows: dict[str, list[tuple[Any, ...]]] = {
         "cases": [
             # case_id, detected_on, detection_setting, source_known, cluster_id, setting, status, area
             ("A", "2021-08-10", "community", False, "K1", "industrial_zone", "hospital", HAMLET),
