@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from psycopg2 import sql
@@ -142,9 +143,10 @@ def _numeric(fmt: str) -> Callable[[str], dt.datetime] | None:
 
 def _fixed_width(fmt: str) -> Callable[[str], dt.datetime | None]:
     """A parser of the zero-padded spelling of a numeric format (every field at a fixed position): None when a
-    string does not have that exact shape (then the regular expression decides). Only a spelling not seen before in
-    the file gets here (dates are memoised per field), so slices in a loop are fast enough."""
-    literals: list[tuple[int, str]] = []
+    string does not have that exact shape (then the regular expression decides). Separators and fields are cut out
+    by itemgetter (one C call each), so a spelling not yet memoised costs about what the generated code did."""
+    literal_at: list[int] = []
+    literal: list[str] = []
     spans: dict[str, slice] = {}
     pos, rest = 0, fmt
     while rest:  # only the directives of _DIRECTIVES reach here (_numeric checked)
@@ -153,18 +155,22 @@ def _fixed_width(fmt: str) -> Callable[[str], dt.datetime | None]:
             spans[rest[1]] = slice(pos, pos + width)
             pos, rest = pos + width, rest[2:]
         else:
-            literals.append((pos, rest[0]))
+            literal_at.append(pos)
+            literal.append(rest[0])
             pos, rest = pos + 1, rest[1:]
-    length, order = pos, [spans.get(c) for c in "YmdHMS"]
+    length, names = pos, [c for c in "YmdHMS" if c in spans]
+    separators = itemgetter(*literal_at) if literal_at else (lambda s: ())
+    expected = tuple(literal) if len(literal) != 1 else literal[0]  # itemgetter of one key gives the item itself
+    fields = itemgetter(*[spans[c] for c in names])  # Y, m and d are always there (_numeric checked)
 
     def parse(s: str) -> dt.datetime | None:
-        if len(s) != length or not s.isascii() or any(s[p] != c for p, c in literals):
+        if len(s) != length or not s.isascii() or separators(s) != expected:
             return None
-        parts = [s[span] if span is not None else "0" for span in order]
+        parts = fields(s)
         if not "".join(parts).isdigit():
             return None
-        year, month, day, hour, minute, second = map(int, parts)
-        return dt.datetime(year, month, day, hour, minute, second)
+        value = dict(zip(names, map(int, parts)))
+        return dt.datetime(value["Y"], value["m"], value["d"], value.get("H", 0), value.get("M", 0), value.get("S", 0))
 
     return parse
 

@@ -8,6 +8,8 @@ import hmac
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from ingest_fixtures import covidgis, ingest_env, ingest_json  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
@@ -57,6 +59,32 @@ def test_fixed_width_dates_parse_as_strptime(fmt):
             want = dt.datetime.strptime(s, fmt)
         except ValueError:
             want = "error"
+        assert got == want, (fmt, s)
+
+
+# With separators between the fields: strptime reads "2000201" by %Y%m%d as 2000-02-01, a guess the regular
+# expression refuses (its zero-padded spelling is checked above).
+_FORMATS = ["%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%Y.%m.%d %H", "%d/%m/%Y %H::%S", "%m-%d-%Y"]
+
+
+@given(
+    moment=st.datetimes(min_value=dt.datetime(1000, 1, 1)),
+    fmt=st.sampled_from(_FORMATS),
+    noise=st.text(alphabet="0123456789/: .-x", max_size=20),
+)
+def test_numeric_dates_parse_as_strptime_on_random_input(moment, fmt, noise):
+    """Every spelling a format writes, and random near-dates, parse as strptime parses them (or fail as it does)."""
+    parse = _numeric(fmt)
+    assert parse is not None
+    for s in [moment.strftime(fmt), noise, moment.strftime(fmt).replace("0", "", 1)]:
+        try:
+            want: dt.datetime | str = dt.datetime.strptime(s, fmt)
+        except ValueError:
+            want = "error"
+        try:
+            got: dt.datetime | str = parse(s)
+        except ValueError:
+            got = "error"
         assert got == want, (fmt, s)
 
 
