@@ -16,11 +16,12 @@ def counts(engine) -> dict:
             "zone_days": conn.execute(text("SELECT count(DISTINCT day) FROM risk.zone")).scalar(),
             "zones": conn.execute(text("SELECT count(*) FROM risk.zone")).scalar(),
             "snapshot": conn.execute(text("SELECT version FROM risk.snapshot")).scalar(),
+            "published": tuple(conn.execute(text("SELECT ruleset_id, suppress_below FROM risk.published")).one()),
         }
 
 
 def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path):
-    env = {"COVIDGIS_VAR_DIR": str(tmp_path)}
+    env = {"COVIDGIS_VAR_DIR": str(tmp_path), "COVIDGIS_SERVE_SUPPRESS_BELOW": "6"}  # 6: not the migration's 5
     run_cli("demo", "--no-serve", database_url=empty_db_url, env=env)
     engine = make_engine(empty_db_url)
     first = counts(engine)
@@ -29,6 +30,7 @@ def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path
     assert first["zone_days"] == 123  # 1 Jul – 31 Oct 2021
     assert first["zones"] == 123 * sum(first["areas"].values())
     assert (tmp_path / "demo-feeds" / "SYNTHETIC.txt").exists()
+    assert first["published"] == ("vn-4800-2021", 6)  # the demo publishes before serving; the server only reads
     proc = run_cli("demo", "--no-serve", database_url=empty_db_url, env=env)
     assert "0 new" in proc.stderr, proc.stderr
     assert counts(engine) == first  # nothing ingested or recomputed twice
