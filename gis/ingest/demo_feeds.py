@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from gis.ingest.demo_data import DAY, LOCKDOWN_DAY, SEED_COMMUNES, _Generator
+from gis.ingest.demo_data import DAY, LOCKDOWN_DAY, SEED_COMMUNES, RampPoint, _Generator
 
 VACCINE_MIX = {
     7: {"AstraZeneca": 0.6, "Vero Cell": 0.2, "Pfizer": 0.1, "Moderna": 0.1},
@@ -18,6 +18,14 @@ VACCINE_MIX = {
 SECOND_DOSE_DAYS = {"AstraZeneca": (56, 84), "Pfizer": (21, 28), "Moderna": (28, 35), "Vero Cell": (21, 28)}
 VENUE_KINDS = ["Chợ", "Siêu thị", "Trường học", "Cơ quan", "Quán ăn", "Khác"]
 DEFECTS = ("typo_code", "blank_date", "sea_point", "month_first")
+# Communes vaccinated at the real volume (the published coverage of adults, demo_ramp.yml): An Bình, an industrial
+# ward of Biên Hòa. The rest get a small share of it, so the feed stays a size a workbook can carry (~100,000 rows).
+FULL_COVERAGE_COMMUNES = ["26050"]
+# Adults by age group (birth years in 2021) as shares of the population: the 2019 census shares the stats stage
+# divides coverage by (share_65plus; share_50plus − share_65plus; share_18plus − share_50plus).
+ADULT_AGES = {(1930, 1956): 0.077, (1957, 1971): 0.151, (1972, 2003): 0.485}
+ADULT_SHARE = sum(ADULT_AGES.values())
+BACKGROUND_FIRST_DOSES = 40_000  # first doses in all the other communes together, at scale 1
 
 
 class DemoFeeds:
@@ -28,9 +36,10 @@ class DemoFeeds:
     feeds link through person_key. Only PC-Covid check-ins know people by their phone number.
     """
 
-    def __init__(self, g: _Generator, outbreak: np.ndarray):
+    def __init__(self, g: _Generator, outbreak: np.ndarray, ramp: list[RampPoint]):
         self.g, self.rng, self.areas = g, g.rng, g.areas
         self.outbreak = outbreak
+        self.ramp = ramp
         self.lockdown = g.opt.start + dt.timedelta(days=LOCKDOWN_DAY)
         self._facilities = self._draw_facilities()
         self._venues = self._draw_venues()
@@ -294,11 +303,34 @@ class DemoFeeds:
             row[date_col] = f"{d[3:5]}/{d[0:2]}{d[5:]}" if len(d) >= 10 and int(d[0:2]) > 12 else d
         return row
 
+    def _first_doses(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """First doses per day: each full-coverage commune's from the cited curve (cumulative coverage × its adults,
+        so its coverage is the curve's), and the others' total in the same shape."""
+        g = self.g
+        known = [p.date.toordinal() for p in self.ramp], [p.coverage for p in self.ramp]
+        days = [d.toordinal() for d in [g.days[0] - dt.timedelta(days=1), *g.days]]
+        curve = np.interp(days, *known)  # flat before the first point and after the last
+        full = [c for c in FULL_COVERAGE_COMMUNES if c in self.areas.communes] or [
+            self.areas.communes[int(np.argmin(self.areas.population))]
+        ]
+        per_commune = {}
+        for c in full:
+            adults = self.areas.population[self.areas.communes.index(c)] * ADULT_SHARE * g.opt.scale
+            per_commune[c] = np.diff(np.round(adults * curve)).astype(int)
+        shape = np.diff(curve)
+        background = self.rng.poisson(BACKGROUND_FIRST_DOSES * g.opt.scale * shape / max(curve[-1], 1e-9))
+        return per_commune, background
+
+    def _adult_birth_year(self) -> int:
+        """An adult's birth year, age groups in their census shares (so no group's coverage runs ahead of another's)."""
+        groups = list(ADULT_AGES)
+        first, last = groups[int(self.rng.choice(len(groups), p=np.array(list(ADULT_AGES.values())) / ADULT_SHARE))]
+        return int(self.rng.integers(first, last + 1))
+
     def vaccinations(self) -> Iterator[list]:
         g, rng = self.g, self.rng
-        total = 60_000 * g.opt.scale
-        ramp = np.linspace(0.2, 1.0, len(g.days)) ** 2
-        daily = rng.poisson(total * ramp / ramp.sum())
+        full, background = self._first_doses()
+        weights = self.areas.population * [c not in full for c in self.areas.communes]
         due: dict[dt.date, list[tuple[dict, str, str]]] = defaultdict(list)
         # Cases after their isolation and contacts after their quarantine are vaccinated too, under the same ID.
         released: dict[dt.date, list[tuple[dict, str]]] = defaultdict(list)
@@ -311,27 +343,27 @@ class DemoFeeds:
         known: list[tuple[dict, str]] = []
         serial = 0
         for t, day in enumerate(g.days):
-            second = due.pop(day, [])
+            doses: list[tuple[dict, str, str, int]] = [(p, v, c, 2) for p, v, c in due.pop(day, [])]
             known += released.pop(day, [])
             oldest = 1956 if day.month < 8 else (1971 if day.month < 9 else 2003)
-            for k in range(int(daily[t])):
-                if k < len(second):
-                    person, vaccine, commune = second[k]
-                    dose = 2
+            mix = VACCINE_MIX[min(max(day.month, 7), 9)]
+            firsts: list[tuple[dict, str]] = [
+                (g.person(self._adult_birth_year()), c) for c, n in full.items() for _ in range(int(n[t]))
+            ]
+            for _ in range(int(background[t])):
+                # One first dose in ten goes to a released case or contact, once their age group's turn has come.
+                pick = int(rng.integers(0, len(known))) if known and rng.random() < 0.1 else None
+                if pick is not None and known[pick][0]["year"] <= oldest and known[pick][1] not in full:
+                    known[pick], known[-1] = known[-1], known[pick]  # vaccinated once: out of the pool
+                    firsts.append(known.pop())
                 else:
-                    # One first dose in ten goes to a released case or contact, once their age group's turn has come.
-                    pick = int(rng.integers(0, len(known))) if known and rng.random() < 0.1 else None
-                    if pick is not None and known[pick][0]["year"] <= oldest:
-                        known[pick], known[-1] = known[-1], known[pick]  # vaccinated once: out of the pool
-                        person, commune = known.pop()
-                    else:
-                        person = g.person(int(rng.integers(1930, oldest + 1)))
-                        commune = g.commune(self.areas.population)
-                    mix = VACCINE_MIX[min(max(day.month, 7), 9)]
-                    vaccine = str(rng.choice(list(mix), p=list(mix.values())))
-                    dose = 1
-                    low, high = SECOND_DOSE_DAYS[vaccine]
-                    due[day + dt.timedelta(days=int(rng.integers(low, high + 1)))].append((person, vaccine, commune))
+                    firsts.append((g.person(int(rng.integers(1930, oldest + 1))), g.commune(weights)))
+            for person, commune in firsts:
+                vaccine = str(rng.choice(list(mix), p=list(mix.values())))
+                low, high = SECOND_DOSE_DAYS[vaccine]
+                due[day + dt.timedelta(days=int(rng.integers(low, high + 1)))].append((person, vaccine, commune))
+                doses.append((person, vaccine, commune, 1))
+            for person, vaccine, commune, dose in doses:
                 serial += 1
                 yield [
                     f"MT-{serial:07d}",
