@@ -64,6 +64,7 @@ def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, 
         "COVIDGIS_DB_RESTRICTED_USER": serve.restricted_db_user,
         "COVIDGIS_DB_RESTRICTED_PASSWORD": _secret(serve.restricted_db_password),
         "COVIDGIS_SERVE_STATEMENT_TIMEOUT_SECONDS": str(serve.statement_timeout_seconds),
+        "COVIDGIS_SERVE_VERSION_TTL_SECONDS": str(serve.version_ttl_seconds),
     }
 
 
