@@ -13,8 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gis.ingest.errors import FeedError
 from gis.ingest.fieldtypes import FIELD_TYPES
 
-PERSON_COLUMN = "person_key"  # the person field is stored under this name, already pseudonymised
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -42,8 +40,8 @@ class FieldSpec(_Strict):
 
     @model_validator(mode="after")
     def _formats_for_dates(self) -> FieldSpec:
-        if self.type in ("date", "timestamp") and not self.formats:
-            raise ValueError("date and timestamp fields need explicit `formats` (e.g. ['%d/%m/%Y']); we never guess")
+        if FIELD_TYPES[self.type].formats and not self.formats:
+            raise ValueError(f"{self.type} fields need explicit `formats` (e.g. ['%d/%m/%Y']); we never guess")
         if self.values and self.type != "text":
             raise ValueError(f"`values` (a vocabulary) is for text fields, not {self.type}")
         return self
@@ -112,8 +110,10 @@ class Feed(_Strict):
         unknown = [n for n in used if n not in names]
         if unknown:
             raise ValueError(f"key, locate or partition_by_day name fields that are not declared: {unknown}")
-        if sum(f.type == "person" for f in self.fields.values()) > 1:
-            raise ValueError("at most one field may be of type person")
+        renamed = [f.type for f in self.fields.values() if FIELD_TYPES[f.type].column]
+        twice = sorted({t for t in renamed if renamed.count(t) > 1})
+        if twice:
+            raise ValueError(f"at most one field may be of type {' or '.join(twice)}")
         if loc and not loc.via and not (loc.code and loc.lon and loc.lat):
             raise ValueError("locate needs `code`, `lon` and `lat` (each row may give either), or `via`")
         optional_keys = [k for k in self.key if not self.fields[k].required]
@@ -122,8 +122,8 @@ class Feed(_Strict):
         return self
 
     def column(self, field: str) -> str:
-        """Staging/table column of a field (the person field is stored as person_key)."""
-        return PERSON_COLUMN if self.fields[field].type == "person" else field
+        """Staging/table column of a field: its name, or its type's column (the person field is person_key)."""
+        return FIELD_TYPES[self.fields[field].type].column or field
 
     def label(self, field: str) -> str:
         """The name a clerk knows a field by: its label, first source header, or canonical name."""

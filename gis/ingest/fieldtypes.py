@@ -175,10 +175,10 @@ def _fixed_width(fmt: str) -> Callable[[str], dt.datetime | None]:
     return parse
 
 
-def dates(spec: FieldSpec) -> Converter:
-    """Parse with each explicit format in turn (never guessed); output ISO text for PostgreSQL."""
+def dates(spec: FieldSpec, as_date: bool) -> Converter:
+    """Parse with each explicit format in turn (never guessed); output ISO text for PostgreSQL (the date only, when
+    as_date)."""
     parsers = [_fast_iso(fmt) or _numeric(fmt) or _strptime(fmt) for fmt in spec.formats]
-    as_date = spec.type == "date"
     cache: dict[str, str] = {}
 
     def convert(value: Any) -> str | None:
@@ -242,12 +242,17 @@ def _text_checks(spec: FieldSpec, ctx: CheckContext) -> list[Check]:
     return [_vocabulary_check(list(spec.values))] if spec.values else []
 
 
-def _date_checks(spec: FieldSpec, ctx: CheckContext) -> list[Check]:
-    out: list[Check] = [("unparseable_date", "unparseable_date", {"hint": sql.Literal(_hint(spec.formats))})]
-    if not spec.allow_future:
-        future = "future_date" if spec.type == "date" else "future_timestamp"
-        out.append((future, "future_date", {"tz": sql.Literal(ctx.timezone), "slack": sql.Literal(ctx.slack_minutes)}))
-    return out
+def _date_checks(future: str) -> Callable[[FieldSpec, CheckContext], list[Check]]:
+    """Parsed, and (unless allowed) not in the future by the check `future` of validate.sql."""
+
+    def checks(spec: FieldSpec, ctx: CheckContext) -> list[Check]:
+        out: list[Check] = [("unparseable_date", "unparseable_date", {"hint": sql.Literal(_hint(spec.formats))})]
+        if not spec.allow_future:
+            parts = {"tz": sql.Literal(ctx.timezone), "slack": sql.Literal(ctx.slack_minutes)}
+            out.append((future, "future_date", parts))
+        return out
+
+    return checks
 
 
 def _number_check(decimal: bool) -> Check:
@@ -297,6 +302,8 @@ class FieldType:
     row: RowPath  # the generated row function's path for the type (rowcode.py)
     checks: Callable[[FieldSpec, CheckContext], list[Check]] = field(default=_text_checks)  # after `missing`
     cast: Callable[[sql.Composable, str], sql.Composable] = field(default=_as_text)  # (staged column, time zone)
+    formats: bool = False  # values are parsed by the field's explicit `formats`, which it must then list
+    column: str | None = None  # the column the field is stored under (default: its name); at most one per feed
 
 
 def _person(spec: FieldSpec, pseudonymiser: Pseudonymiser) -> Converter:
@@ -317,8 +324,10 @@ FIELD_TYPES: dict[str, FieldType] = {
         lambda spec, ctx: [_vocabulary_check(list(BOOL_VALUES))],
         _as("boolean"),
     ),
-    "date": FieldType(lambda spec, p: dates(spec), "memo", _date_checks, _as("date")),
-    "timestamp": FieldType(lambda spec, p: dates(spec), "memo", _date_checks, _as_timestamptz),
+    "date": FieldType(lambda spec, p: dates(spec, True), "memo", _date_checks("future_date"), _as("date"), True),
+    "timestamp": FieldType(
+        lambda spec, p: dates(spec, False), "memo", _date_checks("future_timestamp"), _as_timestamptz, True
+    ),
     "birth_year": FieldType(
         lambda spec, p: text,
         "text",
@@ -328,7 +337,7 @@ FIELD_TYPES: dict[str, FieldType] = {
         ],
         _as("integer"),
     ),
-    "person": FieldType(_person, "person"),
+    "person": FieldType(_person, "person", column="person_key"),  # stored pseudonymised, under another name
 }
 
 
