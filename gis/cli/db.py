@@ -110,18 +110,18 @@ def backup(
     settings = _settings(ctx)
     made = backups.backup(settings, _archiving_cluster(settings), kind.value, _secret(settings))
     if as_json:
-        print(json.dumps(made))
+        print(json.dumps(made.to_json()))
         return
-    if made["backup"] is None:
+    if made.backup is None:
         out.print(backups.server_instructions(settings), highlight=False)
     else:
-        b = made["backup"]
+        b = made.backup
         out.print(
             f"backup {b['label']} ({b['type']}): database {_size(b['database_bytes'])}, stored "
-            f"{_size(b['stored_bytes'])} in {settings.backup_repo_dir} ({made['seconds']} s)",
+            f"{_size(b['stored_bytes'])} in {settings.backup_repo_dir} ({made.seconds} s)",
             highlight=False,
         )
-    out.print(f"HMAC secret and settings copied to {made['secrets']} (mode 0600)", highlight=False)
+    out.print(f"HMAC secret and settings copied to {made.secrets} (mode 0600)", highlight=False)
 
 
 @backup_app.command("check")
@@ -141,7 +141,7 @@ def backup_list(
     settings = _settings(ctx)
     found = backups.list_backups(settings)
     if as_json:
-        print(json.dumps(found))
+        print(json.dumps(found.to_json()))
         return
     if not settings.local_cluster:
         out.print("DATABASE_URL is set: the data's backups are on its server (`pgbackrest info` there)")
@@ -154,10 +154,9 @@ def backup_list(
             "database",
             "stored",
             "WAL",
-            title=f"{len(found['backups'])} backups in {found['repository']} "
-            f"(keeping {settings.backup_retention_full} full)",
+            title=f"{len(found.backups)} backups in {found.repository} (keeping {settings.backup_retention_full} full)",
         )
-        for b in found["backups"]:
+        for b in found.backups:
             table.add_row(
                 b["label"],
                 b["type"],
@@ -168,10 +167,10 @@ def backup_list(
                 " … ".join(b["wal"]),
             )
         out.print(table)
-        out.print(f"WAL archive: {' … '.join(found['wal']) if found['wal'] else 'empty'}", highlight=False)
-    latest = found["secrets"][-1]["taken"] if found["secrets"] else None
+        out.print(f"WAL archive: {' … '.join(found.wal) if found.wal else 'empty'}", highlight=False)
+    latest = found.secrets[-1]["taken"] if found.secrets else None
     out.print(
-        f"HMAC secret and settings: {len(found['secrets'])} copies in {settings.backup_secrets_dir}"
+        f"HMAC secret and settings: {len(found.secrets)} copies in {settings.backup_secrets_dir}"
         + (f", latest {_when(latest)} UTC" if latest else ""),
         highlight=False,
     )

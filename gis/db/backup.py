@@ -25,6 +25,7 @@ from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 from sqlalchemy import Engine, text
@@ -69,7 +70,26 @@ def start(settings: Settings, cluster: Cluster) -> None:
     _pgbackrest(settings, "stanza-create")
 
 
-def backup(settings: Settings, cluster: Cluster | None, kind: str, secret: bytes) -> dict:
+@dataclass(frozen=True)
+class BackupMade(Summary):
+    """A backup: where the secret and settings were copied, and the base backup (None: DATABASE_URL's server)."""
+
+    secrets: Path
+    backup: dict[str, Any] | None = None  # as list_backups lists it
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class BackupList(Summary):
+    """The backups in the repository (oldest first), the WAL range they roll forward with, the secret's copies."""
+
+    repository: Path
+    backups: list[dict[str, Any]]
+    wal: list[str] | None
+    secrets: list[dict[str, str]]
+
+
+def backup(settings: Settings, cluster: Cluster | None, kind: str, secret: bytes) -> BackupMade:
     """Copy the secret and settings, then (local cluster) take a pgBackRest backup; returns what was made.
 
     The copy comes first, so every backup has a copy taken before it: a restore to any time after the backup finds
@@ -77,13 +97,13 @@ def backup(settings: Settings, cluster: Cluster | None, kind: str, secret: bytes
     """
     secrets = save_secrets(settings, secret)
     if cluster is None:
-        return {"secrets": str(secrets), "backup": None}
+        return BackupMade(secrets=secrets)
     start(settings, cluster)
     began = time.monotonic()
     _pgbackrest(settings, "backup", f"--type={kind}")
     _prune_secrets(settings)
-    made = list_backups(settings)["backups"][-1]
-    return {"secrets": str(secrets), "backup": made, "seconds": round(time.monotonic() - began, 1)}
+    made = list_backups(settings).backups[-1]
+    return BackupMade(secrets=secrets, backup=made, seconds=round(time.monotonic() - began, 1))
 
 
 def check(settings: Settings, cluster: Cluster | None, secret: bytes, engine: Engine | None = None) -> list[str]:
@@ -104,9 +124,10 @@ def check(settings: Settings, cluster: Cluster | None, secret: bytes, engine: En
     return done
 
 
-def list_backups(settings: Settings) -> dict:
+def list_backups(settings: Settings) -> BackupList:
     """The backups in the repository (oldest first, with sizes and times), the WAL range, the secrets' copies."""
-    backups, wal = [], None
+    backups: list[dict[str, Any]] = []
+    wal: list[str] | None = None
     if settings.local_cluster and config_path(settings).exists():
         info = json.loads(_pgbackrest(settings, "info", "--output=json") or "[]")
         stanza = info[0] if info else {}
@@ -126,7 +147,7 @@ def list_backups(settings: Settings) -> dict:
         if archives and archives[-1].get("min"):
             wal = [archives[0]["min"], archives[-1]["max"]]
     secrets = [{"taken": taken.isoformat(), "path": str(path)} for taken, path in _snapshots(settings)]
-    return {"repository": str(settings.backup_repo_dir), "backups": backups, "wal": wal, "secrets": secrets}
+    return BackupList(repository=settings.backup_repo_dir, backups=backups, wal=wal, secrets=secrets)
 
 
 @dataclass(frozen=True)
@@ -312,7 +333,7 @@ def _pgbackrest(settings: Settings, command: str, *args: str) -> str:
 
 def _backup_before(settings: Settings, target: datetime) -> str:
     """The newest backup that was consistent before target (pgBackRest's times are whole seconds, so one to spare)."""
-    backups = list_backups(settings)["backups"]
+    backups = list_backups(settings).backups
     if not backups:
         raise BackupError(f"there is no backup in {settings.backup_repo_dir}: `covidgis db backup --type full`")
     usable = [b for b in backups if datetime.fromisoformat(b["finished"]).timestamp() + 1 <= target.timestamp()]
@@ -461,7 +482,7 @@ def _restore_secrets(settings: Settings, taken: datetime, into: Path) -> None:
 
 def _prune_secrets(settings: Settings) -> None:
     """Drop the copies older than every backup pgBackRest still keeps (its retention), except the one they need."""
-    backups = list_backups(settings)["backups"]
+    backups = list_backups(settings).backups
     if not backups:
         return
     oldest = datetime.fromisoformat(backups[0]["started"])
