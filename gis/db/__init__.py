@@ -1,1 +1,1 @@
-"""Database: engine, models, migrations and the project-local cluster."""
+"""Database: engine, migrations, the project-local cluster and its backups."""

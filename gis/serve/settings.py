@@ -17,7 +17,8 @@ class ServeSettings(BaseSettings):
     restricted_db_user: str = "covidgis_restricted"
     restricted_db_password: SecretStr | None = None
 
-    # Counts of people above 0 and below this are never shown publicly (written to risk.published at start).
+    # Counts of people above 0 and below this are never shown publicly (`covidgis zones publish` writes it to
+    # risk.published).
     suppress_below: int = 5
 
     # HTTP caching: clients may reuse a public response this long, then revalidate (ETag/Last-Modified → 304).

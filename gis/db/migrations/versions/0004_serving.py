@@ -46,8 +46,8 @@ def upgrade() -> None:
         schema="serve",
         postgresql_where=sa.text("revoked_at IS NULL"),
     )
-    # One row: which rule set the public zones show, and below which count a number is suppressed. `covidgis serve`
-    # writes it from its settings at start (bumping risk.snapshot when it changes, so caches turn over).
+    # One row: which rule set the public zones show, and below which count a number is suppressed. `covidgis zones
+    # publish` writes it from its settings (bumping risk.snapshot when it changes, so caches turn over).
     op.create_table(
         "published",
         sa.Column("id", sa.Boolean, primary_key=True, server_default=sa.true()),
