@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis import sqlfiles
 from gis.risk.errors import RiskError
@@ -44,10 +44,10 @@ def add_override(
     if end is not None and end < start:
         raise InvalidOverride(f"the override ends ({end}) before it starts ({start})")
     with engine.begin() as conn:
-        if not conn.execute(text(SQL["area_exists"]), {"area": area}).scalar():
+        if not conn.exec_driver_sql(SQL["area_exists"], {"area": area}).scalar():
             raise InvalidOverride(f"no area with code {area}")
-        oid = conn.execute(
-            text(SQL["add_override"]),
+        oid = conn.exec_driver_sql(
+            SQL["add_override"],
             {"area": area, "start": start, "end": end, "level": level, "reason": reason, "author": author},
         ).scalar_one()
     return OverrideSummary(id=oid, area=area, level=level, start=start, end=end)
@@ -57,7 +57,7 @@ def zones_of_day(engine: Engine, ruleset_id: str, day: dt.date, admin_level: int
     """The zones of one rule set, day and administrative level: code, name, level (and the computed one), colour,
     Vietnamese label, decisive indicators and reasons."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(SQL["zones_of_day"]), {"ruleset": ruleset_id, "day": day, "admin_level": admin_level}
+        rows = conn.exec_driver_sql(
+            SQL["zones_of_day"], {"ruleset": ruleset_id, "day": day, "admin_level": admin_level}
         ).mappings()
         return [dict(r) for r in rows]

@@ -10,12 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis import sqlfiles
 from gis.summary import Summary
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "publish.sql")
+BUMP_SNAPSHOT = sqlfiles.load(Path(__file__).parent / "sql" / "zones.sql")["bump_snapshot"]  # as a recompute does
 
 
 @dataclass
@@ -39,13 +40,15 @@ class Published:
 def publish(engine: Engine, ruleset_id: str, suppress_below: int) -> PublishSummary:
     """Show `ruleset_id`'s zones publicly with counts under `suppress_below` suppressed; idempotent."""
     with engine.begin() as conn:
-        changed = conn.execute(text(SQL["publish"]), {"ruleset": ruleset_id, "suppress_below": suppress_below}).first()
-        version = conn.execute(text(SQL["bump_snapshot"])).scalar_one() if changed else None
+        changed = conn.exec_driver_sql(
+            SQL["publish"], {"ruleset": ruleset_id, "suppress_below": suppress_below}
+        ).first()
+        version = conn.exec_driver_sql(BUMP_SNAPSHOT).scalar_one() if changed else None
     return PublishSummary(ruleset=ruleset_id, suppress_below=suppress_below, snapshot_version=version)
 
 
 def published(engine: Engine) -> Published | None:
     """What the public zones show, or None when nothing was ever published."""
     with engine.connect() as conn:
-        row = conn.execute(text(SQL["published"])).mappings().first()
+        row = conn.exec_driver_sql(SQL["published"]).mappings().first()
     return Published(**row) if row else None

@@ -1,11 +1,11 @@
 -- The steering committee's overrides (gis/risk/override.py) and the zones of one day as `covidgis zones show` lists them.
 
 -- name: area_exists
-SELECT 1 FROM admin.area WHERE code = :area;
+SELECT 1 FROM admin.area WHERE code = %(area)s;
 
 -- name: add_override
 INSERT INTO risk.override (area_code, start_day, end_day, level, reason, author)
-VALUES (:area, :start, :end, :level, :reason, :author)
+VALUES (%(area)s, %(start)s, %(end)s, %(level)s, %(reason)s, %(author)s)
 RETURNING id;
 
 -- name: zones_of_day
@@ -13,5 +13,5 @@ RETURNING id;
 SELECT z.area_code, a.name, z.level, z.colour, z.label_vi, z.computed_level, z.decisive, z.reasons
 FROM risk.zone z
 JOIN admin.area a ON a.code = z.area_code AND a.valid_from <= z.day AND (a.valid_to IS NULL OR a.valid_to > z.day)
-WHERE z.ruleset_id = :ruleset AND z.day = :day AND z.admin_level = :admin_level
+WHERE z.ruleset_id = %(ruleset)s AND z.day = %(day)s AND z.admin_level = %(admin_level)s
 ORDER BY z.level DESC, a.name;
