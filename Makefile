@@ -3,13 +3,19 @@ VENV   := .venv
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test system-deps system-deps-test install clean-db
+.PHONY: demo test lint system-deps system-deps-test install clean-db
 
 demo: system-deps install
 	$(VENV)/bin/covidgis demo
 
-test: system-deps-test install
+test: system-deps-test install lint
 	$(VENV)/bin/pytest
+
+# The conventions the tools hold (pyproject.toml): lint, formatting and types, before any test runs.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 install: $(STAMP)
 
