@@ -62,12 +62,20 @@ def load_config(path: Path, environment: Mapping[str, str]) -> dict:
     return config
 
 
-def _substitute(value: Any, environment: Mapping[str, str]) -> Any:
-    """Every ${VAR} and ${VAR:-default} in the strings of a parsed YAML document, typed as pygeoapi types them."""
+# The keys whose ${VAR} values are numbers (pygeoapi's schema wants the bind port as one; our providers read the
+# others with float()). Every other substituted value stays text: a password `1e5` or `0123` is not a number.
+NUMERIC_KEYS = frozenset({"port", "statement_timeout_seconds", "version_ttl_seconds"})
+
+
+def _substitute(value: Any, environment: Mapping[str, str], key: str = "") -> Any:
+    """Every ${VAR} and ${VAR:-default} in the strings of a parsed YAML document, filled as text.
+
+    Literal values keep the types YAML gave them; a filled value is a number only under a key of NUMERIC_KEYS.
+    """
     if isinstance(value, dict):
-        return {key: _substitute(item, environment) for key, item in value.items()}
+        return {k: _substitute(item, environment, str(k)) for k, item in value.items()}
     if isinstance(value, list):
-        return [_substitute(item, environment) for item in value]
+        return [_substitute(item, environment, key) for item in value]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -79,7 +87,13 @@ def _substitute(value: Any, environment: Mapping[str, str]) -> Any:
             raise CovidGisError(f"pygeoapi-config.yml needs the environment variable {name} (it has no default)")
         return default
 
-    return get_typed_value(ENV_REFERENCE.sub(fill, value))
+    filled = ENV_REFERENCE.sub(fill, value)
+    if key not in NUMERIC_KEYS:
+        return filled
+    number = get_typed_value(filled.strip())
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise CovidGisError(f"pygeoapi-config.yml: {key} must be a number, not {filled!r} (from {value})")
+    return number
 
 
 def collections_of(config: dict) -> dict[str, dict]:

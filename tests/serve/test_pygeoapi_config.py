@@ -14,6 +14,7 @@ import pytest
 from pygeoapi.config import load_schema
 from pygeoapi.util import to_json
 
+from gis.errors import CovidGisError
 from gis.serve.app import PYGEOAPI_CONFIG
 from gis.serve.ogc import ENV_REFERENCE, load_config
 
@@ -123,3 +124,21 @@ def test_a_broken_copy_fails(config: dict, mutate: Callable[[dict], None]) -> No
     mutate(broken)
     with pytest.raises(jsonschema.ValidationError):
         validate(broken)
+
+
+@pytest.mark.parametrize("password", ["0123", "1e5", "1.50", "true", "null", "5432"])
+def test_a_password_that_looks_like_a_number_stays_text(password: str) -> None:
+    """pygeoapi's typing would read 0123 as 123 and true as True; a substituted value is the variable's text."""
+    config = load_config(PYGEOAPI_CONFIG, {**ENVIRONMENT, "COVIDGIS_DB_PUBLIC_PASSWORD": password})
+    data = _provider(config)["data"]
+    assert data["password"] == password and isinstance(data["password"], str)
+    assert config["metadata"]["contact"]["name"] == ENVIRONMENT["COVIDGIS_CONTACT_NAME"]
+    # The numbers the schema and the providers need are still numbers.
+    assert (data["port"], data["statement_timeout_seconds"], data["version_ttl_seconds"]) == (6543, 7, 0.5)
+    validate(config)
+
+
+@pytest.mark.parametrize("port", ["five thousand", "", "true"])
+def test_a_port_that_is_not_a_number_is_named(port: str) -> None:
+    with pytest.raises(CovidGisError, match=r"port must be a number.*COVIDGIS_DB_PORT"):
+        load_config(PYGEOAPI_CONFIG, {**ENVIRONMENT, "COVIDGIS_DB_PORT": port})
