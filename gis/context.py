@@ -19,6 +19,7 @@ from gis.risk.settings import RiskSettings
 from gis.serve.settings import ServeSettings
 from gis.settings import Settings
 from gis.stats.settings import StatsSettings
+from gis.trace.settings import TraceSettings
 
 
 @dataclass
@@ -31,6 +32,7 @@ class AppContext:
     risk: RiskSettings = field(default_factory=RiskSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
     maps: MapSettings = field(default_factory=MapSettings)
+    trace: TraceSettings = field(default_factory=TraceSettings)
 
     @cached_property
     def engine(self) -> Engine:
