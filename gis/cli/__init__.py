@@ -12,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from gis.cli import boundaries, db, export, ingest, report, risk, serve, users, zones
+from gis.cli import boundaries, db, export, ingest, pseudonymise, report, risk, serve, users, zones
 from gis.context import AppContext
 from gis.errors import CovidGisError
 
@@ -57,6 +57,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(export.app, name="export")
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
+app.command("pseudonymise")(pseudonymise.pseudonymise)
 
 
 @app.callback()
