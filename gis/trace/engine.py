@@ -1,0 +1,199 @@
+"""The trace engine: for a set of cases, their infectious windows, visits and exposures, then the locations of interest.
+
+One run is one transaction and a few set-based statements over all its cases at once (gis/trace/sql/trace.sql): the
+cases' old rows are replaced (a withdrawn case, never an F0, keeps none), then every location of interest of a
+(venue, local day) the cases touched before or after is recomputed from all cases' visits, so a correction or a
+withdrawal leaves nothing stale published. Check-ins of a venue not in the registry yet are traced; their location
+comes when a venues batch brings the venue (`trace_venue_batch`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Engine
+
+from gis.sqlfiles import load
+from gis.summary import Summary
+from gis.trace.rules import TraceRules
+from gis.trace.settings import TraceSettings
+
+log = logging.getLogger(__name__)
+
+SQL = load(Path(__file__).parent / "sql" / "trace.sql")
+Trigger = Literal["cli", "batch"]
+
+
+@dataclass
+class TraceSummary(Summary):
+    """What a trace run did: F0s traced, their visits, venues visited, distinct contacts, locations written."""
+
+    ruleset: str
+    cases: int
+    visits: int
+    venues: int
+    contacts: int
+    locations: int
+    seconds: float
+    run_id: int | None = None
+
+
+def _params(rules: TraceRules, settings: TraceSettings) -> dict[str, Any]:
+    """Every rule-set value the statements bind (each statement takes the ones it names)."""
+    return {
+        "ruleset": rules.id,
+        "tz": settings.timezone,
+        "before_days": rules.window_before_days,
+        "dwell": json.dumps(rules.dwell_minutes),
+        "covisit": rules.covisit,
+        "minutes": rules.covisit_minutes,
+        "exposure": rules.checkin_within_exposure,
+        "close_minutes": rules.overlap_close_minutes or 0,
+        "public_kinds": sorted(rules.public_kinds),
+        "min_visitors": settings.publish_min_visitors,
+        "advice": json.dumps({k: a.model_dump() for k, a in rules.advice.items()}, ensure_ascii=False),
+        "reach": reach_minutes(rules),
+    }
+
+
+def reach_minutes(rules: TraceRules) -> int:
+    """How far from an F0 check-in a contact's check-in can lie: ±covisit_minutes, or the longest dwell (overlap)."""
+    if rules.covisit == "checkin_within":
+        return rules.covisit_minutes
+    return max(rules.dwell_minutes.values())
+
+
+def trace_cases(
+    engine: Engine,
+    rules: TraceRules,
+    settings: TraceSettings,
+    *,
+    cases: list[str] | None = None,
+    day: dt.date | None = None,
+    trigger: Trigger = "cli",
+    batch_id: int | None = None,
+) -> TraceSummary:
+    """Trace the given cases (or those detected on `day`; neither: every case) and recompute their locations."""
+    if cases is not None and day is not None:
+        raise ValueError("trace_cases takes cases or day, not both")
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    p = _params(rules, settings)
+    with engine.begin() as conn:
+        _prepare(conn, p)
+        if cases is not None:
+            conn.exec_driver_sql(SQL["target_cases"], {"cases": list(cases)})
+        elif day is not None:
+            conn.exec_driver_sql(SQL["target_day"], {**p, "day": day})
+        else:
+            conn.exec_driver_sql(SQL["target_all"], p)
+        conn.exec_driver_sql(SQL["analyze_target"])
+        conn.exec_driver_sql(SQL["old_pairs"], p)
+        for name in ("delete_exposures", "delete_visits", "delete_windows", "insert_windows", "insert_visits"):
+            conn.exec_driver_sql(SQL[name], p)
+        lo, hi = conn.exec_driver_sql(SQL["visit_bounds"], p).one()
+        if lo is not None:
+            exposures = "insert_exposures_" + rules.covisit
+            conn.exec_driver_sql(SQL[exposures], {**p, "lo": lo, "hi": hi})
+        conn.exec_driver_sql(SQL["new_pairs"], p)
+        n_cases, visits, venues, contacts = conn.exec_driver_sql(SQL["counts"], p).one()
+        locations = _locations(conn, p)
+        summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0)
+        summary.run_id = _record_run(conn, p, summary, trigger, batch_id, started_at)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    log.info(
+        "trace %s: %d cases, %d visits at %d venues, %d contacts, %d locations (%.2f s)",
+        rules.id,
+        summary.cases,
+        summary.visits,
+        summary.venues,
+        summary.contacts,
+        summary.locations,
+        summary.seconds,
+    )
+    return summary
+
+
+def trace_venue_batch(engine: Engine, rules: TraceRules, settings: TraceSettings, batch_id: int) -> TraceSummary:
+    """After a venues batch: the locations of its venues recomputed (a venue that arrived after its check-ins gets
+    its locations; a venue whose kind changed is published or withdrawn accordingly)."""
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    p = {**_params(rules, settings), "batch": batch_id}
+    with engine.begin() as conn:
+        _prepare(conn, p)
+        conn.exec_driver_sql(SQL["venue_batch_pairs"], p)
+        venues = conn.exec_driver_sql("SELECT count(DISTINCT venue_id)::int FROM trace_pairs").scalar_one()
+        locations = _locations(conn, p)
+        summary = TraceSummary(rules.id, 0, 0, venues, 0, locations, 0.0)
+        summary.run_id = _record_run(conn, p, summary, "batch", batch_id, started_at)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary
+
+
+def cases_touched_by_batch(
+    engine: Engine, table: str, batch_id: int, rules: TraceRules, settings: TraceSettings
+) -> list[str]:
+    """The cases an ingest batch changes the trace of: a cases batch's own cases (new, corrected, withdrawn); for a
+    check-ins batch, the cases with one of their own check-ins of the batch in their window and the traced cases
+    with a visit near one of its check-ins. Other tables touch no case."""
+    if table == "cases":
+        statement, params = SQL["batch_cases"], {"batch": batch_id}
+    elif table == "checkins":
+        statement, params = SQL["batch_checkin_cases"], {**_params(rules, settings), "batch": batch_id}
+    else:
+        return []
+    with engine.connect() as conn:
+        return sorted(conn.exec_driver_sql(statement, params).scalars())
+
+
+def unknown_cases(engine: Engine, cases: list[str]) -> list[str]:
+    """The ids among `cases` that events.cases does not hold."""
+    with engine.connect() as conn:
+        known = set(
+            conn.exec_driver_sql(
+                "SELECT case_id FROM events.cases WHERE case_id = ANY (%(cases)s::text[])", {"cases": cases}
+            ).scalars()
+        )
+    return [c for c in cases if c not in known]
+
+
+def _prepare(conn: Connection, p: dict[str, Any]) -> None:
+    conn.exec_driver_sql(SQL["lock"], p)
+    conn.exec_driver_sql(SQL["create_target"])
+    conn.exec_driver_sql(SQL["create_pairs"])
+
+
+def _locations(conn: Connection, p: dict[str, Any]) -> int:
+    """Recompute the locations of the pairs in trace_pairs: upserted and withdrawn rows."""
+    upserted = conn.exec_driver_sql(SQL["upsert_locations"], p).rowcount
+    withdrawn = conn.exec_driver_sql(SQL["withdraw_locations"], p).rowcount
+    return upserted + withdrawn
+
+
+def _record_run(
+    conn: Connection,
+    p: dict[str, Any],
+    summary: TraceSummary,
+    trigger: Trigger,
+    batch_id: int | None,
+    started_at: dt.datetime,
+) -> int:
+    row = {
+        "ruleset": p["ruleset"],
+        "trigger": trigger,
+        "batch_id": batch_id,
+        "started_at": started_at,
+        "cases": summary.cases,
+        "visits": summary.visits,
+        "venues": summary.venues,
+        "contacts": summary.contacts,
+        "locations": summary.locations,
+    }
+    return conn.exec_driver_sql(SQL["insert_run"], row).scalar_one()

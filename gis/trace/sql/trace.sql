@@ -1,0 +1,280 @@
+-- The trace engine's statements (gis/trace/engine.py), parameters %(name)s, run with conn.exec_driver_sql.
+-- A run is one transaction: the cases to trace go into the temp table trace_target, their old rows are replaced by
+-- set operations over all of them at once, then the locations of interest of the (venue, local day) pairs they
+-- touched before or after (trace_pairs) are recomputed from every case's visits.
+-- Common parameters: ruleset (rule set id), tz (the local time zone).
+
+-- name: lock
+-- One run per rule set at a time (the scheduler's feed jobs run in parallel): the locations are shared.
+SELECT pg_advisory_xact_lock(hashtext('covidgis.trace:' || %(ruleset)s));
+
+-- name: create_target
+CREATE TEMP TABLE trace_target (case_id text PRIMARY KEY) ON COMMIT DROP;
+
+-- name: create_pairs
+CREATE TEMP TABLE trace_pairs (venue_id text, day date, PRIMARY KEY (venue_id, day)) ON COMMIT DROP;
+
+-- name: target_cases
+INSERT INTO trace_target SELECT DISTINCT c FROM unnest(%(cases)s::text[]) c WHERE c IS NOT NULL;
+
+-- name: target_day
+-- The cases detected on the day, and those traced on it before (a case whose date was corrected away).
+INSERT INTO trace_target
+SELECT case_id FROM events.cases WHERE detected_on = %(day)s
+UNION SELECT case_id FROM trace.case_window WHERE ruleset_id = %(ruleset)s AND detected_on = %(day)s;
+
+-- name: target_all
+INSERT INTO trace_target
+SELECT case_id FROM events.cases UNION SELECT case_id FROM trace.case_window WHERE ruleset_id = %(ruleset)s;
+
+-- name: analyze_target
+ANALYZE trace_target;
+
+-- name: old_pairs
+INSERT INTO trace_pairs
+SELECT DISTINCT v.venue_id, (v.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
+WHERE v.ruleset_id = %(ruleset)s
+ON CONFLICT DO NOTHING;
+
+-- name: delete_exposures
+DELETE FROM trace.exposure x USING trace_target t WHERE x.ruleset_id = %(ruleset)s AND x.case_id = t.case_id;
+
+-- name: delete_visits
+DELETE FROM trace.visit v USING trace_target t WHERE v.ruleset_id = %(ruleset)s AND v.case_id = t.case_id;
+
+-- name: delete_windows
+DELETE FROM trace.case_window w USING trace_target t WHERE w.ruleset_id = %(ruleset)s AND w.case_id = t.case_id;
+
+-- name: insert_windows
+-- The infectious window: from local midnight window_before_days before the detection day to the end of the
+-- detection day. The rule sets say "to the day the case entered isolation or treatment, at the latest the detection
+-- date"; the cases feed has no isolation date yet, so the window ends with the detection day. A withdrawn case is
+-- never an F0.
+INSERT INTO trace.case_window (ruleset_id, case_id, person_key, detected_on, window_start, window_end)
+SELECT %(ruleset)s, c.case_id, c.person_key, c.detected_on,
+       ((c.detected_on - %(before_days)s)::timestamp AT TIME ZONE %(tz)s),
+       ((c.detected_on + 1)::timestamp AT TIME ZONE %(tz)s)
+FROM events.cases c JOIN trace_target t ON t.case_id = c.case_id
+WHERE c.status IS DISTINCT FROM 'withdrawn';
+
+-- name: insert_visits
+-- The F0's own check-ins in the window (checkins_person_time_idx). Nobody checks out: a visit ends at the person's
+-- next check-in at another venue, at the latest after the dwell of the venue's kind (%(dwell)s: JSON kind -> minutes,
+-- 'other' the fallback, also for a venue not in the registry yet).
+INSERT INTO trace.visit (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, visit_end)
+SELECT w.ruleset_id, w.case_id, k.checkin_id, k.checked_in_at, k.venue_id,
+       least(k.checked_in_at + d.dwell, coalesce(nx.next_at, 'infinity'))
+FROM trace.case_window w
+JOIN trace_target t ON t.case_id = w.case_id
+JOIN events.checkins k
+  ON k.person_key = w.person_key AND k.checked_in_at >= w.window_start AND k.checked_in_at < w.window_end
+LEFT JOIN events.venues vn ON vn.venue_id = k.venue_id
+CROSS JOIN LATERAL (
+    SELECT coalesce((%(dwell)s::jsonb ->> vn.kind)::int, (%(dwell)s::jsonb ->> 'other')::int) * interval '1 minute'
+        AS dwell
+) d
+LEFT JOIN LATERAL (
+    SELECT min(n.checked_in_at) AS next_at FROM events.checkins n
+    WHERE n.person_key = k.person_key AND n.checked_in_at > k.checked_in_at
+      AND n.checked_in_at < k.checked_in_at + d.dwell AND n.venue_id <> k.venue_id
+) nx ON true
+WHERE w.ruleset_id = %(ruleset)s
+ON CONFLICT DO NOTHING;
+
+-- name: visit_bounds
+-- The earliest and latest instant a contact check-in of these visits can have (%(reach)s: minutes around a visit),
+-- bound as constants into the exposure statement so the planner prunes the check-in partitions outside them.
+SELECT min(v.checked_in_at) - %(reach)s * interval '1 minute',
+       max(greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute'))
+FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
+WHERE v.ruleset_id = %(ruleset)s;
+
+-- name: insert_exposures_checkin_within
+-- checkin_within: a check-in at the same venue within ±%(minutes)s minutes (inclusive) of an F0 check-in, of anyone
+-- but the F0 (other F0s are contacts too). One row per contact check-in per F0: its nearest F0 check-in.
+-- checkins_venue_time_idx serves each visit's range; lo/hi prune the partitions at plan time.
+INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, person_key, case_checkin_id,
+                            overlap_minutes, risk, exposed_on)
+SELECT DISTINCT ON (v.case_id, k.checkin_id, k.checked_in_at)
+       v.ruleset_id, v.case_id, k.checkin_id, k.checked_in_at, k.venue_id, k.person_key, v.checkin_id,
+       NULL::double precision, %(exposure)s, (k.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace.visit v
+JOIN trace_target t ON t.case_id = v.case_id
+JOIN trace.case_window w ON w.ruleset_id = v.ruleset_id AND w.case_id = v.case_id
+JOIN events.checkins k
+  ON k.venue_id = v.venue_id
+ AND k.checked_in_at BETWEEN v.checked_in_at - %(minutes)s * interval '1 minute'
+                         AND v.checked_in_at + %(minutes)s * interval '1 minute'
+WHERE v.ruleset_id = %(ruleset)s AND k.person_key <> w.person_key
+  AND k.checked_in_at >= %(lo)s AND k.checked_in_at <= %(hi)s
+ORDER BY v.case_id, k.checkin_id, k.checked_in_at, abs(extract(epoch FROM k.checked_in_at - v.checked_in_at)),
+         v.checkin_id;
+
+-- name: insert_exposures_overlap
+-- overlap: a contact's visit (ending at their next check-in elsewhere, capped by the venue kind's dwell) overlaps an
+-- F0 visit at the same venue by more than zero minutes; at least %(close_minutes)s is close, less casual. A visitor
+-- who left before the F0 came has no overlap and is no contact. One row per contact check-in per F0: its longest
+-- overlap.
+INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, person_key, case_checkin_id,
+                            overlap_minutes, risk, exposed_on)
+SELECT DISTINCT ON (v.case_id, k.checkin_id, k.checked_in_at)
+       v.ruleset_id, v.case_id, k.checkin_id, k.checked_in_at, k.venue_id, k.person_key, v.checkin_id,
+       o.minutes, CASE WHEN o.minutes >= %(close_minutes)s THEN 'close' ELSE 'casual' END,
+       (k.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace.visit v
+JOIN trace_target t ON t.case_id = v.case_id
+JOIN trace.case_window w ON w.ruleset_id = v.ruleset_id AND w.case_id = v.case_id
+LEFT JOIN events.venues vn ON vn.venue_id = v.venue_id
+CROSS JOIN LATERAL (
+    SELECT coalesce((%(dwell)s::jsonb ->> vn.kind)::int, (%(dwell)s::jsonb ->> 'other')::int) * interval '1 minute'
+        AS dwell
+) d
+JOIN events.checkins k
+  ON k.venue_id = v.venue_id AND k.checked_in_at > v.checked_in_at - d.dwell AND k.checked_in_at < v.visit_end
+LEFT JOIN LATERAL (
+    SELECT min(n.checked_in_at) AS next_at FROM events.checkins n
+    WHERE n.person_key = k.person_key AND n.checked_in_at > k.checked_in_at
+      AND n.checked_in_at < k.checked_in_at + d.dwell AND n.venue_id <> k.venue_id
+) nx ON true
+CROSS JOIN LATERAL (
+    SELECT extract(epoch FROM least(v.visit_end, k.checked_in_at + d.dwell, coalesce(nx.next_at, 'infinity'))
+                              - greatest(v.checked_in_at, k.checked_in_at))::double precision / 60 AS minutes
+) o
+WHERE v.ruleset_id = %(ruleset)s AND k.person_key <> w.person_key AND o.minutes > 0
+  AND k.checked_in_at >= %(lo)s AND k.checked_in_at <= %(hi)s
+ORDER BY v.case_id, k.checkin_id, k.checked_in_at, o.minutes DESC, v.checkin_id;
+
+-- name: new_pairs
+INSERT INTO trace_pairs
+SELECT DISTINCT v.venue_id, (v.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
+WHERE v.ruleset_id = %(ruleset)s
+ON CONFLICT DO NOTHING;
+
+-- name: venue_batch_pairs
+-- A venues batch: every traced (venue, day) of its venues (new, or corrected: kind, name, place).
+INSERT INTO trace_pairs
+SELECT DISTINCT v.venue_id, (v.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace.visit v JOIN events.venues vn ON vn.venue_id = v.venue_id
+WHERE v.ruleset_id = %(ruleset)s AND vn.batch_id = %(batch)s
+ON CONFLICT DO NOTHING;
+
+-- name: counts
+SELECT (SELECT count(*) FROM trace.case_window w JOIN trace_target t ON t.case_id = w.case_id
+        WHERE w.ruleset_id = %(ruleset)s)::int,
+       (SELECT count(*) FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
+        WHERE v.ruleset_id = %(ruleset)s)::int,
+       (SELECT count(DISTINCT v.venue_id) FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
+        WHERE v.ruleset_id = %(ruleset)s)::int,
+       (SELECT count(DISTINCT x.person_key) FROM trace.exposure x JOIN trace_target t ON t.case_id = x.case_id
+        WHERE x.ruleset_id = %(ruleset)s)::int;
+
+-- name: upsert_locations
+-- One candidate location per (venue, local day) of the touched pairs, from every case's visits there that day; a
+-- venue not in the registry yet has none (its check-ins are traced; its location comes with the venue).
+-- Window: checkin_within ±minutes around the first and last F0 check-in; overlap: first F0 check-in to the last
+-- visit's end. Exposure type: checkin_within's from the rule; overlap: close when an F0 stayed close_minutes or more.
+-- visitors: distinct people (keys) who checked in there in the window, F0s included: the publication threshold is
+-- about people, so a listing never points at one person. published_at is set the first time it is published,
+-- updated_at whenever what the public reads (window, type, advice) changes or it comes back after a withdrawal.
+WITH candidate AS (
+    SELECT p.venue_id, p.day, vn.kind,
+           min(v.checked_in_at) AS first_at, max(v.checked_in_at) AS last_at, max(v.visit_end) AS last_end,
+           max(extract(epoch FROM v.visit_end - v.checked_in_at)) / 60 AS longest_minutes,
+           count(DISTINCT v.case_id)::int AS cases
+    FROM trace_pairs p
+    JOIN events.venues vn ON vn.venue_id = p.venue_id
+    JOIN trace.visit v
+      ON v.ruleset_id = %(ruleset)s AND v.venue_id = p.venue_id
+     AND v.checked_in_at >= (p.day::timestamp AT TIME ZONE %(tz)s)
+     AND v.checked_in_at < ((p.day + 1)::timestamp AT TIME ZONE %(tz)s)
+    GROUP BY p.venue_id, p.day, vn.kind
+), windowed AS (
+    SELECT c.*,
+           CASE WHEN %(covisit)s = 'checkin_within' THEN c.first_at - %(minutes)s * interval '1 minute'
+                ELSE c.first_at END AS start_at,
+           CASE WHEN %(covisit)s = 'checkin_within' THEN c.last_at + %(minutes)s * interval '1 minute'
+                ELSE c.last_end END AS end_at,
+           CASE WHEN %(covisit)s = 'checkin_within' THEN %(exposure)s
+                WHEN c.longest_minutes >= %(close_minutes)s THEN 'close' ELSE 'casual' END AS exposure_type,
+           coalesce(c.kind = ANY (%(public_kinds)s::text[]), false) AS public
+    FROM candidate c
+), counted AS (
+    SELECT w.*,
+           (SELECT count(DISTINCT k.person_key) FROM events.checkins k
+            WHERE k.venue_id = w.venue_id AND k.checked_in_at BETWEEN w.start_at AND w.end_at)::int AS visitors
+    FROM windowed w
+)
+INSERT INTO trace.location AS l (event_id, ruleset_id, venue_id, day, start_at, end_at, exposure_type, advice_vi,
+                                 advice_en, cases, visitors, public, published, published_at, updated_at, withdrawn_at)
+SELECT 'loi-' || left(md5(%(ruleset)s || '|' || c.venue_id || '|' || c.day::text), 16), %(ruleset)s, c.venue_id,
+       c.day, c.start_at, c.end_at, c.exposure_type,
+       %(advice)s::jsonb -> c.exposure_type ->> 'vi', %(advice)s::jsonb -> c.exposure_type ->> 'en',
+       c.cases, c.visitors, c.public, c.public AND c.visitors >= %(min_visitors)s,
+       CASE WHEN c.public AND c.visitors >= %(min_visitors)s THEN now() END, now(), NULL
+FROM counted c
+ON CONFLICT (event_id) DO UPDATE SET
+    start_at = excluded.start_at, end_at = excluded.end_at, exposure_type = excluded.exposure_type,
+    advice_vi = excluded.advice_vi, advice_en = excluded.advice_en, cases = excluded.cases,
+    visitors = excluded.visitors, public = excluded.public, published = excluded.published,
+    published_at = coalesce(l.published_at, excluded.published_at),
+    updated_at = CASE
+        WHEN l.withdrawn_at IS NOT NULL
+          OR (l.start_at, l.end_at, l.exposure_type, l.advice_vi, l.advice_en)
+             IS DISTINCT FROM (excluded.start_at, excluded.end_at, excluded.exposure_type, excluded.advice_vi,
+                               excluded.advice_en)
+        THEN now() ELSE l.updated_at END,
+    withdrawn_at = NULL;
+
+-- name: withdraw_locations
+-- A location of a touched pair that no visit supports any more (its cases withdrawn or corrected) is withdrawn:
+-- never deleted, so a feed reader sees it go.
+UPDATE trace.location l SET withdrawn_at = now(), published = false, updated_at = now()
+FROM trace_pairs p
+WHERE l.ruleset_id = %(ruleset)s AND l.venue_id = p.venue_id AND l.day = p.day AND l.withdrawn_at IS NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM trace.visit v
+      WHERE v.ruleset_id = %(ruleset)s AND v.venue_id = p.venue_id
+        AND v.checked_in_at >= (p.day::timestamp AT TIME ZONE %(tz)s)
+        AND v.checked_in_at < ((p.day + 1)::timestamp AT TIME ZONE %(tz)s));
+
+-- name: insert_run
+INSERT INTO trace.run (ruleset_id, trigger, batch_id, started_at, finished_at, cases, visits, venues, contacts,
+                       locations)
+VALUES (%(ruleset)s, %(trigger)s, %(batch_id)s, %(started_at)s, clock_timestamp(), %(cases)s, %(visits)s,
+        %(venues)s, %(contacts)s, %(locations)s)
+RETURNING run_id;
+
+-- name: batch_cases
+-- A cases batch: its cases (new, corrected, withdrawn: a correction carries the batch's id).
+SELECT case_id FROM events.cases WHERE batch_id = %(batch)s
+UNION SELECT key ->> 'case_id' FROM ingest.audit WHERE batch_id = %(batch)s AND key ? 'case_id';
+
+-- name: batch_checkin_cases
+-- A check-ins batch (and the versions it corrected): the cases whose window holds one of their own check-ins in it,
+-- and the traced cases with a visit at one of its venues within %(reach)s minutes (a new contact).
+WITH b AS (
+    SELECT person_key, venue_id, checked_in_at FROM events.checkins WHERE batch_id = %(batch)s
+    UNION ALL
+    SELECT previous ->> 'person_key', previous ->> 'venue_id', (previous ->> 'checked_in_at')::timestamptz
+    FROM ingest.audit WHERE batch_id = %(batch)s AND previous ? 'venue_id'
+)
+SELECT c.case_id
+FROM (SELECT DISTINCT person_key FROM b) p
+JOIN events.cases c ON c.person_key = p.person_key
+WHERE EXISTS (SELECT 1 FROM b
+              WHERE b.person_key = c.person_key
+                AND b.checked_in_at >= ((c.detected_on - %(before_days)s)::timestamp AT TIME ZONE %(tz)s)
+                AND b.checked_in_at < ((c.detected_on + 1)::timestamp AT TIME ZONE %(tz)s))
+UNION
+SELECT v.case_id
+FROM (SELECT venue_id, min(checked_in_at) AS lo, max(checked_in_at) AS hi FROM b GROUP BY venue_id) bv
+JOIN trace.visit v
+  ON v.ruleset_id = %(ruleset)s AND v.venue_id = bv.venue_id
+ AND v.checked_in_at <= bv.hi + %(reach)s * interval '1 minute'
+ AND greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute') >= bv.lo
+WHERE EXISTS (SELECT 1 FROM b
+              WHERE b.venue_id = v.venue_id
+                AND b.checked_in_at >= v.checked_in_at - %(reach)s * interval '1 minute'
+                AND b.checked_in_at <= greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute'));
