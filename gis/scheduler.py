@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from gis import jobs
 from gis.context import AppContext
 from gis.ingest.feeds import feed_names, load_feed
-from gis.ingest.watch import poll_feed
+from gis.ingest.watch import WatchSummary, poll_feed
 
 log = logging.getLogger(__name__)
 
 JOB_TABLE = "scheduler_job"  # in the ingest schema
 
 
-def ingest_feed(ctx: AppContext, name: str) -> list[dict[str, Any]]:
+def ingest_feed(ctx: AppContext, name: str) -> WatchSummary:
     """One run of a feed's job: its new files ingested, each batch followed by the recompute of what it touched."""
     return poll_feed(
         name,
@@ -33,9 +32,9 @@ def ingest_feed(ctx: AppContext, name: str) -> list[dict[str, Any]]:
     )
 
 
-def run_once(ctx: AppContext) -> list[dict[str, Any]]:
+def run_once(ctx: AppContext) -> WatchSummary:
     """Every feed's job once, in name order (what `covidgis ingest watch --once` does)."""
-    return [r for name in feed_names(ctx.ingest.feeds_dir) for r in ingest_feed(ctx, name)]
+    return WatchSummary([r for name in feed_names(ctx.ingest.feeds_dir) for r in ingest_feed(ctx, name).results])
 
 
 def scheduled_ingest(name: str) -> None:

@@ -12,6 +12,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis.boundaries.errors import BoundaryError
+from gis.summary import Summary
 
 WGS84 = "EPSG:4326"
 
@@ -111,6 +112,10 @@ class BoundaryReport:
             "problems": [p.to_dict() for p in self.problems],
         }
 
+    def check_summary(self, dataset: str) -> CheckSummary:
+        """What `covidgis boundaries check` prints: the dataset's name with the report."""
+        return CheckSummary(dataset=dataset, **self.to_json())
+
     def problems_frame(self) -> gpd.GeoDataFrame:
         """Problems as a GeoDataFrame in EPSG:4326, the shape of the data-quality layer."""
         rows = [p.to_dict() for p in self.problems]
@@ -120,6 +125,17 @@ class BoundaryReport:
             frame[col] = frame[col].astype("float64")
         geoms = [p.geometry for p in self.problems]
         return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=WGS84), crs=WGS84)
+
+
+@dataclass
+class CheckSummary(Summary):
+    """A dataset's check without loading it: per-kind summary, the parameters used, every problem (no geometry)."""
+
+    dataset: str
+    metric_crs: str
+    parameters: dict
+    summary: dict[str, dict]
+    problems: list[dict]
 
 
 def _code_str(value) -> str:

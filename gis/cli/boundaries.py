@@ -136,9 +136,8 @@ def check(
         paths or [DEMO_DATASET], codes, None, "population", None, hamlet_points, hamlet_polygons, False, None, None
     )
     prepared = prepare(ds)
-    report = prepared.report.to_json()
     if as_json:
-        print(json.dumps({"dataset": ds.name, **report}, ensure_ascii=False, default=str))
+        print(json.dumps(prepared.report.check_summary(ds.name).to_json(), ensure_ascii=False))
         return
     _print_problems(prepared.report.summary())
 

@@ -32,7 +32,7 @@ def gpkg(
     finally:
         engine.dispose()
     if as_json:
-        typer.echo(json.dumps(summary.__dict__, ensure_ascii=False))
+        typer.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
         for name, count in summary.features.items():
             typer.echo(f"{name}: {count} features" + (" (styled)" if name in summary.styles else ""))

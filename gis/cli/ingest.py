@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,9 +14,6 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from gis.context import AppContext
-
-if TYPE_CHECKING:
-    from gis.ingest.pipeline import BatchSummary
 
 out = Console()
 err = Console(stderr=True)
@@ -143,9 +140,9 @@ def demo_data(
     """Write SYNTHETIC feeds for the province's current areas: an outbreak, its tests, vaccinations, contacts."""
     import datetime as dt
 
-    from gis.ingest.demo_data import DemoOptions, write_demo_feeds
+    from gis.ingest.demo_data import DemoOptions, load_demo_feeds, write_demo_feeds
     from gis.ingest.errors import IngestError
-    from gis.ingest.pipeline import dumps
+    from gis.ingest.pseudonym import Pseudonymiser, load_secret
 
     try:
         first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
@@ -153,34 +150,16 @@ def demo_data(
         raise IngestError(f"--start/--end must be dates like 2021-07-01 ({exc})") from exc
     context: AppContext = ctx.obj
     engine = context.engine
-    written = write_demo_feeds(engine, out_dir, DemoOptions(start=first, end=last, seed=seed, scale=scale))
-    result: dict = {"out": str(out_dir), "files": {f.name: n for f, n in written.items()}}
+    summary = write_demo_feeds(engine, out_dir, DemoOptions(start=first, end=last, seed=seed, scale=scale))
     if load_them:
-        result["batches"] = [s.to_json() for s in _load_all(context, written)]
+        summary = load_demo_feeds(engine, summary, Pseudonymiser(load_secret(context.settings)), context.ingest)
     if as_json:
-        print(dumps(result))
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
         return
-    for f, n in written.items():
-        err.print(f"{n:>9,} rows  {f}")
-    for b in result.get("batches", []):
-        err.print(
-            f"{b['feed']:>13}: batch {b['batch_id']}, {b['accepted']} new, {b['rejected']} rejected ({b['seconds']} s)"
-        )
-
-
-def _load_all(context: AppContext, written: dict[Path, int]) -> list[BatchSummary]:
-    """Ingest the demo files, each with the feed its name says."""
-    from gis.ingest.demo_data import feed_of
-    from gis.ingest.feeds import load_feed
-    from gis.ingest.pipeline import ingest_file
-    from gis.ingest.pseudonym import Pseudonymiser, load_secret
-
-    ingest_settings = context.ingest
-    pseudonymiser = Pseudonymiser(load_secret(context.settings))
-    return [
-        ingest_file(context.engine, load_feed(feed_of(f), ingest_settings.feeds_dir), f, pseudonymiser, ingest_settings)
-        for f in written
-    ]
+    for path, n in zip(summary.paths, summary.files.values(), strict=True):
+        err.print(f"{n:>9,} rows  {path}")
+    for b in summary.batches:
+        err.print(f"{b.feed:>13}: batch {b.batch_id}, {b.accepted} new, {b.rejected} rejected ({b.seconds} s)")
 
 
 @app.command()
@@ -192,7 +171,7 @@ def watch(
 
     context: AppContext = ctx.obj
     if once:
-        print(json.dumps(run_once(context), ensure_ascii=False, default=str))
+        print(json.dumps(run_once(context).to_json(), ensure_ascii=False))
         return
     err.print(f"watching {context.ingest.drop_folder(context.settings.var_dir)} (Ctrl-C stops)")
     run_scheduler(context)

@@ -20,7 +20,7 @@ def weekly(
     week: str = typer.Option(..., help="ISO week, e.g. 2021-W35."),
     out_dir: Path = typer.Option(..., "--out", help="Folder to write the report into."),
     ruleset: str = typer.Option(None, help="Rule set id (default: the one the public map shows)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary (week, day, rule set, files) as JSON."),
 ) -> None:
     """Per district: new cases, tests and positivity, vaccination by age, zones and their changes, with a map."""
     from gis.reports.mapimage import province_map_png
@@ -30,23 +30,13 @@ def weekly(
     context: AppContext = ctx.obj
     engine = context.engine
     report = build_weekly(engine, week, ruleset or published_ruleset(engine, context.risk.ruleset))
-    paths = write_weekly(report, province_map_png(engine, report), out_dir)
+    summary = write_weekly(report, province_map_png(engine, report), out_dir)
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "week": report.week,
-                    "day": str(report.day),
-                    "ruleset": report.ruleset.id,
-                    **{k: str(v) for k, v in paths.items()},
-                },
-                ensure_ascii=False,
-            )
-        )
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
         return
-    for note in report.notes:
+    for note in summary.notes:
         out.print(f"[yellow]{note}[/]")
     out.print(
-        f"báo cáo tuần {report.week} ({report.ruleset.id}, số liệu đến {report.day}): "
-        + ", ".join(str(p) for p in paths.values())
+        f"báo cáo tuần {summary.week} ({summary.ruleset}, số liệu đến {summary.day}): "
+        + ", ".join(str(p) for p in summary.files)
     )

@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -32,7 +33,7 @@ from sqlalchemy.exc import OperationalError
 
 from gis.ingest.errors import IngestError, UnusableFileError
 from gis.ingest.feeds import Feed, load_feed
-from gis.ingest.pipeline import ingest_file
+from gis.ingest.pipeline import BatchSummary, ingest_file
 from gis.ingest.pseudonym import Pseudonymiser, load_secret
 from gis.ingest.settings import IngestSettings
 from gis.settings import Settings
@@ -154,13 +155,45 @@ def _pull(feed: Feed, url: str, folder: Path, timeout_s: float) -> Path | None:
 AfterBatch = Callable[[str, int], Summary | None]  # (event table, batch id): what the caller composes
 
 
+@dataclass
+class IngestedFile(BatchSummary):
+    """A drop-folder file ingested as a batch, with what the caller recomputed after it (None: nothing composed)."""
+
+    recomputed: Summary | None = None
+
+
+@dataclass
+class PullFailed(Summary):
+    """The feed's URL could not be pulled this run (the files already dropped are still ingested)."""
+
+    feed: str
+    url: str
+    error: str
+
+
+@dataclass
+class FileFailed(Summary):
+    """A dropped file that cannot be ingested (unreadable, wrong columns…): moved to failed/ with its reason."""
+
+    feed: str
+    file: str
+    error: str
+
+
+@dataclass
+class WatchSummary(Summary):
+    """One run of feeds' jobs: each pull failure, failed file and ingested file, in order."""
+
+    results: list[IngestedFile | PullFailed | FileFailed] = field(default_factory=list)
+
+
 def poll_feed(
     name: str,
     engine: Engine,
     settings: Settings,
     ingest_settings: IngestSettings,
     after_batch: AfterBatch | None = None,
-) -> list[dict]:
+) -> WatchSummary:
     """One run of a feed's job: pull, then ingest each new file and move it to done/ (or failed/ with the reason).
 
     after_batch runs after each ingested file (the scheduler recomputes zones there; ingest knows nothing of it).
@@ -169,7 +202,7 @@ def poll_feed(
     folder = ingest_settings.drop_folder(settings.var_dir) / name
     for sub in ("done", "failed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    results = []
+    run = WatchSummary()
     if url := feed.schedule.url:
         try:
             with_retries(partial(_pull, feed, url, folder, ingest_settings.pull_timeout_s), ingest_settings)
@@ -180,7 +213,7 @@ def poll_feed(
                 else f"feed {name}: pulling {feed.schedule.url} failed after {ingest_settings.retries} retries ({exc})"
             )
             log.error("%s", message)
-            results.append({"feed": name, "url": feed.schedule.url, "error": message})
+            run.results.append(PullFailed(feed=name, url=url, error=message))
     pseudonymiser = Pseudonymiser(load_secret(settings))
     for path in sorted(p for p in folder.glob(feed.schedule.pattern) if p.is_file() and not p.name.startswith(".")):
         try:
@@ -191,12 +224,11 @@ def poll_feed(
             log.error("%s", exc)
             path.rename(folder / "failed" / path.name)
             (folder / "failed" / f"{path.name}.error.txt").write_text(f"{exc}\n", encoding="utf-8")
-            results.append({"feed": name, "file": path.name, "error": str(exc)})
+            run.results.append(FileFailed(feed=name, file=path.name, error=str(exc)))
             continue
         path.rename(folder / "done" / f"{summary.batch_id}-{path.name}")
-        result = summary.to_json()
+        result = IngestedFile(**{f.name: getattr(summary, f.name) for f in fields(summary)})
         if after_batch:
-            recomputed = with_retries(partial(after_batch, feed.table, summary.batch_id), ingest_settings)
-            result["recomputed"] = recomputed.to_json() if recomputed else None
-        results.append(result)
-    return results
+            result.recomputed = with_retries(partial(after_batch, feed.table, summary.batch_id), ingest_settings)
+        run.results.append(result)
+    return run

@@ -8,6 +8,7 @@ import io
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +21,7 @@ from openpyxl.utils import get_column_letter
 
 from gis.levels import COLOURS
 from gis.reports.weekly import UNIT_LEVEL_VI, WeeklyReport, colour_vi
+from gis.summary import Summary
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -215,16 +217,37 @@ def _sheet(ws, cols: list, frame: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
 
 
-def write_weekly(report: WeeklyReport, png: bytes, out_dir: Path) -> dict[str, Path]:
-    """Write the HTML, the XLSX and the map PNG into out_dir; returns their paths."""
+@dataclass
+class WeeklySummary(Summary):
+    """A written weekly report: its week, last day of data and rule set, the three files, and the report's notes."""
+
+    week: str
+    day: dt.date
+    ruleset: str
+    html: Path
+    xlsx: Path
+    png: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.html, self.xlsx, self.png]
+
+
+def write_weekly(report: WeeklyReport, png: bytes, out_dir: Path) -> WeeklySummary:
+    """Write the HTML, the XLSX and the map PNG into out_dir."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(report)
-    paths = {
-        "html": out_dir / f"{stem}.html",
-        "xlsx": out_dir / f"{stem}.xlsx",
-        "png": out_dir / f"ban-do-{report.week}.png",
-    }
-    paths["png"].write_bytes(png)
-    write_html(report, png, paths["html"])
-    write_xlsx(report, png, paths["xlsx"])
-    return paths
+    summary = WeeklySummary(
+        week=report.week,
+        day=report.day,
+        ruleset=report.ruleset.id,
+        html=out_dir / f"{stem}.html",
+        xlsx=out_dir / f"{stem}.xlsx",
+        png=out_dir / f"ban-do-{report.week}.png",
+        notes=list(report.notes),
+    )
+    summary.png.write_bytes(png)
+    write_html(report, png, summary.html)
+    write_xlsx(report, png, summary.xlsx)
+    return summary

@@ -17,6 +17,7 @@ import geopandas as gpd
 from sqlalchemy import Engine, text
 
 from gis.settings import PROJECT_ROOT
+from gis.summary import Summary
 
 log = logging.getLogger(__name__)
 LAYERS_DIR = PROJECT_ROOT / "layers"
@@ -31,7 +32,9 @@ HISTORY = {"zones-history": ("pub.zones_history", "MultiPolygon")}
 
 
 @dataclass
-class ExportSummary:
+class ExportSummary(Summary):
+    """The GeoPackage written: features per layer, and the layers whose QGIS style is embedded."""
+
     path: str
     features: dict[str, int] = field(default_factory=dict)
     styles: list[str] = field(default_factory=list)

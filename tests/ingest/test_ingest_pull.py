@@ -126,7 +126,7 @@ def pull_env(ingest_env, tmp_path) -> dict:
 
 def _watch_once(covidgis, env: dict) -> tuple[list[dict], str]:
     proc = covidgis("ingest", "watch", "--once", env=env)
-    return json.loads(proc.stdout), proc.stderr
+    return json.loads(proc.stdout)["results"], proc.stderr
 
 
 def _drop(env: dict, feed: str = "tests") -> Path:
@@ -232,7 +232,7 @@ def test_the_pull_retries_until_the_server_comes_up(engine, covidgis, pull_env):
             proc.kill()
     assert proc.returncode == 0, "".join(seen) + err
     assert "Connection refused" in "".join(seen)
-    [batch] = _of_feed(json.loads(out))
+    [batch] = _of_feed(json.loads(out)["results"])
     assert batch["accepted"] == 20 and _rows(engine, "XN-PD") == 20
     assert export.answers == [200]
 

@@ -67,7 +67,7 @@ def test_a_run_survives_a_database_restart(engine, pg_cluster, ingest_env):
             proc.kill()
     assert proc.returncode == 0, err
     assert "retry 1 of" in err
-    results = json.loads(out)
+    results = json.loads(out)["results"]
     assert [(r["feed"], r["accepted"]) for r in results] == [("tests", 500)]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events.tests WHERE sample_id LIKE 'XN-R%'")).scalar() == 500

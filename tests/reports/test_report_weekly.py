@@ -2,6 +2,7 @@
 
 import base64
 import datetime as dt
+import json
 import zipfile
 from pathlib import Path
 
@@ -140,7 +141,17 @@ def report(engine, db_url, tmp_path_factory):
     compute_indicators(engine, days, StatsSettings())
     compute_zones(engine, days, load_ruleset("vn-4800-2021"), RiskSettings())
     out = tmp_path_factory.mktemp("weekly")
-    run_cli("report", "weekly", "--week", "2021-W35", "--out", str(out), database_url=db_url)
+    summary = json.loads(
+        run_cli("report", "weekly", "--week", "2021-W35", "--out", str(out), "--json", database_url=db_url).stdout
+    )
+    # The summary (gis/reports/render.py WeeklySummary) names what was written, with the week's last day of data.
+    assert (summary["week"], summary["day"], summary["ruleset"]) == ("2021-W35", str(SUNDAY), "vn-4800-2021")
+    assert [Path(summary[k]).name for k in ("html", "xlsx", "png")] == [
+        "bao-cao-tuan-2021-W35.html",
+        "bao-cao-tuan-2021-W35.xlsx",
+        "ban-do-2021-W35.png",
+    ]
+    assert summary["notes"] == []
     return out
 
 
