@@ -22,7 +22,7 @@ def _engine(ctx: typer.Context) -> Engine:
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Who the key is for."),
-    role: str = typer.Option(..., "--role", help="analyst or committee."),
+    role: str = typer.Option(..., "--role", help="analyst, committee or tracer."),
 ) -> None:
     """Create a key and print its token once (only its sha256 is stored)."""
     from gis.serve.users import add_user

@@ -30,11 +30,15 @@ log = logging.getLogger(__name__)
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 TOKEN_PREFIX = "cgis_"
-ROLES = ("analyst", "committee")
+ROLES = ("analyst", "committee", "tracer")
 # Restricted collections each role may read. Analysts fix data, so they also see the rows the ingest refused.
+# Tracers (the CDC's tracing teams) read the tracing layers only: their F0 list is the case system's, and the
+# exposure layers carry the case ids (layers/README.md, audiences).
+TRACING = {"exposure-venues", "exposure-contacts"}
 ROLE_COLLECTIONS = {
-    "analyst": {"cases", "quarantine-facilities", "indicators", "ingest-rejects"},
-    "committee": {"cases", "quarantine-facilities", "indicators"},
+    "analyst": {"cases", "quarantine-facilities", "indicators", "ingest-rejects", *TRACING},
+    "committee": {"cases", "quarantine-facilities", "indicators", *TRACING},
+    "tracer": TRACING,
 }
 USER_KEY = "covidgis.user"  # where the middleware leaves the caller in the ASGI scope
 
@@ -110,7 +114,7 @@ class TokenVerifier:
             raise InvalidCredentials(f"invalid token: {exc}") from exc
         roles = claims.get(self.settings.oidc_role_claim) or []
         roles = [roles] if isinstance(roles, str) else roles
-        role = next((r for r in ("committee", "analyst") if r in roles), None)
+        role = next((r for r in ("committee", "analyst", "tracer") if r in roles), None)
         if role is None:
             raise InvalidCredentials(f"the token's {self.settings.oidc_role_claim!r} claim names no covid-gis role")
         return User(str(claims.get("preferred_username") or claims["sub"]), role)
