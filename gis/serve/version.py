@@ -32,10 +32,11 @@ class Version:
     boundaries: int
     facilities: int
     changed_at: dt.datetime | None
+    trace: int = 0  # the last trace run (locations of interest)
 
     @cached_property
     def tag(self) -> str:
-        return f"z{self.zones}.b{self.boundaries}.f{self.facilities}"
+        return f"z{self.zones}.b{self.boundaries}.f{self.facilities}.t{self.trace}"
 
     @cached_property
     def last_modified(self) -> str:
@@ -57,7 +58,9 @@ class DataVersion:
         """The version as the database has it now."""
         with self.engine.connect() as conn:
             row = conn.execute(text(SQL["data_version"])).mappings().one()
-        return Version(row["zones"] or 0, row["boundaries"] or 0, row["facilities"] or 0, row["changed_at"])
+        return Version(
+            row["zones"] or 0, row["boundaries"] or 0, row["facilities"] or 0, row["changed_at"], row["trace"] or 0
+        )
 
     def _fresh(self) -> Version | None:
         if self._value is not None and time.monotonic() - self._read_at < self.ttl:

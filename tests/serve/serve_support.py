@@ -21,8 +21,16 @@ from gis.risk.zones import compute_zones
 DAYS = [dt.date(2021, 10, 19), dt.date(2021, 10, 20)]
 TAN_PHONG = "25996"  # commune made orange on the last day
 SMALL_HAMLET = "25996-01"  # hamlet with 2 community cases: a count below the suppression threshold
-PUBLIC = ["areas", "zones", "zones-history", "facilities-public", "data-quality"]
-RESTRICTED = ["cases", "quarantine-facilities", "indicators", "ingest-rejects"]
+PUBLIC = [
+    "areas",
+    "zones",
+    "zones-history",
+    "facilities-public",
+    "data-quality",
+    "locations-of-interest",
+    "locations-of-interest-withdrawn",
+]
+RESTRICTED = ["cases", "quarantine-facilities", "indicators", "ingest-rejects", "exposure-venues", "exposure-contacts"]
 PERSON_KEYS = [f"{i:02d}" + "9f3c1b2a7e5d4c6b8a0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f6a7"[2:] for i in range(3)]
 CASE_POINTS = [(106.8234567, 10.9712345), (106.8345678, 10.9823456), (106.8456789, 10.9634567)]
 
@@ -112,8 +120,88 @@ def tokens(served, db_url):
     """One API key per role."""
     return {
         role: run_cli("users", "add", f"test-{role}", "--role", role, database_url=db_url).stdout.strip()
-        for role in ("analyst", "committee")
+        for role in ("analyst", "committee", "tracer")
     }
+
+
+# Tracing (issue 12): F0 check-ins on one local day at five venues, traced by gis.trace.engine with the default rule
+# set (check-in within ±60 minutes; published from 5 distinct visitors, F0 included). TRACE_PUBLISHED are published;
+# VN-FEW has too few visitors, VN-FACTORY is not a public kind, VN-WD is published, then withdrawn with its case.
+TRACE_DAY = "2021-10-17"
+TRACE_VENUES = {  # venue_id: name, kind, lon, lat, F0 case, local check-in time, other visitors
+    "VN-PUB": ('=HYPERLINK("https://evil.example/?q=1","Chợ Tân Phong")', "market", 106.8301, 10.9755, 1, "09:00", 6),
+    "VN-XSS": ("<script>alert('loi')</script> Siêu thị Tân Phong", "supermarket", 106.8312, 10.9766, 1, "10:30", 6),
+    "VN-FEW": ("Quán ăn Ba Lành", "restaurant", 106.8323, 10.9777, 1, "12:00", 2),
+    "VN-FACTORY": ("Nhà máy may Tân Phong", "industrial_zone", 106.8334, 10.9788, 1, "14:00", 6),
+    "VN-WD": ("Chợ đêm Tân Phong", "market", 106.8345, 10.9799, 2, "19:00", 6),
+}
+TRACE_PUBLISHED = {"VN-PUB", "VN-XSS"}
+TRACE_CASES = {1: "CA-TRACE-0001", 2: "CA-TRACE-0002"}
+
+
+def trace_key(who: str) -> str:
+    """A pseudonymised person key (64 hex digits, as ingest stores them) for a seeded person."""
+    import hashlib
+
+    return hashlib.sha256(f"covid-gis trace seed {who}".encode()).hexdigest()
+
+
+def fill_trace(engine) -> None:
+    """Venues, check-ins and two F0 (events), traced (`withdraw_trace_case` then withdraws the second)."""
+    from zoneinfo import ZoneInfo
+
+    from gis.trace.engine import trace_cases
+    from gis.trace.rules import DEFAULT_TRACE_RULESET, load_trace_rules
+    from gis.trace.settings import TraceSettings
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    day = dt.date.fromisoformat(TRACE_DAY)
+    lower = dt.datetime.combine(day, dt.time(), tz)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS events.checkins_{day:%Y%m%d} PARTITION OF events.checkins "
+            "FOR VALUES FROM (%(lower)s) TO (%(upper)s)",
+            {"lower": lower, "upper": lower + dt.timedelta(days=1)},
+        )
+        for n, case_id in TRACE_CASES.items():
+            conn.execute(
+                text(
+                    "INSERT INTO events.cases (case_id, person_key, detected_on, batch_id, row_hash) "
+                    "VALUES (:c, :p, :d, 1, 'trace-seed')"
+                ),
+                {"c": case_id, "p": trace_key(f"f0-{n}"), "d": day + dt.timedelta(days=1)},
+            )
+        for venue, (name, kind, lon, lat, f0, hhmm, others) in TRACE_VENUES.items():
+            conn.execute(
+                text(
+                    "INSERT INTO events.venues (venue_id, name, kind, geom, area_code, commune_code, batch_id, "
+                    "row_hash) VALUES (:v, :n, :k, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :a, :c, 1, 'seed')"
+                ),
+                {"v": venue, "n": name, "k": kind, "lon": lon, "lat": lat, "a": SMALL_HAMLET, "c": TAN_PHONG},
+            )
+            at = dt.datetime.combine(day, dt.time.fromisoformat(hhmm), tz)
+            visits = [(f"f0-{f0}", at)] + [(f"{venue}-{i}", at + dt.timedelta(minutes=5 * i)) for i in range(others)]
+            for who, when in visits:
+                conn.execute(
+                    text(
+                        "INSERT INTO events.checkins (checkin_id, checked_in_at, person_key, venue_id, batch_id, "
+                        "row_hash) VALUES (:i, :t, :p, :v, 1, 'seed')"
+                    ),
+                    {"i": f"CI-{venue}-{who}", "t": when, "p": trace_key(who), "v": venue},
+                )
+    rules, settings = load_trace_rules(DEFAULT_TRACE_RULESET), TraceSettings()
+    trace_cases(engine, rules, settings, cases=list(TRACE_CASES.values()))
+
+
+def withdraw_trace_case(engine) -> None:
+    """The second F0 is withdrawn (status 'withdrawn'), traced again: its location VN-WD gets withdrawn_at."""
+    from gis.trace.engine import trace_cases
+    from gis.trace.rules import DEFAULT_TRACE_RULESET, load_trace_rules
+    from gis.trace.settings import TraceSettings
+
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE events.cases SET status = 'withdrawn' WHERE case_id = :c"), {"c": TRACE_CASES[2]})
+    trace_cases(engine, load_trace_rules(DEFAULT_TRACE_RULESET), TraceSettings(), cases=[TRACE_CASES[2]])
 
 
 def bearer(token: str) -> dict:

@@ -194,7 +194,7 @@ def test_data_version_is_read_once_per_ttl_by_one_reader(filled):
     now = DataVersion(filled, 0).current()
     assert now.zones == before.zones + 1 and now.tag != before.tag
     assert (now.boundaries, now.facilities) == (before.boundaries, before.facilities)
-    assert now.tag == f"z{now.zones}.b{now.boundaries}.f{now.facilities}"
+    assert now.tag == f"z{now.zones}.b{now.boundaries}.f{now.facilities}.t{now.trace}"
 
 
 def test_data_version_without_a_ttl_follows_every_change(filled):

@@ -1,5 +1,6 @@
 """Privacy: every public collection in every format (collection, items, one item; json, html, jsonld; MVT tiles;
-processes) carries no person key, raw ID or phone number, case point, or unsuppressed small count."""
+processes) carries no person key, raw ID or phone number, case point, or unsuppressed small count; the locations of
+interest no case id and no venue that is not published (non-public kind, too few visitors, withdrawn)."""
 
 import json
 import re
@@ -13,10 +14,16 @@ from serve_support import (
     PUBLIC,
     SMALL_HAMLET,
     TAN_PHONG,
+    TRACE_CASES,
+    TRACE_PUBLISHED,
+    TRACE_VENUES,
+    fill_trace,
     filled,  # noqa: F401  (a fixture)
     get_json,
     served,  # noqa: F401  (a fixture)
     tile_of,
+    trace_key,
+    withdraw_trace_case,
 )
 from sqlalchemy import text
 
@@ -47,7 +54,14 @@ THRESHOLD = 5
 
 @pytest.fixture(scope="module")
 def secrets_in_db(filled):
-    """What must never reach the public: person keys, case coordinates, and the small count's exact rate."""
+    """What must never reach the public: person keys, case coordinates, the small count's exact rate; of tracing, the
+    F0s' and contacts' keys, the case ids and the venues not published."""
+    fill_trace(filled)
+    withdraw_trace_case(filled)
+    with filled.connect() as conn:
+        trace_keys = conn.execute(text("SELECT DISTINCT person_key FROM events.checkins")).scalars().all()
+    assert {trace_key("f0-1"), trace_key("VN-PUB-0")} <= set(trace_keys)
+    hidden = [v for v in TRACE_VENUES if v not in TRACE_PUBLISHED]
     with filled.connect() as conn:
         decisive = conn.execute(
             text("SELECT decisive FROM risk.zone WHERE area_code = :c ORDER BY day DESC LIMIT 1"), {"c": SMALL_HAMLET}
@@ -60,7 +74,12 @@ def secrets_in_db(filled):
     found = re.search(r"community_cases_7d_per_100k = ([0-9.]+)", " ".join(reasons))
     assert found, reasons
     shown = found.group(1)
-    return {"person keys": PERSON_KEYS, "small-count rate": [shown, repr(rate)[:10]]}
+    return {
+        "person keys": PERSON_KEYS + trace_keys,
+        "small-count rate": [shown, repr(rate)[:10]],
+        "case ids": list(TRACE_CASES.values()),
+        "venues not published": hidden + [TRACE_VENUES[v][0] for v in hidden],
+    }
 
 
 def case_point_patterns() -> list[re.Pattern]:
@@ -200,3 +219,10 @@ def test_facilities_public_has_places_without_occupancy(served):
     assert {f["properties"]["kind"] for f in features} == {"testing", "vaccination", "essential_goods", "quarantine"}
     for f in features:
         assert not {"beds", "rooms", "occupied", "capacity", "open_stays"} & set(f["properties"])
+
+
+def test_locations_of_interest_list_published_venues_only(served, secrets_in_db):
+    features = get_json(f"{served}/collections/locations-of-interest/items", limit=10000)["features"]
+    assert {f["properties"]["venue_id"] for f in features} == TRACE_PUBLISHED
+    for f in features:
+        assert not {"person_key", "case_id", "cases", "visitors", "contacts", "f0"} & set(f["properties"])

@@ -1,7 +1,7 @@
 -- Queries of the serving layer (gis/serve), run with the server's own connection (not the public role).
 
 -- name: data_version
-SELECT zones, boundaries, facilities, changed_at FROM pub.data_version;
+SELECT zones, boundaries, facilities, trace, changed_at FROM pub.data_version;
 
 -- name: api_key
 SELECT name, role FROM serve.api_key WHERE token_sha256 = :token_sha256 AND revoked_at IS NULL;
