@@ -7,11 +7,19 @@ implementation of fieldtypes.converter(): tests/ingest/test_ingest_rowcode.py ho
 (Hypothesis), and nothing else in the package generates or runs source.
 
 A line (see COPY_OPTIONS): row number, bad fields (an array literal, or empty), the row's flaw (reason, field,
-message; empty when none), then one value per field in feed order; an empty value is NULL.
+message; empty when none), the row hash, then one value per field in feed order; an empty value is NULL.
+
+The row hash is what the merge stores as `row_hash` and compares to tell a correction from a duplicate:
+`md5(ROW(<staged values in feed order>)::text)`, the digest batches stored before it was made here. It is computed
+in Python (record_text mirrors PostgreSQL's record_out for text values) because the server spends ~2-5 s per million
+rows on it while it is the merge's bottleneck, and Python runs on the other core while COPY reads;
+tests/ingest/test_ingest_rowcode.py holds record_text to the server's `ROW(...)::text` on random values.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,6 +37,39 @@ COPY_OPTIONS = "FORMAT text, NULL ''"
 _BAD = object()  # a value that did not convert: staged as written, its field listed in the bad fields
 _MEMO_LIMIT = 200_000  # distinct spellings remembered per field (dates at minute precision, vocabularies)
 NO_FLAW = "\t\t"  # the three empty flaw columns of a sound row
+# What makes record_out quote a value: a quote, backslash, parenthesis, comma or ASCII white space (C isspace()).
+_RECORD_SPECIAL = re.compile(r'[ \t\n\r\v\f"\\(),]').search
+_RECORD_MEMO_LIMIT = 400_000  # record forms of memoised fields' values remembered per file
+
+
+def record_value(value: str) -> str:
+    """A staged value as PostgreSQL's record_out writes it inside `ROW(...)::text`: NULL (staged '') as nothing,
+    a value holding a quote, backslash, parenthesis, comma or white space in quotes with quotes and backslashes
+    doubled, any other value as it is. (A non-NULL empty value, which record_out would quote, is never staged.)"""
+    if not value or _RECORD_SPECIAL(value) is None:
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '""') + '"'
+
+
+def record_text(values: list[str]) -> str:
+    """`ROW(values)::text` of staged text values ('' is NULL)."""
+    return "(" + ",".join(map(record_value, values)) + ")"
+
+
+def row_hash(values: list[str]) -> str:
+    """`md5(ROW(values)::text)`: the row hash of staged values."""
+    return hashlib.md5(record_text(values).encode(), usedforsecurity=False).hexdigest()
+
+
+class _RecordForms(dict):
+    """Staged value → its record form, for fields whose values repeat (dates, vocabularies): one dict lookup a
+    value; at most _RECORD_MEMO_LIMIT are remembered."""
+
+    def __missing__(self, value: str) -> str:
+        out = record_value(value)
+        if len(self) < _RECORD_MEMO_LIMIT:
+            self[value] = out
+        return out
 
 
 def _memo(convert: Converter, memo: dict[Any, Any]) -> Callable[[Any], Any]:
@@ -98,7 +139,7 @@ def _careful(feed: Feed, names: list[str]) -> Callable[..., str]:
     limits = [MAX_KEY if n in _short_fields(feed) else MAX_VALUE for n in names]
 
     def line(number: int, bad: str, flaw: str, values: list[str]) -> str:
-        out = []
+        out, staged = [], []
         for name, label, limit, value in zip(names, labels, limits, values):
             if "\0" in value:
                 value = value.replace("\0", "\ufffd")
@@ -115,8 +156,9 @@ def _careful(feed: Feed, names: list[str]) -> Callable[..., str]:
                         "value_too_long", name, f"{label}: {len(value):,} characters; at most {limit:,} are accepted"
                     )
                 value = value[:SHOWN] + "…"
+            staged.append(value)
             out.append(escape_text(value))
-        return "\t".join([str(number), bad, flaw, *out])
+        return "\t".join([str(number), bad, flaw, row_hash(staged), *out])
 
     return line
 
@@ -138,6 +180,10 @@ def compile_lines(
         "_state": state,
         "_careful": _careful(feed, [n for n, _ in fields]),
         "_cells": _cells(width, need) if width is not None else None,
+        "_md5": hashlib.md5,
+        "_row_hash": row_hash,
+        "_sp": _RECORD_SPECIAL,
+        "_rq": _RecordForms(),
     }
     body = [
         "    for number, row in rows:",
@@ -151,6 +197,8 @@ def compile_lines(
         body += [f"        if len(row) < {need}:", "            row = list(row) + pad[len(row):]"]
     body.append("        bad = None")
     names = []
+    forms = []  # each value's record form in the row hash, as an f-string part
+    free = []  # values of any text (text and number paths): the hash's fast path holds when none needs quoting
     position = {name: k for k, (name, _) in enumerate(fields)}
     key = " ".join(f"f{position[k]}," for k in feed.key)
     for k, (name, index) in enumerate(fields):
@@ -158,9 +206,17 @@ def compile_lines(
         names.append(out)
         if index is None:
             body.append(f"        {out} = ''")
+            forms.append("")  # NULL
             continue
         spec = feed.fields[name]
         path = "memo" if spec.values else FIELD_TYPES[spec.type].row  # a vocabulary is memoised whatever the type
+        if path == "person":  # a key is hexadecimal digits: never quoted
+            forms.append("{" + out + "}")
+        elif path == "memo":  # few distinct values: their record forms are remembered
+            forms.append("{_rq[" + out + "]}")
+        else:
+            forms.append("{" + out + "}")
+            free.append(out)
         body.append(f"        v = row[{index}]")
         if path == "person":
             body += [
@@ -191,8 +247,19 @@ def compile_lines(
             body.append(
                 f"        {out} = v.strip() if v.__class__ is str else (_text(v) or '') if v is not None else ''"
             )
-    columns = 5 + len(fields)
-    line = "\\t".join(["{number}", "{b}", "{flaw}"] + ["{" + n + "}" for n in names])
+    columns = 6 + len(fields)
+    line = "\\t".join(["{number}", "{b}", "{flaw}", "{h}"] + ["{" + n + "}" for n in names])
+    record = "(" + ",".join(forms) + ")"
+    fast = f"_md5(f'{record}'.encode(), usedforsecurity=False).hexdigest()"
+    if free:
+        body += [
+            f"        if _sp({' + '.join(free)}) is None:",
+            f"            h = {fast}",
+            "        else:",
+            f"            h = _row_hash([{', '.join(names)}])",
+        ]
+    else:
+        body.append(f"        h = {fast}")
     keys = " or ".join(f"len(f{position[k]}) > {MAX_KEY}" for k in _short_fields(feed))
     body += [
         f"        key = ({key})",  # as staged: what the duplicate check of the batch compares

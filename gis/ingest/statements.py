@@ -216,7 +216,6 @@ class FeedSql:
             "merge",
             "incoming",
             typed=_join(typed),
-            content=_join([self._col(n) for n in self.feed.fields]),
             **self._located(),
         )
 

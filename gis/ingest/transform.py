@@ -40,8 +40,8 @@ def plan(feed: Feed, header: list[str], file_name: str) -> list[tuple[str, int |
 
 class Records:
     """Staging records as lines of COPY text (see COPY_OPTIONS): row number, bad fields (an array literal, or
-    empty), the row's flaw (reason, field, message; empty when none), then one value per field in feed order; an
-    empty value is NULL.
+    empty), the row's flaw (reason, field, message; empty when none), the row hash (rowcode.row_hash), then one value
+    per field in feed order; an empty value is NULL.
 
     width: the cells a row must have (the header's, CSV), or None (objects and worksheets: cells are named or
     positioned). keys_increasing: so far every row's natural key (as staged) was greater than the row before's, so

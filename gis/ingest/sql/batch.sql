@@ -9,7 +9,7 @@ RETURNING id
 -- The rejected row as staged: the person field is already its pseudonymous key, never the raw identifier.
 INSERT INTO ingest.reject (batch_id, file_name, row_number, field, reason, message, record)
 SELECT %(batch_id)s, %(file_name)s, p._row, p.field, p.reason, p.message,
-       to_jsonb(s) - ARRAY['_row', '_bad', '_reason', '_field', '_message']
+       to_jsonb(s) - ARRAY['_row', '_bad', '_reason', '_field', '_message', '_hash']
 FROM problem p JOIN stage s ON s._row = p._row
 ORDER BY p._row
 

@@ -9,11 +9,13 @@ SET LOCAL work_mem = '256MB'
 -- name: create_stage
 -- _bad: the fields whose value did not convert (dates); _reason, _field, _message: what is wrong with the row as a
 -- whole, seen while it was read (transform.py: too many or too few cells, a NUL, a value too long), or NULL.
-CREATE TEMP TABLE stage (_row integer NOT NULL, _bad text[], _reason text, _field text, _message text, {columns})
+-- _hash: md5(ROW(<the staged values>)::text), computed while the row was read (rowcode.py), stored as row_hash.
+CREATE TEMP TABLE stage (_row integer NOT NULL, _bad text[], _reason text, _field text, _message text, _hash text,
+                         {columns})
     ON COMMIT DROP
 
 -- name: copy_stage
-COPY stage (_row, _bad, _reason, _field, _message, {names}) FROM STDIN WITH ({options})
+COPY stage (_row, _bad, _reason, _field, _message, _hash, {names}) FROM STDIN WITH ({options})
 
 -- name: create_work
 CREATE TEMP TABLE problem (_row integer NOT NULL, field text, reason text NOT NULL, message text NOT NULL)
