@@ -12,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from gis.cli import boundaries, db, export, ingest, pseudonymise, report, risk, serve, users, zones
+from gis.cli import boundaries, db, export, ingest, pseudonymise, report, risk, serve, trace, users, zones
 from gis.context import AppContext
 from gis.errors import CovidGisError
 
@@ -52,6 +52,7 @@ app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(risk.app, name="risk")
 app.add_typer(zones.app, name="zones")
+app.add_typer(trace.app, name="trace")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(export.app, name="export")

@@ -18,32 +18,13 @@ defusedcsv was not taken: it leaves TAB and CR unprefixed and rewrites `|` insid
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import json
-from decimal import Decimal
 
 import shapely.geometry
 from pygeoapi.formatter.csv_ import CSVFormatter as _PygeoapiCSVFormatter
 from pygeoapi.plugin import PLUGINS
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may evaluate (OWASP CSV injection)
-
-
-def cell(value) -> str | int | float | Decimal:
-    """One CSV cell: numbers as numbers, everything else as spreadsheet-safe text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, Decimal)):
-        return value
-    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+from gis.csvcell import cell
 
 
 class CSVFormatter(_PygeoapiCSVFormatter):

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
@@ -59,6 +60,8 @@ def _params(rules: TraceRules, settings: TraceSettings) -> dict[str, Any]:
         "min_visitors": settings.publish_min_visitors,
         "advice": json.dumps({k: a.model_dump() for k, a in rules.advice.items()}, ensure_ascii=False),
         "reach": reach_minutes(rules),
+        "max_dwell": max(rules.dwell_minutes.values()),
+        "max_reach": max(rules.covisit_minutes, *rules.dwell_minutes.values()),
     }
 
 
@@ -83,29 +86,8 @@ def trace_cases(
     if cases is not None and day is not None:
         raise ValueError("trace_cases takes cases or day, not both")
     started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC)
-    p = _params(rules, settings)
     with engine.begin() as conn:
-        _prepare(conn, p)
-        if cases is not None:
-            conn.exec_driver_sql(SQL["target_cases"], {"cases": list(cases)})
-        elif day is not None:
-            conn.exec_driver_sql(SQL["target_day"], {**p, "day": day})
-        else:
-            conn.exec_driver_sql(SQL["target_all"], p)
-        conn.exec_driver_sql(SQL["analyze_target"])
-        conn.exec_driver_sql(SQL["old_pairs"], p)
-        for name in ("delete_exposures", "delete_visits", "delete_windows", "insert_windows", "insert_visits"):
-            conn.exec_driver_sql(SQL[name], p)
-        lo, hi = conn.exec_driver_sql(SQL["visit_bounds"], p).one()
-        if lo is not None:
-            exposures = "insert_exposures_" + rules.covisit
-            conn.exec_driver_sql(SQL[exposures], {**p, "lo": lo, "hi": hi})
-        conn.exec_driver_sql(SQL["new_pairs"], p)
-        n_cases, visits, venues, contacts = conn.exec_driver_sql(SQL["counts"], p).one()
-        locations = _locations(conn, p)
-        summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0)
-        summary.run_id = _record_run(conn, p, summary, trigger, batch_id, started_at)
+        summary = trace_in(conn, rules, settings, cases=cases, day=day, trigger=trigger, batch_id=batch_id)
     summary.seconds = round(time.perf_counter() - started, 3)
     log.info(
         "trace %s: %d cases, %d visits at %d venues, %d contacts, %d locations (%.2f s)",
@@ -117,6 +99,48 @@ def trace_cases(
         summary.locations,
         summary.seconds,
     )
+    return summary
+
+
+def trace_in(
+    conn: Connection,
+    rules: TraceRules,
+    settings: TraceSettings,
+    *,
+    cases: list[str] | None = None,
+    day: dt.date | None = None,
+    trigger: Trigger = "cli",
+    batch_id: int | None = None,
+) -> TraceSummary:
+    """`trace_cases` inside the caller's transaction (a benchmark rolls it back); seconds: of the statements."""
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    p = _params(rules, settings)
+    _prepare(conn, p)
+    if cases is not None:
+        conn.exec_driver_sql(SQL["target_cases"], {"cases": list(cases)})
+    elif day is not None:
+        conn.exec_driver_sql(SQL["target_day"], {**p, "day": day})
+    else:
+        conn.exec_driver_sql(SQL["target_all"], p)
+    conn.exec_driver_sql(SQL["analyze_target"])
+    conn.exec_driver_sql(SQL["old_pairs"], p)
+    for name in ("delete_exposures", "delete_visits", "delete_windows", "insert_windows"):
+        conn.exec_driver_sql(SQL[name], p)
+    wlo, whi = conn.exec_driver_sql(SQL["window_bounds"], p).one()
+    if wlo is not None:
+        for name in ("f0_checkins", "index_f0_checkins", "analyze_f0_checkins", "insert_visits", "analyze_visits"):
+            conn.exec_driver_sql(SQL[name], {**p, "wlo": wlo, "whi": whi})
+        conn.exec_driver_sql(SQL["store_visits"])
+        lo, hi = conn.exec_driver_sql(SQL["visit_bounds"], p).one()
+    if wlo is not None and lo is not None:
+        conn.exec_driver_sql(SQL["insert_exposures_" + rules.covisit], {**p, "lo": lo, "hi": hi})
+    conn.exec_driver_sql(SQL["new_pairs"], p)
+    n_cases, visits, venues, contacts = conn.exec_driver_sql(SQL["counts"], p).one()
+    locations = _locations(conn, p)
+    summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0)
+    summary.run_id = _record_run(conn, p, summary, trigger, batch_id, started_at)
+    summary.seconds = round(time.perf_counter() - started, 3)
     return summary
 
 
@@ -164,15 +188,65 @@ def unknown_cases(engine: Engine, cases: list[str]) -> list[str]:
     return [c for c in cases if c not in known]
 
 
+CONTACT_COLUMNS = (
+    "checkin_id",
+    "venue_id",
+    "checked_in_at",
+    "person_key",
+    "case_id",
+    "overlap_minutes",
+    "risk",
+    "ruleset_id",
+)
+
+
+def case_contacts(engine: Engine, ruleset_id: str, case_id: str, settings: TraceSettings) -> list[dict[str, Any]]:
+    """The contact check-ins of one case (CONTACT_COLUMNS; checked_in_at in the local time zone)."""
+    tz = ZoneInfo(settings.timezone)
+    params = {"ruleset": ruleset_id, "case_id": case_id}
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(SQL["case_contacts"], params).mappings().all()
+    return [{**row, "checked_in_at": row["checked_in_at"].astimezone(tz)} for row in rows]
+
+
+def case_traced(engine: Engine, ruleset_id: str, case_id: str) -> bool:
+    """Whether the case has a window in the rule set (traced, and not withdrawn)."""
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(SQL["case_traced"], {"ruleset": ruleset_id, "case_id": case_id}).scalar_one()
+
+
+@dataclass
+class Notified(Summary):
+    """A contact marked notified (`covidgis trace mark`)."""
+
+    ruleset: str
+    person_key: str
+    notified_at: dt.datetime
+    notified_by: str | None
+
+
+def mark_notified(engine: Engine, ruleset_id: str, person_key: str, by: str | None) -> Notified | None:
+    """Record that a contact was notified; None when the key has no exposure in the rule set."""
+    with engine.begin() as conn:
+        at = conn.exec_driver_sql(
+            SQL["mark_notified"], {"ruleset": ruleset_id, "person_key": person_key, "by": by}
+        ).scalar_one_or_none()
+    return Notified(ruleset_id, person_key, at, by) if at is not None else None
+
+
 def _prepare(conn: Connection, p: dict[str, Any]) -> None:
     conn.exec_driver_sql(SQL["lock"], p)
+    conn.exec_driver_sql(SQL["no_jit"])
     conn.exec_driver_sql(SQL["create_target"])
     conn.exec_driver_sql(SQL["create_pairs"])
 
 
 def _locations(conn: Connection, p: dict[str, Any]) -> int:
     """Recompute the locations of the pairs in trace_pairs: upserted and withdrawn rows."""
-    upserted = conn.exec_driver_sql(SQL["upsert_locations"], p).rowcount
+    plo, phi = conn.exec_driver_sql(SQL["pair_bounds"], p).one()
+    if plo is None:
+        return 0
+    upserted = conn.exec_driver_sql(SQL["upsert_locations"], {**p, "plo": plo, "phi": phi}).rowcount
     withdrawn = conn.exec_driver_sql(SQL["withdraw_locations"], p).rowcount
     return upserted + withdrawn
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import create_engine, text
-from trace_support import add_case, add_checkins, add_venue, contacts_of, empty, exposures, local, location
+from trace_support import TZ, add_case, add_checkins, add_venue, contacts_of, empty, exposures, local, location
 
-from gis.trace.engine import trace_cases, trace_venue_batch
+from gis.trace.engine import mark_notified, trace_cases, trace_venue_batch
 from gis.trace.rules import load_trace_rules
 from gis.trace.settings import TraceSettings
 
@@ -213,3 +213,40 @@ def test_case_without_checkins_has_no_visits(engine):
     assert (summary.cases, summary.visits, summary.contacts, summary.locations) == (1, 0, 0, 0)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT cases, visits FROM trace.run")).one() == (1, 0)
+
+
+def test_contact_status_is_derived_from_events(engine):
+    """new, notified (trace mark), quarantined (a stay from the exposure day), became_f0 (a case within 14 days),
+    cleared (14 days passed with neither)."""
+    today = dt.datetime.now(TZ).date()
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    add_venue(engine, "V1", "market")
+    add_case(engine, "F0-S", "p-f0", today.isoformat())
+    add_checkins(engine, [("p-f0", "V1", local(yesterday, "10:00"))])
+    for i, person in enumerate(["p-new", "p-notified", "p-quarantined", "p-became"]):
+        add_checkins(engine, [(person, "V1", local(yesterday, f"10:{10 * (i + 1)}"))])
+    add_case(engine, "F0-OLD", "p-old-f0", "2021-07-20")
+    add_checkins(
+        engine, [("p-old-f0", "V1", local("2021-07-19", "10:00")), ("p-cleared", "V1", local("2021-07-19", "10:05"))]
+    )
+    add_case(engine, "LATER", "p-became", today.isoformat())
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO events.quarantine_stays (stay_id, person_key, start_on, batch_id, row_hash) "
+                "VALUES ('S1', 'p-quarantined', :d, 0, 'seed')"
+            ),
+            {"d": today},
+        )
+    run(engine, cases=["F0-S", "F0-OLD"])
+    assert mark_notified(engine, PCCOVID.id, "p-notified", "Trạm y tế") is not None
+    assert mark_notified(engine, PCCOVID.id, "p-nobody", None) is None
+    with engine.connect() as conn:
+        status = dict(conn.execute(text("SELECT person_key, status FROM trace.contact")).all())
+    assert status == {
+        "p-new": "new",
+        "p-notified": "notified",
+        "p-quarantined": "quarantined",
+        "p-became": "became_f0",
+        "p-cleared": "cleared",
+    }

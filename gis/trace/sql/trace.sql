@@ -8,6 +8,11 @@
 -- One run per rule set at a time (the scheduler's feed jobs run in parallel): the locations are shared.
 SELECT pg_advisory_xact_lock(hashtext('covidgis.trace:' || %(ruleset)s));
 
+-- name: no_jit
+-- JIT compiles every partition's expressions of a statement over the partitioned check-ins: measured 36 s of
+-- compilation for a statement that runs in 0.2 s (120 day partitions). Tracing runs short statements.
+SET LOCAL jit = off;
+
 -- name: create_target
 CREATE TEMP TABLE trace_target (case_id text PRIMARY KEY) ON COMMIT DROP;
 
@@ -58,16 +63,44 @@ SELECT %(ruleset)s, c.case_id, c.person_key, c.detected_on,
 FROM events.cases c JOIN trace_target t ON t.case_id = c.case_id
 WHERE c.status IS DISTINCT FROM 'withdrawn';
 
+-- name: window_bounds
+-- The first and last instant of the windows: constants for the visit statement, so the planner prunes the check-in
+-- partitions outside them (a parameterised range alone would plan every partition, ~1 ms each).
+SELECT min(w.window_start), max(w.window_end)
+FROM trace.case_window w JOIN trace_target t ON t.case_id = w.case_id
+WHERE w.ruleset_id = %(ruleset)s;
+
+-- name: f0_checkins
+-- The F0s' own check-ins from the first window's start to the last window's end (+ the longest dwell, for the next
+-- check-in that ends a visit), read once; the partitions outside wlo/whi are pruned at plan time. A few F0s: an
+-- index probe per person and partition (checkins_person_time_idx); many over a long period (a full rebuild): one
+-- hash join over the partitions. A join per case straight into the visits would plan and prune every partition
+-- once per case.
+CREATE TEMP TABLE trace_f0_checkins ON COMMIT DROP AS
+SELECT k.checkin_id, k.checked_in_at, k.person_key, k.venue_id
+FROM (SELECT DISTINCT w.person_key FROM trace.case_window w JOIN trace_target t ON t.case_id = w.case_id
+      WHERE w.ruleset_id = %(ruleset)s) p
+JOIN events.checkins k ON k.person_key = p.person_key
+WHERE k.checked_in_at >= %(wlo)s AND k.checked_in_at < %(whi)s::timestamptz + %(max_dwell)s * interval '1 minute';
+
+-- name: index_f0_checkins
+CREATE INDEX ON trace_f0_checkins (person_key, checked_in_at);
+
+-- name: analyze_f0_checkins
+ANALYZE trace_f0_checkins;
+
 -- name: insert_visits
--- The F0's own check-ins in the window (checkins_person_time_idx). Nobody checks out: a visit ends at the person's
--- next check-in at another venue, at the latest after the dwell of the venue's kind (%(dwell)s: JSON kind -> minutes,
+-- The F0's own check-ins in the window (trace_f0_checkins). Nobody checks out: a visit ends at the person's next
+-- check-in at another venue, at the latest after the dwell of the venue's kind (%(dwell)s: JSON kind -> minutes,
 -- 'other' the fallback, also for a venue not in the registry yet).
-INSERT INTO trace.visit (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, visit_end)
-SELECT w.ruleset_id, w.case_id, k.checkin_id, k.checked_in_at, k.venue_id,
-       least(k.checked_in_at + d.dwell, coalesce(nx.next_at, 'infinity'))
+CREATE TEMP TABLE trace_new_visit ON COMMIT DROP AS
+SELECT DISTINCT ON (w.case_id, k.checkin_id, k.checked_in_at)
+       w.ruleset_id, w.case_id, k.checkin_id, k.checked_in_at, k.venue_id,
+       least(k.checked_in_at + d.dwell, coalesce(nx.next_at, 'infinity')) AS visit_end,
+       w.person_key, d.dwell
 FROM trace.case_window w
 JOIN trace_target t ON t.case_id = w.case_id
-JOIN events.checkins k
+JOIN trace_f0_checkins k
   ON k.person_key = w.person_key AND k.checked_in_at >= w.window_start AND k.checked_in_at < w.window_end
 LEFT JOIN events.venues vn ON vn.venue_id = k.venue_id
 CROSS JOIN LATERAL (
@@ -75,20 +108,25 @@ CROSS JOIN LATERAL (
         AS dwell
 ) d
 LEFT JOIN LATERAL (
-    SELECT min(n.checked_in_at) AS next_at FROM events.checkins n
+    SELECT min(n.checked_in_at) AS next_at FROM trace_f0_checkins n
     WHERE n.person_key = k.person_key AND n.checked_in_at > k.checked_in_at
       AND n.checked_in_at < k.checked_in_at + d.dwell AND n.venue_id <> k.venue_id
 ) nx ON true
-WHERE w.ruleset_id = %(ruleset)s
-ON CONFLICT DO NOTHING;
+WHERE w.ruleset_id = %(ruleset)s;
+
+-- name: analyze_visits
+ANALYZE trace_new_visit;
+
+-- name: store_visits
+INSERT INTO trace.visit (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, visit_end)
+SELECT ruleset_id, case_id, checkin_id, checked_in_at, venue_id, visit_end FROM trace_new_visit;
 
 -- name: visit_bounds
 -- The earliest and latest instant a contact check-in of these visits can have (%(reach)s: minutes around a visit),
 -- bound as constants into the exposure statement so the planner prunes the check-in partitions outside them.
 SELECT min(v.checked_in_at) - %(reach)s * interval '1 minute',
        max(greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute'))
-FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
-WHERE v.ruleset_id = %(ruleset)s;
+FROM trace_new_visit v;
 
 -- name: insert_exposures_checkin_within
 -- checkin_within: a check-in at the same venue within ±%(minutes)s minutes (inclusive) of an F0 check-in, of anyone
@@ -99,15 +137,16 @@ INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venu
 SELECT DISTINCT ON (v.case_id, k.checkin_id, k.checked_in_at)
        v.ruleset_id, v.case_id, k.checkin_id, k.checked_in_at, k.venue_id, k.person_key, v.checkin_id,
        NULL::double precision, %(exposure)s, (k.checked_in_at AT TIME ZONE %(tz)s)::date
-FROM trace.visit v
-JOIN trace_target t ON t.case_id = v.case_id
-JOIN trace.case_window w ON w.ruleset_id = v.ruleset_id AND w.case_id = v.case_id
-JOIN events.checkins k
-  ON k.venue_id = v.venue_id
- AND k.checked_in_at BETWEEN v.checked_in_at - %(minutes)s * interval '1 minute'
-                         AND v.checked_in_at + %(minutes)s * interval '1 minute'
-WHERE v.ruleset_id = %(ruleset)s AND k.person_key <> w.person_key
-  AND k.checked_in_at >= %(lo)s AND k.checked_in_at <= %(hi)s
+FROM trace_new_visit v
+CROSS JOIN LATERAL (
+    SELECT k.checkin_id, k.checked_in_at, k.venue_id, k.person_key FROM events.checkins k
+    WHERE k.venue_id = v.venue_id
+      AND k.checked_in_at BETWEEN v.checked_in_at - %(minutes)s * interval '1 minute'
+                              AND v.checked_in_at + %(minutes)s * interval '1 minute'
+      AND k.checked_in_at >= %(lo)s AND k.checked_in_at <= %(hi)s
+      AND k.person_key <> v.person_key
+    OFFSET 0  -- kept a per-visit probe (checkins_venue_time_idx), never flattened into a join over all check-ins
+) k
 ORDER BY v.case_id, k.checkin_id, k.checked_in_at, abs(extract(epoch FROM k.checked_in_at - v.checked_in_at)),
          v.checkin_id;
 
@@ -122,27 +161,26 @@ SELECT DISTINCT ON (v.case_id, k.checkin_id, k.checked_in_at)
        v.ruleset_id, v.case_id, k.checkin_id, k.checked_in_at, k.venue_id, k.person_key, v.checkin_id,
        o.minutes, CASE WHEN o.minutes >= %(close_minutes)s THEN 'close' ELSE 'casual' END,
        (k.checked_in_at AT TIME ZONE %(tz)s)::date
-FROM trace.visit v
-JOIN trace_target t ON t.case_id = v.case_id
-JOIN trace.case_window w ON w.ruleset_id = v.ruleset_id AND w.case_id = v.case_id
-LEFT JOIN events.venues vn ON vn.venue_id = v.venue_id
+FROM trace_new_visit v
+CROSS JOIN LATERAL (SELECT v.dwell) d
 CROSS JOIN LATERAL (
-    SELECT coalesce((%(dwell)s::jsonb ->> vn.kind)::int, (%(dwell)s::jsonb ->> 'other')::int) * interval '1 minute'
-        AS dwell
-) d
-JOIN events.checkins k
-  ON k.venue_id = v.venue_id AND k.checked_in_at > v.checked_in_at - d.dwell AND k.checked_in_at < v.visit_end
+    SELECT k.checkin_id, k.checked_in_at, k.venue_id, k.person_key FROM events.checkins k
+    WHERE k.venue_id = v.venue_id AND k.checked_in_at > v.checked_in_at - d.dwell AND k.checked_in_at < v.visit_end
+      AND k.checked_in_at >= %(lo)s AND k.checked_in_at <= %(hi)s
+      AND k.person_key <> v.person_key
+    OFFSET 0  -- kept a per-visit probe (checkins_venue_time_idx), never flattened into a join over all check-ins
+) k
 LEFT JOIN LATERAL (
     SELECT min(n.checked_in_at) AS next_at FROM events.checkins n
     WHERE n.person_key = k.person_key AND n.checked_in_at > k.checked_in_at
       AND n.checked_in_at < k.checked_in_at + d.dwell AND n.venue_id <> k.venue_id
+      AND n.checked_in_at > %(lo)s AND n.checked_in_at < %(hi)s::timestamptz + %(max_dwell)s * interval '1 minute'
 ) nx ON true
 CROSS JOIN LATERAL (
     SELECT extract(epoch FROM least(v.visit_end, k.checked_in_at + d.dwell, coalesce(nx.next_at, 'infinity'))
                               - greatest(v.checked_in_at, k.checked_in_at))::double precision / 60 AS minutes
 ) o
-WHERE v.ruleset_id = %(ruleset)s AND k.person_key <> w.person_key AND o.minutes > 0
-  AND k.checked_in_at >= %(lo)s AND k.checked_in_at <= %(hi)s
+WHERE o.minutes > 0
 ORDER BY v.case_id, k.checkin_id, k.checked_in_at, o.minutes DESC, v.checkin_id;
 
 -- name: new_pairs
@@ -169,6 +207,12 @@ SELECT (SELECT count(*) FROM trace.case_window w JOIN trace_target t ON t.case_i
         WHERE v.ruleset_id = %(ruleset)s)::int,
        (SELECT count(DISTINCT x.person_key) FROM trace.exposure x JOIN trace_target t ON t.case_id = x.case_id
         WHERE x.ruleset_id = %(ruleset)s)::int;
+
+-- name: pair_bounds
+-- The instants the touched pairs' location windows can reach (plo/phi of upsert_locations, for partition pruning).
+SELECT (min(day)::timestamp AT TIME ZONE %(tz)s) - %(max_reach)s * interval '1 minute',
+       ((max(day) + 1)::timestamp AT TIME ZONE %(tz)s) + %(max_reach)s * interval '1 minute'
+FROM trace_pairs;
 
 -- name: upsert_locations
 -- One candidate location per (venue, local day) of the touched pairs, from every case's visits there that day; a
@@ -203,7 +247,8 @@ WITH candidate AS (
 ), counted AS (
     SELECT w.*,
            (SELECT count(DISTINCT k.person_key) FROM events.checkins k
-            WHERE k.venue_id = w.venue_id AND k.checked_in_at BETWEEN w.start_at AND w.end_at)::int AS visitors
+            WHERE k.venue_id = w.venue_id AND k.checked_in_at BETWEEN w.start_at AND w.end_at
+              AND k.checked_in_at >= %(plo)s AND k.checked_in_at <= %(phi)s)::int AS visitors
     FROM windowed w
 )
 INSERT INTO trace.location AS l (event_id, ruleset_id, venue_id, day, start_at, end_at, exposure_type, advice_vi,
@@ -278,3 +323,20 @@ WHERE EXISTS (SELECT 1 FROM b
               WHERE b.venue_id = v.venue_id
                 AND b.checked_in_at >= v.checked_in_at - %(reach)s * interval '1 minute'
                 AND b.checked_in_at <= greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute'));
+
+-- name: case_contacts
+-- The contact check-ins of one case in a rule set (`covidgis trace contacts`): pseudonymised keys only.
+SELECT checkin_id, venue_id, checked_in_at, person_key, case_id, overlap_minutes, risk, ruleset_id
+FROM trace.exposure
+WHERE ruleset_id = %(ruleset)s AND case_id = %(case_id)s
+ORDER BY checked_in_at, checkin_id;
+
+-- name: case_traced
+SELECT EXISTS (SELECT 1 FROM trace.case_window WHERE ruleset_id = %(ruleset)s AND case_id = %(case_id)s);
+
+-- name: mark_notified
+-- A tracer notified a contact (`covidgis trace mark`); only a person with an exposure in the rule set is a contact.
+INSERT INTO trace.notification (ruleset_id, person_key, notified_at, notified_by)
+SELECT %(ruleset)s, %(person_key)s, clock_timestamp(), %(by)s
+WHERE EXISTS (SELECT 1 FROM trace.exposure WHERE ruleset_id = %(ruleset)s AND person_key = %(person_key)s)
+RETURNING notified_at;
