@@ -10,8 +10,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
-
 from gis.context import AppContext
 from gis.risk.publish import publish
 from gis.risk.ruleset import load_ruleset
@@ -19,6 +17,8 @@ from gis.risk.zones import ComputeSummary, compute_zones
 from gis.stats.indicators import IndicatorSummary, compute_indicators
 from gis.stats.touched import days_to_recompute
 from gis.summary import Summary
+from gis.trace.engine import TraceSummary, cases_touched_by_batch, trace_cases, trace_venue_batch
+from gis.trace.rules import load_trace_rules
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,36 @@ def recompute_after_batch(ctx: AppContext, table: str, batch_id: int) -> Recompu
     return summary
 
 
+@dataclass
+class AfterBatchSummary(Summary):
+    """What ran after an ingest batch: the trace of the cases it touched, then the recompute of indicators and zones
+    (None: nothing to do)."""
+
+    trace: TraceSummary | None
+    recompute: RecomputeSummary | None
+
+
+def trace_after_batch(ctx: AppContext, table: str, batch_id: int) -> TraceSummary | None:
+    """After a cases or check-ins batch, the cases whose trace it changes are traced again (the default trace rule
+    set); after a venues batch, the locations of interest of its venues are recomputed."""
+    if table not in ("cases", "checkins", "venues"):
+        return None
+    rules = load_trace_rules(ctx.trace.ruleset)
+    if table == "venues":
+        return trace_venue_batch(ctx.engine, rules, ctx.trace, batch_id)
+    cases = cases_touched_by_batch(ctx.engine, table, batch_id, rules, ctx.trace)
+    if not cases:
+        return None
+    return trace_cases(ctx.engine, rules, ctx.trace, cases=cases, trigger="batch", batch_id=batch_id)
+
+
+def after_batch(ctx: AppContext, table: str, batch_id: int, recompute: bool = True) -> AfterBatchSummary:
+    """Everything composed after an ingest batch: trace first (ingest -> trace -> zones), then the recompute."""
+    traced = trace_after_batch(ctx, table, batch_id)
+    recomputed = recompute_after_batch(ctx, table, batch_id) if recompute else None
+    return AfterBatchSummary(trace=traced, recompute=recomputed)
+
+
 def demo(ctx: AppContext) -> None:
     """The demo's data: Đồng Nai's boundaries, synthetic feeds ingested, zones for the sample period, published.
 
@@ -94,7 +124,7 @@ def demo(ctx: AppContext) -> None:
         write_demo_feeds(engine, feeds_dir, options)
     pseudonymiser = Pseudonymiser(load_secret(ctx.settings))
     with engine.connect() as conn:
-        done = set(conn.execute(text("SELECT file_sha256 FROM ingest.batch")).scalars())
+        done = set(conn.exec_driver_sql("SELECT file_sha256 FROM ingest.batch").scalars())
     feeds = set(feed_names(ctx.ingest.feeds_dir))
     for path in sorted(feeds_dir.iterdir(), key=_demo_order):
         if feed_of(path) in feeds and file_sha256(path) not in done:  # SYNTHETIC.txt is the folder's label
@@ -102,8 +132,8 @@ def demo(ctx: AppContext) -> None:
     days = [options.start + dt.timedelta(days=i) for i in range((options.end - options.start).days + 1)]
     ruleset = load_ruleset(ctx.risk.ruleset)
     with engine.connect() as conn:
-        have = conn.execute(
-            text("SELECT count(DISTINCT day) FROM risk.zone WHERE ruleset_id = :r AND day BETWEEN :a AND :b"),
+        have = conn.exec_driver_sql(
+            "SELECT count(DISTINCT day) FROM risk.zone WHERE ruleset_id = %(r)s AND day BETWEEN %(a)s AND %(b)s",
             {"r": ruleset.id, "a": days[0], "b": days[-1]},
         ).scalar_one()
     if have < len(days):
@@ -116,6 +146,12 @@ def demo(ctx: AppContext) -> None:
             computed.indicators.seconds,
             computed.zones.seconds,
         )
+    rules = load_trace_rules(ctx.trace.ruleset)
+    with engine.connect() as conn:
+        traced = conn.exec_driver_sql("SELECT 1 FROM trace.run WHERE ruleset_id = %(r)s LIMIT 1", {"r": rules.id})
+        first_trace = traced.first() is None
+    if first_trace:  # every case once; afterwards each batch traces what it touched
+        trace_cases(engine, rules, ctx.trace)
     publish(engine, ruleset.id, ctx.serve.suppress_below)
 
 

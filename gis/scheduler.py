@@ -28,7 +28,7 @@ def ingest_feed(ctx: AppContext, name: str) -> WatchSummary:
         ctx.engine,
         ctx.settings,
         ctx.ingest,
-        after_batch=lambda table, batch_id: jobs.recompute_after_batch(ctx, table, batch_id),
+        after_batch=lambda table, batch_id: jobs.after_batch(ctx, table, batch_id),
     )
 
 

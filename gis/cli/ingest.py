@@ -49,7 +49,7 @@ def load(
     from gis.ingest.feeds import load_feed
     from gis.ingest.pipeline import dumps, ingest_file
     from gis.ingest.pseudonym import Pseudonymiser, load_secret
-    from gis.jobs import recompute_after_batch
+    from gis.jobs import after_batch
 
     context: AppContext = ctx.obj
     ingest_settings = context.ingest
@@ -60,9 +60,11 @@ def load(
         summary = ingest_file(engine, definition, file, pseudonymiser, ingest_settings)
     else:
         summary = _with_progress(engine, definition, file, pseudonymiser, ingest_settings)
-    zones = recompute_after_batch(context, definition.table, summary.batch_id) if recompute else None
+    after = after_batch(context, definition.table, summary.batch_id, recompute=recompute)
+    zones, traced = after.recompute, after.trace
     if as_json:
-        print(dumps({**summary.to_json(), "recomputed": zones.to_json() if zones else None}))
+        recomputed = zones.to_json() if zones else None
+        print(dumps({**summary.to_json(), "recomputed": recomputed, "trace": traced.to_json() if traced else None}))
         return
     out.print(
         f"[bold]{escape(file.name)}[/] → {feed}: batch {summary.batch_id} — {summary.rows} rows: "
@@ -76,6 +78,11 @@ def load(
     if zones:
         out.print(
             f"  zones recomputed for {zones.first} … {zones.last}: {zones.zones.changed} changed ({zones.seconds} s)"
+        )
+    if traced:
+        out.print(
+            f"  traced {traced.cases} cases: {traced.visits} visits, {traced.contacts} contacts, "
+            f"{traced.locations} locations ({traced.seconds} s)"
         )
 
 

@@ -230,6 +230,7 @@ WITH per_area AS (  -- counted per area code first: far fewer rows than cases go
             AS admissions_7d
     FROM events.cases c
     WHERE c.detected_on > %(day)s::date - 14 AND c.detected_on <= %(day)s
+      AND c.status IS DISTINCT FROM 'withdrawn'  -- not a case after all
     GROUP BY c.area_code
 ), case_counts AS (
     SELECT l.ancestor AS code, sum(p.cases_7d) AS cases_7d, sum(p.cases_14d) AS cases_14d,
@@ -246,6 +247,7 @@ WITH per_area AS (  -- counted per area code first: far fewer rows than cases go
     SELECT l.ancestor AS code, count(DISTINCT c.cluster_id) AS unknown_source_clusters_14d
     FROM (SELECT DISTINCT area_code, cluster_id FROM events.cases
           WHERE detected_on > %(day)s::date - 14 AND detected_on <= %(day)s AND source_known IS FALSE
+            AND status IS DISTINCT FROM 'withdrawn'
             AND cluster_id IS NOT NULL) c
     JOIN lineage l ON l.code = c.area_code
     JOIN out_units o ON o.code = l.ancestor
