@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import requests
 from owslib.ogcapi.features import Features
-from serve_support import DAYS, PUBLIC, TAN_PHONG, filled, get_json, served  # noqa: F401
+from serve_support import DAYS, PUBLIC, TAN_PHONG, fill_trace, filled, get_json, served, withdraw_trace_case  # noqa: F401
 from sqlalchemy import text
 
 VIEWS = {
@@ -16,11 +16,15 @@ VIEWS = {
     "zones-history": "pub.zones_history",
     "facilities-public": "pub.facilities_public",
     "data-quality": "pub.data_quality",
+    "locations-of-interest": "pub.locations_of_interest",
+    "locations-of-interest-withdrawn": "pub.locations_of_interest_withdrawn",
 }
 
 
 @pytest.fixture(scope="module")
 def counts(filled):
+    fill_trace(filled)  # published and withdrawn locations of interest
+    withdraw_trace_case(filled)
     with filled.connect() as conn:
         return {cid: conn.execute(text(f"SELECT count(*) FROM {view}")).scalar_one() for cid, view in VIEWS.items()}
 

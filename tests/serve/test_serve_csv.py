@@ -16,7 +16,7 @@ import shapely
 import shapely.geometry
 import yaml
 from conftest import ROOT, run_cli, running_server
-from serve_support import PUBLIC, RESTRICTED, bearer, filled  # noqa: F401
+from serve_support import PUBLIC, RESTRICTED, bearer, fill_trace, filled, withdraw_trace_case  # noqa: F401
 from sqlalchemy import text
 
 from gis.serve.csv_formatter import CSVFormatter
@@ -72,6 +72,8 @@ def add_hostile_rows(engine) -> None:
 @pytest.fixture(scope="module")
 def base(filled, db_url, tmp_path_factory):  # noqa: F811
     add_hostile_rows(filled)
+    fill_trace(filled)  # locations of interest (published and withdrawn), exposure venues and contacts
+    withdraw_trace_case(filled)
     with running_server(db_url, tmp_path_factory.mktemp("serve-var")) as url:
         yield url
 
