@@ -33,6 +33,7 @@ def page_config(settings: MapSettings, ruleset: RuleSet) -> dict:
         "view": {"center": list(START_CENTRE), "zoom": START_ZOOM},
         "refreshSeconds": settings.refresh_seconds,
         "historyDays": settings.history_days,
+        "timezone": settings.timezone,
         "basemap": {"url": settings.basemap_url, "attribution": settings.basemap_attribution},
         "restrictedLayers": settings.restricted_layers,
         "restrictedLimit": settings.restricted_limit,

@@ -20,8 +20,10 @@ class MapSettings(BaseSettings):
     # Basemap tiles, used only when one tile loads (offline, the boundaries alone make the map); empty: never.
     basemap_url: str = OSM_TILES
     basemap_attribution: str = OSM_ATTRIBUTION
-    # Days of history in a unit's popup strip.
+    # Days of history in a unit's popup strip; also the days of locations of interest shown up to the map's day.
     history_days: int = 14
+    # The province's time zone: locations of interest show their window in it.
+    timezone: str = "Asia/Ho_Chi_Minh"
     # Restricted OGC collections the page offers after sign-in (the server decides whether a token may read them).
-    restricted_layers: list[str] = ["quarantine-facilities", "cases"]
+    restricted_layers: list[str] = ["quarantine-facilities", "cases", "exposure-venues"]
     restricted_limit: int = 5000

@@ -22,7 +22,13 @@
       signIn: 'Đăng nhập (lớp hạn chế)', token: 'Mã truy cập', signInBtn: 'Đăng nhập', signOut: 'Đăng xuất',
       denied: 'Mã không hợp lệ hoặc không có quyền xem lớp hạn chế', signedIn: 'Đã đăng nhập',
       restricted: 'Lớp hạn chế', 'quarantine-facilities': 'Khu cách ly (công suất, đang cách ly)',
-      cases: 'Ca bệnh F0 (ẩn danh)', indicators: 'Chỉ số theo ngày', loading: 'Đang tải…', error: 'Lỗi tải dữ liệu'
+      cases: 'Ca bệnh F0 (ẩn danh)', indicators: 'Chỉ số theo ngày', loading: 'Đang tải…', error: 'Lỗi tải dữ liệu',
+      loi: 'Địa điểm F0 đã đến', window: 'Khung giờ', exposure: 'Mức phơi nhiễm', close: 'tiếp xúc gần',
+      casual: 'có nguy cơ tiếp xúc', advice: 'Khuyến cáo', place: 'Địa bàn', localTime: 'giờ Việt Nam',
+      'exposure-venues': 'Địa điểm phơi nhiễm (theo số người tiếp xúc)', day: 'Ngày', f0: 'Số F0',
+      contacts: 'Người tiếp xúc', closeContacts: 'tiếp xúc gần', visitors: 'Lượt người quét mã', status: 'Trạng thái',
+      published: 'đã công bố', below_threshold: 'chưa đủ người để công bố', not_public: 'không công bố (báo trực tiếp)',
+      withdrawn: 'đã gỡ bỏ'
     },
     en: {
       title: 'COVID-19 risk level map', toggle: 'Tiếng Việt', level: 'Units shown', date: 'Date',
@@ -39,7 +45,12 @@
       denied: 'Invalid token, or not allowed to see restricted layers', signedIn: 'Signed in',
       restricted: 'Restricted layers', 'quarantine-facilities': 'Quarantine facilities (capacity, occupancy)',
       cases: 'Confirmed cases (pseudonymised)', indicators: 'Daily indicators', loading: 'Loading…',
-      error: 'Could not load data'
+      error: 'Could not load data', loi: 'Locations of interest', window: 'Time window', exposure: 'Exposure type',
+      close: 'close', casual: 'casual', advice: 'Advice', place: 'Area', localTime: 'Vietnam time',
+      'exposure-venues': 'Exposure venues (by contacts)', day: 'Day', f0: 'F0', contacts: 'Contacts',
+      closeContacts: 'close', visitors: 'People who checked in', status: 'Status', published: 'published',
+      below_threshold: 'too few people to publish', not_public: 'not public (notified directly)',
+      withdrawn: 'withdrawn'
     }
   };
   var INDICATORS = {
@@ -54,6 +65,8 @@
     previous_level: ['Cấp độ hôm trước', 'Previous level']
   };
   var POINT_COLOURS = {quarantine: '#6a3d9a', testing: '#1f78b4', vaccination: '#33a02c', essential_goods: '#b15928'};
+  var OVERLAYS = ['loi', 'quarantine', 'sites', 'essential', 'data-quality'];
+  var EXPOSURE_COLOURS = {published: '#d7301f', below_threshold: '#fc8d59', not_public: '#6a3d9a', withdrawn: '#999999'};
 
   var cfg, map, params = new URLSearchParams(window.location.search);
   var state = {
@@ -119,7 +132,7 @@
     var levels = adminLevels().map(function (l) {
       return '<option value="' + l + '"' + (l === state.level ? ' selected' : '') + ' data-i18n-level="' + l + '"></option>';
     }).join('');
-    var layers = ['quarantine', 'sites', 'essential', 'data-quality'].map(function (name) {
+    var layers = OVERLAYS.map(function (name) {
       return '<label class="cg-check"><input type="checkbox" id="cg-layer-' + name + '" data-layer="' + name + '"> ' +
         '<span data-i18n="' + name + '"></span></label>';
     }).join('');
@@ -173,7 +186,7 @@
       loadZones();
     });
     el('cg-latest').addEventListener('click', function () { state.date = null; loadZones(); });
-    ['quarantine', 'sites', 'essential', 'data-quality'].forEach(function (name) {
+    OVERLAYS.forEach(function (name) {
       el('cg-layer-' + name).addEventListener('change', function (e) { toggleOverlay(name, e.target.checked); });
     });
     el('cg-basemap').addEventListener('change', function (e) {
@@ -265,6 +278,7 @@
         state.zones = j.zones; state.counts = j.counts; state.day = j.day; state.snapshot = j.snapshot;
         el('cg-date').value = j.day || '';
         if (newSnapshot || !state.meta) loadMeta();
+        if (state.overlays.loi) loadLocations();
         if (redraw !== false && state.zonesLayer) {
           state.zonesLayer.setStyle(styleFor);
           state.redraws += 1;
@@ -449,9 +463,99 @@
       '<br>' + esc(p.detail);
   }
 
+  // --- locations of interest (public) and exposure venues (restricted): popups built as DOM nodes, every value
+  // ingested text set as textContent, never parsed as markup.
+  function node(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined && text !== null) n.textContent = String(text);
+    return n;
+  }
+  function row(parent, labelKey, value) {
+    var d = node('div', 'cg-row-' + labelKey);
+    d.appendChild(node('span', 'cg-key', t(labelKey) + ': '));
+    d.appendChild(node('strong', null, value));
+    parent.appendChild(d);
+    return d;
+  }
+  function place(p) { return [p.hamlet_name, p.commune_name].filter(Boolean).join(', '); }
+
+  function locationNode(p) {
+    var div = node('div', 'cg-popup cg-loi');
+    div.dataset.eventId = p.event_id;
+    div.appendChild(node('h3', 'cg-venue', p.venue_name));
+    if (place(p)) row(div, 'place', place(p));
+    row(div, 'window', p.start_local + ' – ' + p.end_local + ' (' + t('localTime') + ')');
+    row(div, 'exposure', t(p.exposure_type));
+    div.appendChild(node('div', 'cg-sub', t('advice')));
+    var first = state.lang === 'vi' ? ['advice_vi', 'advice_en'] : ['advice_en', 'advice_vi'];
+    div.appendChild(node('p', 'cg-advice', p[first[0]]));
+    div.appendChild(node('p', 'cg-advice cg-advice-other', p[first[1]]));
+    return div;
+  }
+
+  function locationLayer(geojson) {
+    return L.geoJSON(geojson, {
+      pointToLayer: function (f, latlng) {
+        return L.circleMarker(latlng, {radius: 7, weight: 2, color: '#7f0000', fillColor: '#ef3b2c', fillOpacity: 0.9,
+          className: 'cg-loi-marker'});
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(function () { return locationNode(f.properties); }, {maxWidth: 320});
+      }
+    });
+  }
+
+  function loadLocations() {
+    var day = state.day;
+    return getJSON(cfg.api + '/locations' + (day ? '?date=' + day : '')).then(function (g) {
+      if (state.day !== day) return;  // the map moved on to another day meanwhile
+      var on = el('cg-layer-loi').checked;
+      if (state.overlays.loi) map.removeLayer(state.overlays.loi);
+      state.overlays.loi = locationLayer(g);
+      if (on) state.overlays.loi.addTo(map);
+    });
+  }
+
+  function exposureNode(p) {
+    var div = node('div', 'cg-popup cg-exposure-popup');
+    div.appendChild(node('h3', 'cg-venue', p.venue_name));
+    if (place(p)) row(div, 'place', place(p));
+    row(div, 'day', fmtDay(p.day));
+    row(div, 'window', fmtTime(p.start_at) + ' – ' + fmtTime(p.end_at));
+    row(div, 'f0', p.f0);
+    row(div, 'contacts', p.contacts + ' (' + t('closeContacts') + ': ' + p.close_contacts + ')');
+    row(div, 'visitors', p.visitors);
+    row(div, 'status', t(p.status));
+    return div;
+  }
+  function fmtTime(iso) {
+    if (!iso) return '—';
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return String(iso);
+    try {
+      return d.toLocaleString(state.lang === 'vi' ? 'vi-VN' : 'en-GB', {timeZone: cfg.timezone, hour: '2-digit',
+        minute: '2-digit', day: '2-digit', month: '2-digit', year: 'numeric'});
+    } catch (e) { return String(iso); }
+  }
+
+  function exposureLayer(geojson) {
+    return L.geoJSON(geojson, {
+      pointToLayer: function (f, latlng) {
+        var n = Number(f.properties.contacts) || 0;
+        return L.circleMarker(latlng, {radius: Math.min(30, 4 + 3 * Math.sqrt(n)), weight: 1, color: '#333',
+          fillColor: EXPOSURE_COLOURS[f.properties.status] || '#999999', fillOpacity: 0.55, className: 'cg-exposure'});
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(function () { return exposureNode(f.properties); }, {maxWidth: 320});
+      }
+    });
+  }
+
   function toggleOverlay(name, on) {
     if (!on) { if (state.overlays[name]) map.removeLayer(state.overlays[name]); return; }
     if (state.overlays[name]) { state.overlays[name].addTo(map); return; }
+    if (name === 'loi') { loadLocations(); return; }
     getJSON(cfg.api + '/layers/' + name).then(function (g) {
       state.overlays[name] = pointLayer(g, name === 'data-quality' ? describeProblem : describePlace);
       if (el('cg-layer-' + name).checked) state.overlays[name].addTo(map);
@@ -471,7 +575,8 @@
     msg.textContent = t('loading');
     var headers = {Authorization: 'Bearer ' + token, Accept: 'application/geo+json'};
     Promise.all(cfg.restrictedLayers.map(function (id) {
-      return fetch('/collections/' + encodeURIComponent(id) + '/items?f=json&limit=' + cfg.restrictedLimit,
+      var order = id === 'exposure-venues' ? '&sortby=-contacts' : '';  // the most contacts first, if capped
+      return fetch('/collections/' + encodeURIComponent(id) + '/items?f=json&limit=' + cfg.restrictedLimit + order,
         {headers: headers, cache: 'no-store'})
         .then(function (r) { return r.ok ? r.json().then(function (g) { return [id, g]; }) : [id, null]; })
         .catch(function () { return [id, null]; });
@@ -485,7 +590,7 @@
       var box = el('cg-restricted-layers');
       box.innerHTML = '<div class="cg-sub" data-i18n="restricted">' + t('restricted') + '</div>';
       allowed.forEach(function (r) {
-        state.restricted[r[0]] = pointLayer(r[1], describeAny);
+        state.restricted[r[0]] = r[0] === 'exposure-venues' ? exposureLayer(r[1]) : pointLayer(r[1], describeAny);
         var row = L.DomUtil.create('label', 'cg-check', box);
         row.innerHTML = '<input type="checkbox" data-restricted="' + esc(r[0]) + '"> <span data-i18n="' + esc(r[0]) + '">' +
           esc(t(r[0])) + '</span>';
