@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis import sqlfiles
 from gis.boundaries.check import BoundaryReport, check_boundaries
@@ -280,32 +280,26 @@ def store(engine: Engine, ds: Dataset, prepared: PreparedDataset, accept_errors:
     files = {str(p.name): _sha256(p) for p in ds.files()}
     statements = sqlfiles.load(MERGE_SQL)
     with engine.begin() as conn:
-        load_id = conn.execute(
-            text(
-                "INSERT INTO admin.boundary_load (dataset, source, files, summary) "
-                "VALUES (:d, :s, CAST(:f AS jsonb), CAST(:m AS jsonb)) RETURNING id"
-            ),
+        load_id = conn.exec_driver_sql(
+            "INSERT INTO admin.boundary_load (dataset, source, files, summary) "
+            "VALUES (%(d)s, %(s)s, CAST(%(f)s AS jsonb), CAST(%(m)s AS jsonb)) RETURNING id",
             {"d": ds.name, "s": ds.source, "f": _json(files), "m": _json(summary)},
         ).scalar_one()
         conn.exec_driver_sql("CREATE TEMP TABLE area_stage (LIKE admin.area INCLUDING DEFAULTS) ON COMMIT DROP")
-        conn.execute(
-            text(
-                "INSERT INTO area_stage (code, level, parent_code, name, geom, population, population_method, area_m2,"
-                " valid_from, valid_to, status, synthetic, source, load_id) VALUES (:code, :level, :parent_code, :name,"
-                " ST_Multi(ST_GeomFromWKB(:wkb, 4326)), :population, :population_method, :area_m2, :valid_from,"
-                " :valid_to, :status, :synthetic, :source, :load_id)"
-            ),
+        conn.exec_driver_sql(
+            "INSERT INTO area_stage (code, level, parent_code, name, geom, population, population_method, area_m2,"
+            " valid_from, valid_to, status, synthetic, source, load_id) VALUES (%(code)s, %(level)s, %(parent_code)s,"
+            " %(name)s, ST_Multi(ST_GeomFromWKB(%(wkb)s, 4326)), %(population)s, %(population_method)s, %(area_m2)s,"
+            " %(valid_from)s, %(valid_to)s, %(status)s, %(synthetic)s, %(source)s, %(load_id)s)",
             _area_rows(units, ds, load_id),
         )
-        counts = {name: conn.execute(text(sql)).rowcount for name, sql in statements.items()}
+        counts = {name: conn.exec_driver_sql(sql).rowcount for name, sql in statements.items()}
         if len(problems):
-            conn.execute(
-                text(
-                    "INSERT INTO admin.boundary_problem"
-                    " (load_id, kind, severity, code, other_code, level, area_m2, share, detail, geom)"
-                    " VALUES (:load_id, :kind, :severity, :code, :other_code, :level, :area_m2, :share,"
-                    " :detail, ST_SetSRID(ST_GeomFromWKB(:wkb), 4326))"
-                ),
+            conn.exec_driver_sql(
+                "INSERT INTO admin.boundary_problem"
+                " (load_id, kind, severity, code, other_code, level, area_m2, share, detail, geom)"
+                " VALUES (%(load_id)s, %(kind)s, %(severity)s, %(code)s, %(other_code)s, %(level)s, %(area_m2)s,"
+                " %(share)s, %(detail)s, ST_SetSRID(ST_GeomFromWKB(%(wkb)s), 4326))",
                 _problem_rows(problems, load_id),
             )
     return LoadSummary(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from gis.db.cluster import Cluster
@@ -31,7 +31,8 @@ def ensure_database(url: str) -> None:
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}).scalar()
+            found = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(d)s", {"d": target.database})
+            exists = found.scalar()
             if not exists:
                 log.info("creating database %s", target.database)
                 conn.exec_driver_sql("CREATE DATABASE " + conn.dialect.identifier_preparer.quote(target.database))

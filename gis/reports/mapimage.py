@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # no display: the report is written on servers
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 
 from gis import sqlfiles  # noqa: E402
 from gis.levels import COLOURS, NO_ZONE_HEX, AdminLevel  # noqa: E402
@@ -24,7 +24,7 @@ def province_map_png(engine: Engine, report: WeeklyReport, dpi: int = 110) -> by
     """Communes coloured by their zone on the report's day, with a legend counting communes per level."""
     with engine.connect() as conn:
         shapes = gpd.read_postgis(
-            text(SQL["map_units"]), conn, geom_col="geom", params={"rs": report.ruleset.id, "day": report.day}
+            SQL["map_units"], conn, geom_col="geom", params={"rs": report.ruleset.id, "day": report.day}
         )
     communes = shapes[shapes["admin_level"] == AdminLevel.commune]
     districts = shapes[shapes["admin_level"] == AdminLevel.district]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis import sqlfiles
 from gis.errors import CovidGisError
@@ -64,7 +64,7 @@ def parse_week(week: str) -> tuple[dt.date, dt.date]:
 def published_ruleset(engine: Engine, default: str) -> str:
     """The rule set the public map shows (the report must match it); the default when none is published yet."""
     with engine.connect() as conn:
-        return conn.execute(text(SQL["published_ruleset"])).scalar_one_or_none() or default
+        return conn.exec_driver_sql(SQL["published_ruleset"]).scalar_one_or_none() or default
 
 
 def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
@@ -74,7 +74,7 @@ def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
     rs = ruleset.id
     notes = []
     with engine.connect() as conn:
-        day = conn.execute(text(SQL["last_day_in_week"]), {"rs": rs, "first": monday, "last": sunday}).scalar()
+        day = conn.exec_driver_sql(SQL["last_day_in_week"], {"rs": rs, "first": monday, "last": sunday}).scalar()
         if day is None:
             raise ReportError(
                 f"no indicators and zones ({rs}) for {week} ({monday} – {sunday}): run "
@@ -83,12 +83,12 @@ def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
         if day != sunday:
             notes.append(f"Số liệu của tuần chỉ có đến ngày {day:%d/%m/%Y}: các chỉ số là 7 ngày tính đến ngày đó.")
         previous = day - dt.timedelta(days=7)
-        has_previous = bool(conn.execute(text(SQL["has_zones"]), {"rs": rs, "day": previous}).scalar())
+        has_previous = bool(conn.exec_driver_sql(SQL["has_zones"], {"rs": rs, "day": previous}).scalar())
         if not has_previous:
             notes.append(f"Chưa có vùng nguy cơ ngày {previous:%d/%m/%Y}: không so sánh được với tuần trước.")
         params = {"rs": rs, "day": day, "prev": previous}
-        districts = pd.read_sql(text(SQL["districts"]), conn, params=params)
-        units = pd.read_sql(text(SQL["units"]), conn, params=params)
+        districts = pd.read_sql(SQL["districts"], conn, params=params)
+        units = pd.read_sql(SQL["units"], conn, params=params)
     districts = _with_rates(districts)
     names = dict(zip(districts["code"], districts["name"]))
     units["district_name"] = units["district_code"].map(names)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -114,7 +114,7 @@ def create_app(ctx: AppContext) -> Starlette:
     def health(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
         try:
             with own.connect() as conn:
-                areas = conn.execute(text("SELECT count(*) FROM admin.area WHERE valid_to IS NULL")).scalar_one()
+                areas = conn.exec_driver_sql("SELECT count(*) FROM admin.area WHERE valid_to IS NULL").scalar_one()
         except OUTAGE_ERRORS as error:
             return JSONResponse(
                 {"status": "unavailable", "database": "slow" if too_slow(error) else "down"},

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
-from sqlalchemy import Engine, text
+from psycopg2 import sql
+from sqlalchemy import Engine
 
+from gis import sqlfiles
 from gis.settings import PROJECT_ROOT
 from gis.summary import Summary
 
@@ -47,7 +49,8 @@ def export_gpkg(engine: Engine, out: Path, history: bool = False, layers_dir: Pa
     layers = {**PUBLIC_LAYERS, **(HISTORY if history else {})}
     with engine.connect() as conn:
         for name, (view, geometry_type) in layers.items():
-            frame = gpd.read_postgis(text(f"SELECT * FROM {view}"), conn, geom_col="geom")  # names are constants
+            select = sqlfiles.compose(conn, "SELECT * FROM {view}", view=sql.Identifier(*view.split(".")))
+            frame = gpd.read_postgis(select, conn, geom_col="geom")
             for column in frame.columns:
                 if frame[column].dtype == object and column != "geom":
                     frame[column] = frame[column].map(_plain)

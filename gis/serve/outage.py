@@ -15,7 +15,7 @@ import logging
 
 import psycopg2
 import psycopg2.errors
-from sqlalchemy import Engine, create_engine, exc, text
+from sqlalchemy import Engine, create_engine, exc
 from sqlalchemy.engine import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,7 +55,7 @@ def reachable(engine: Engine) -> bool:
     """Whether the database answers now (blocking: call from a thread)."""
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.exec_driver_sql("SELECT 1")
         return True
     except OUTAGE_ERRORS:
         return False

@@ -25,7 +25,7 @@ from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 from pygeoapi.process.manager.dummy import DummyManager
 from pygeoapi.util import JobStatus, RequestedProcessExecutionMode, RequestedResponse
 from pyproj import Geod
-from sqlalchemy import Connection, Engine, create_engine, exc, text
+from sqlalchemy import Connection, Engine, create_engine, exc
 from sqlalchemy.engine import URL
 
 from gis import sqlfiles
@@ -275,7 +275,7 @@ class ZoneAtPointProcessor(_ZoneProcessor):
 
     def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
         day = request["day"] or _latest_day(conn)
-        rows = conn.execute(text(SQL["zone_at_point"]), {**request, "day": day}).mappings().all()
+        rows = conn.exec_driver_sql(SQL["zone_at_point"], {**request, "day": day}).mappings().all()
         if not rows:
             raise BadInput(
                 user_msg=f"no zone contains ({request['lon']}, {request['lat']}) on {day}: the point is "
@@ -319,8 +319,8 @@ class RouteRiskProcessor(_ZoneProcessor):
     def answer(self, conn: Connection, request: dict) -> tuple[str, dict]:
         day = request["day"] or _latest_day(conn)
         pieces = (
-            conn.execute(
-                text(SQL["route_pieces"]),
+            conn.exec_driver_sql(
+                SQL["route_pieces"],
                 {"route": json.dumps(request["route"]), "day": day, "admin_level": request["admin_level"]},
             )
             .mappings()
@@ -357,7 +357,7 @@ class RouteRiskProcessor(_ZoneProcessor):
 
 
 def _latest_day(conn: Connection) -> dt.date:
-    day = conn.execute(text(SQL["latest_day"])).scalar()
+    day = conn.exec_driver_sql(SQL["latest_day"]).scalar()
     if day is None:
         raise BadInput(user_msg="no zones have been computed yet")
     return day

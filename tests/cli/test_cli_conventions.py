@@ -4,6 +4,7 @@ stage knows nothing of the compositions above it, and every level option reads g
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -199,3 +200,61 @@ def test_every_json_the_cli_prints_is_a_summary():
             isinstance(n, ast.FunctionDef) and n.name == function
             for n in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
         ), (path, function)
+
+
+# `sqlalchemy.text()` with `:name` is the older parameter style; gis/ingest/ and the migrations are being converted,
+# and so are these files (each leaves the list once converted).
+TEXT_STYLE_CONVERTING = ("gis/ingest/", "gis/db/migrations/")
+TEXT_STYLE_PENDING = {
+    "gis/jobs.py",  # demo(): its author converts it with the trace composition
+    "gis/serve/auth.py",  # these three share gis/serve/sql/serve.sql, edited for the trace layers right now
+    "gis/serve/users.py",
+    "gis/serve/version.py",
+}
+COLON_PARAMETER = re.compile(r"(?<![:\w]):([a-z_]\w*)")  # `:name`, not a `::cast`
+QUOTED_LITERAL = re.compile(r"'(?:[^']|'')*'")  # '10:00' holds no parameter
+
+
+def text_with_colon_parameters(source: str) -> list[int]:
+    """Lines of the `text(…)` calls that bind `:name` parameters, or whose statement cannot be read here (not a
+    literal), so its parameters cannot be checked."""
+    offenders = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        func = node.func
+        if not (isinstance(func, ast.Name) and func.id == "text") and not (
+            isinstance(func, ast.Attribute) and func.attr == "text" and ast.unparse(func.value) in ("sa", "sqlalchemy")
+        ):
+            continue
+        statement = node.args[0]
+        pieces: list[str] | None = None
+        if isinstance(statement, ast.Constant) and isinstance(statement.value, str):
+            pieces = [statement.value]
+        elif isinstance(statement, ast.JoinedStr):
+            pieces = [v.value for v in statement.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+        if pieces is None or any(COLON_PARAMETER.search(QUOTED_LITERAL.sub("''", p)) for p in pieces):
+            offenders.append(node.lineno)
+    return sorted(offenders)
+
+
+def test_the_text_check_finds_what_it_looks_for():
+    source = (
+        "a = text('SELECT 1')\n"
+        "b = text('SELECT * FROM t WHERE d = :day')\n"
+        "c = conn.execute(text(SQL['x']), {'a': 1})\n"
+        "d = sa.text(\"SELECT 'at:noon'::time, x::int\")\n"
+        "e = sqlalchemy.text(f'SELECT * FROM {t} WHERE a = :a')\n"
+        "f = page.text('x :y')\n"
+    )
+    assert text_with_colon_parameters(source) == [2, 3, 5]
+
+
+def test_no_stage_binds_parameters_through_sqlalchemy_text():
+    """Values are `%(name)s` parameters run with `conn.exec_driver_sql` (gis/sqlfiles.py), not `text()` with `:name`."""
+    found = {
+        str(p.relative_to(GIS.parent)): text_with_colon_parameters(p.read_text(encoding="utf-8"))
+        for p in sorted(GIS.rglob("*.py"))
+    }
+    offenders = {path for path, lines in found.items() if lines and not path.startswith(TEXT_STYLE_CONVERTING)}
+    assert offenders - TEXT_STYLE_PENDING == set(), {path: found[path] for path in offenders - TEXT_STYLE_PENDING}

@@ -42,7 +42,19 @@ def test_a_sql_file_never_mixes_parameter_styles(path: Path):
     assert len(styles) <= 1, f"{path.name} mixes {sorted(styles)}"
 
 
-@pytest.mark.parametrize("path", COMPUTE_PATH, ids=lambda p: p.name)
+# The stages after the compute path (issue 11): psycopg2 parameters through exec_driver_sql too. serve.sql is still
+# `:name` (its readers, gis/serve/{auth,users,version}.py, are being edited for the trace layers).
+STAGES_AFTER = sorted(
+    p for stage in ("serve", "maps", "reports", "boundaries") for p in (GIS / stage / "sql").glob("*.sql")
+)
+PSYCOPG2_ONLY = [*COMPUTE_PATH, *(p for p in STAGES_AFTER if p.name != "serve.sql")]
+
+
+def test_the_stages_after_the_compute_path_are_found():
+    assert {"processes.sql", "map.sql", "weekly.sql", "merge_areas.sql"} <= {p.name for p in PSYCOPG2_ONLY}
+
+
+@pytest.mark.parametrize("path", PSYCOPG2_ONLY, ids=lambda p: str(p.relative_to(GIS)))
 def test_the_compute_path_uses_psycopg2_parameters_only(path: Path):
     for name, body in _statements(path).items():
         assert not COLON.search(body), f"{path.name} {name}: `:name` parameter"

@@ -7,11 +7,11 @@ SELECT ruleset_id FROM risk.published;
 -- name: last_day_in_week
 -- The last day of the week that has both indicators and zones of the rule set (normally the Sunday).
 SELECT max(z.day) FROM risk.zone z
-WHERE z.ruleset_id = :rs AND z.day BETWEEN :first AND :last AND z.admin_level = 1
+WHERE z.ruleset_id = %(rs)s AND z.day BETWEEN %(first)s AND %(last)s AND z.admin_level = 1
   AND EXISTS (SELECT 1 FROM stats.indicator i WHERE i.day = z.day AND i.area_code = z.area_code);
 
 -- name: has_zones
-SELECT EXISTS (SELECT 1 FROM risk.zone WHERE ruleset_id = :rs AND day = :day);
+SELECT EXISTS (SELECT 1 FROM risk.zone WHERE ruleset_id = %(rs)s AND day = %(day)s);
 
 -- name: districts
 -- The province and its districts on the day: indicators of the 7 days ending on it, and their own zone.
@@ -19,9 +19,9 @@ SELECT a.code, a.name, a.level AS admin_level, i.cases_7d, i.community_cases_7d,
        i.population_18plus, i.vaccinated_18plus_1dose, i.population_50plus, i.vaccinated_50plus_full,
        i.population_65plus, i.vaccinated_65plus_full, z.level, z.colour, z.label_vi
 FROM stats.indicator i
-JOIN admin.area a ON a.code = i.area_code AND a.valid_from <= :day AND (a.valid_to IS NULL OR a.valid_to > :day)
-LEFT JOIN risk.zone z ON z.ruleset_id = :rs AND z.day = i.day AND z.area_code = i.area_code
-WHERE i.day = :day AND i.admin_level IN (1, 2)
+JOIN admin.area a ON a.code = i.area_code AND a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s)
+LEFT JOIN risk.zone z ON z.ruleset_id = %(rs)s AND z.day = i.day AND z.area_code = i.area_code
+WHERE i.day = %(day)s AND i.admin_level IN (1, 2)
 ORDER BY i.admin_level DESC, a.name;
 
 -- name: units
@@ -32,18 +32,18 @@ WITH units AS (
            CASE a.level WHEN 3 THEN a.name ELSE c.name END AS commune_name
     FROM admin.area a
     LEFT JOIN admin.area c ON a.level = 4 AND c.code = a.parent_code
-     AND c.valid_from <= :day AND (c.valid_to IS NULL OR c.valid_to > :day)
-    WHERE a.level IN (3, 4) AND a.valid_from <= :day AND (a.valid_to IS NULL OR a.valid_to > :day)
+     AND c.valid_from <= %(day)s AND (c.valid_to IS NULL OR c.valid_to > %(day)s)
+    WHERE a.level IN (3, 4) AND a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s)
 )
 SELECT u.*, z.level, z.colour, z.label_vi, z.reasons, z.decisive, p.level AS prev_level, p.colour AS prev_colour
 FROM units u
-LEFT JOIN risk.zone z ON z.ruleset_id = :rs AND z.day = :day AND z.area_code = u.code
-LEFT JOIN risk.zone p ON p.ruleset_id = :rs AND p.day = :prev AND p.area_code = u.code
+LEFT JOIN risk.zone z ON z.ruleset_id = %(rs)s AND z.day = %(day)s AND z.area_code = u.code
+LEFT JOIN risk.zone p ON p.ruleset_id = %(rs)s AND p.day = %(prev)s AND p.area_code = u.code
 ORDER BY u.district_code, u.commune_name, u.admin_level, u.name;
 
 -- name: map_units
 -- Commune and district shapes for the province map, with the communes' colour on the day.
 SELECT a.code, a.level AS admin_level, a.name, z.colour, a.geom
 FROM admin.area a
-LEFT JOIN risk.zone z ON z.ruleset_id = :rs AND z.day = :day AND z.area_code = a.code
-WHERE a.level IN (2, 3) AND a.valid_from <= :day AND (a.valid_to IS NULL OR a.valid_to > :day);
+LEFT JOIN risk.zone z ON z.ruleset_id = %(rs)s AND z.day = %(day)s AND z.area_code = a.code
+WHERE a.level IN (2, 3) AND a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s);

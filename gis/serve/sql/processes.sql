@@ -7,8 +7,8 @@ SELECT day FROM pub.zones LIMIT 1;
 SELECT h.admin_level, h.code, h.name, h.level, h.colour, h.label_vi, h.label_en, h.ruleset_id, h.ruleset_version,
        h.day, h.overridden, h.details_suppressed, h.decisive, h.reasons
 FROM pub.zones_history h
-WHERE h.day = :day
-  AND ST_Intersects(h.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+WHERE h.day = %(day)s
+  AND ST_Intersects(h.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))
 ORDER BY h.admin_level, h.code;
 
 -- name: route_pieces
@@ -20,12 +20,12 @@ ORDER BY h.admin_level, h.code;
 -- probe per segment) was measured too: as fast to 7× slower on those routes, each segment × area pair paying its
 -- own GEOS call (benchmarks/route_risk.py). A stretch travelled twice counts once per colour: PostGIS dissolves
 -- the route's overlapping parts when it cuts them.
-WITH route AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(:route), 4326) AS g),
+WITH route AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(route)s), 4326) AS g),
 piece AS (
     SELECT h.code, h.name, h.level, h.colour, h.label_vi, h.label_en,
            (ST_Dump(ST_Intersection(h.geom, route.g))).geom AS p, route.g
     FROM pub.zones_history h, route
-    WHERE h.day = :day AND h.admin_level = :admin_level AND ST_Intersects(h.geom, route.g)
+    WHERE h.day = %(day)s AND h.admin_level = %(admin_level)s AND ST_Intersects(h.geom, route.g)
 )
 SELECT code, name, level, colour, label_vi, label_en, ST_Length(p::geography) AS length_m
 FROM piece
