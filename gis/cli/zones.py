@@ -105,18 +105,30 @@ def show(
 @app.command()
 def override(
     ctx: typer.Context,
-    area: str = typer.Option(..., help="Area code."),
+    area: str = typer.Option(None, help="Area code (or --proposal)."),
     level: int = typer.Option(..., help="Level to set (a level of the rule set)."),
-    start: dt.datetime = typer.Option(..., "--from", formats=["%Y-%m-%d"], help="First day."),
+    start: dt.datetime = typer.Option(None, "--from", formats=["%Y-%m-%d"], help="First day (a proposal: its day)."),
     end: dt.datetime = typer.Option(None, "--to", formats=["%Y-%m-%d"], help="Last day (open if omitted)."),
-    reason: str = typer.Option(..., help="Why (shown with the zone)."),
+    reason: str = typer.Option(None, help="Why (shown with the zone; with --proposal, added to its reason)."),
     author: str = typer.Option(..., help="Who decided (name or office)."),
+    proposal: str = typer.Option(
+        None, "--proposal", help="Adopt a narrow-lockdown proposal (`covidgis trace proposals`): its area and reason."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Set an area's level for a period by decision of the steering committee; recompute to apply it."""
-    from gis.risk.override import add_override
+    from gis.risk.override import InvalidOverride, add_override, proposed_override
 
     context: AppContext = ctx.obj
+    if proposal is not None:
+        proposed = proposed_override(context.engine, proposal)
+        if area is not None and area != proposed.area:
+            raise InvalidOverride(f"--area {area} is not the area of proposal {proposal} ({proposed.area})")
+        area = proposed.area
+        start = start or dt.datetime.combine(proposed.day, dt.time())
+        reason = f"{proposed.reason}: {reason}" if reason else proposed.reason
+    if area is None or start is None or reason is None:
+        raise InvalidOverride("give --area, --from and --reason, or --proposal ID")
     made = add_override(context.engine, area, level, start.date(), end.date() if end else None, reason, author)
     if as_json:
         print(json.dumps(made.to_json(), ensure_ascii=False))

@@ -53,6 +53,36 @@ def add_override(
     return OverrideSummary(id=oid, area=area, level=level, start=start, end=end)
 
 
+@dataclass
+class ProposedOverride:
+    """What a narrow-lockdown proposal (trace.proposal) fills in an override: its area, first day and reason."""
+
+    proposal_id: str
+    area: str
+    day: dt.date
+    reason: str
+
+
+def proposed_override(engine: Engine, proposal_id: str) -> ProposedOverride:
+    """The area, day and a reason from a stored proposal (`covidgis trace proposals`). The reason goes with the zone
+    to the public layers, so it names the proposal and the criteria met, never venues or counts."""
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql(SQL["proposal"], {"proposal": proposal_id}).mappings().one_or_none()
+    if row is None:
+        raise InvalidOverride(f"no proposal {proposal_id!r} in trace.proposal: `covidgis trace proposals --date D`")
+    if row["withdrawn_at"] is not None:
+        raise InvalidOverride(
+            f"proposal {proposal_id!r} was withdrawn at {row['withdrawn_at'].isoformat()}: "
+            "the trace no longer supports it"
+        )
+    criteria = "; ".join(row["criteria"])
+    reason = (
+        f"Phong tỏa hẹp theo đề xuất truy vết {proposal_id} ({criteria}) / "
+        f"narrow lockdown as proposed by tracing, {proposal_id} ({criteria})"
+    )
+    return ProposedOverride(proposal_id, row["area_code"], row["day"], reason)
+
+
 def zones_of_day(engine: Engine, ruleset_id: str, day: dt.date, admin_level: int) -> list[dict[str, Any]]:
     """The zones of one rule set, day and administrative level: code, name, level (and the computed one), colour,
     Vietnamese label, decisive indicators and reasons."""
