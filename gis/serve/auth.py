@@ -34,7 +34,7 @@ ROLES = ("analyst", "committee", "tracer")
 # Restricted collections each role may read. Analysts fix data, so they also see the rows the ingest refused.
 # Tracers (the CDC's tracing teams) read the tracing layers only: their F0 list is the case system's, and the
 # exposure layers carry the case ids (layers/README.md, audiences).
-TRACING = {"exposure-venues", "exposure-contacts"}
+TRACING = {"exposure-venues", "exposure-contacts", "lockdown-proposals", "trace-indicators"}
 ROLE_COLLECTIONS = {
     "analyst": {"cases", "quarantine-facilities", "indicators", "ingest-rejects", *TRACING},
     "committee": {"cases", "quarantine-facilities", "indicators", *TRACING},

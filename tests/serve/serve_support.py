@@ -30,7 +30,16 @@ PUBLIC = [
     "locations-of-interest",
     "locations-of-interest-withdrawn",
 ]
-RESTRICTED = ["cases", "quarantine-facilities", "indicators", "ingest-rejects", "exposure-venues", "exposure-contacts"]
+RESTRICTED = [
+    "cases",
+    "quarantine-facilities",
+    "indicators",
+    "ingest-rejects",
+    "exposure-venues",
+    "exposure-contacts",
+    "lockdown-proposals",
+    "trace-indicators",
+]
 PERSON_KEYS = [f"{i:02d}" + "9f3c1b2a7e5d4c6b8a0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4e5f6a7"[2:] for i in range(3)]
 CASE_POINTS = [(106.8234567, 10.9712345), (106.8345678, 10.9823456), (106.8456789, 10.9634567)]
 
