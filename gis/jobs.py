@@ -18,6 +18,8 @@ from gis.stats.indicators import IndicatorSummary, compute_indicators
 from gis.stats.touched import days_to_recompute
 from gis.summary import Summary
 from gis.trace.engine import TraceSummary, cases_touched_by_batch, trace_cases, trace_venue_batch
+from gis.trace.proposals import ProposalSummary, days_touched_by_batch, propose_days
+from gis.trace.retention import RetentionSummary, drop_old_checkins, local_today
 from gis.trace.rules import load_trace_rules
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class AfterBatchSummary(Summary):
 
     trace: TraceSummary | None
     recompute: RecomputeSummary | None
+    proposals: ProposalSummary | None = None
 
 
 def trace_after_batch(ctx: AppContext, table: str, batch_id: int) -> TraceSummary | None:
@@ -91,11 +94,24 @@ def trace_after_batch(ctx: AppContext, table: str, batch_id: int) -> TraceSummar
     return trace_cases(ctx.engine, rules, ctx.trace, cases=cases, trigger="batch", batch_id=batch_id)
 
 
+def propose_after_batch(ctx: AppContext, table: str, batch_id: int) -> ProposalSummary | None:
+    """After the trace of a batch, the lockdown proposals of the days it touched (the default trace rule set)."""
+    rules = load_trace_rules(ctx.trace.ruleset)
+    days = days_touched_by_batch(ctx.engine, table, batch_id, rules, ctx.trace)
+    return propose_days(ctx.engine, rules, ctx.trace, days) if days else None
+
+
+def trace_retention(ctx: AppContext, dry_run: bool = False) -> RetentionSummary:
+    """The daily retention job: check-in partitions older than COVIDGIS_TRACE_RETENTION_DAYS dropped."""
+    return drop_old_checkins(ctx.engine, ctx.trace, local_today(ctx.trace), dry_run=dry_run)
+
+
 def after_batch(ctx: AppContext, table: str, batch_id: int, recompute: bool = True) -> AfterBatchSummary:
     """Everything composed after an ingest batch: trace first (ingest -> trace -> zones), then the recompute."""
     traced = trace_after_batch(ctx, table, batch_id)
+    proposed = propose_after_batch(ctx, table, batch_id) if traced is not None else None
     recomputed = recompute_after_batch(ctx, table, batch_id) if recompute else None
-    return AfterBatchSummary(trace=traced, recompute=recomputed)
+    return AfterBatchSummary(trace=traced, recompute=recomputed, proposals=proposed)
 
 
 def demo(ctx: AppContext) -> None:

@@ -43,6 +43,12 @@ def scheduled_ingest(name: str) -> None:
         ingest_feed(ctx, name)
 
 
+def scheduled_retention() -> None:
+    """The daily check-in retention (`covidgis trace retention`), its own entry point like a feed's job."""
+    with AppContext() as ctx:
+        jobs.trace_retention(ctx)
+
+
 def run_scheduler(ctx: AppContext) -> None:
     """Schedule every feed's job (stored in PostgreSQL, through the context's engine) and run until interrupted."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -70,6 +76,18 @@ def run_scheduler(ctx: AppContext) -> None:
             feed.schedule.every_minutes,
             ctx.ingest.drop_folder(ctx.settings.var_dir) / name,
         )
+    # Check-ins older than the retention go once a day, at 03:00 local time (the privacy promise, README "Tracing").
+    scheduler.add_job(
+        scheduled_retention,
+        "cron",
+        hour=3,
+        minute=0,
+        timezone=ctx.trace.timezone,
+        id="trace:retention",
+        replace_existing=True,
+        max_instances=1,
+    )
+    log.info("check-in retention: daily at 03:00 %s, %d days", ctx.trace.timezone, ctx.trace.retention_days)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

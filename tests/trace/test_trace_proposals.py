@@ -167,3 +167,25 @@ def test_cli_proposals_and_adoption_by_override(engine, db_url, hamlets, tmp_pat
         check=False,
     )
     assert bad.returncode == 2 and "no proposal 'P-nope'" in bad.stderr
+
+
+def test_a_cases_batch_traces_then_proposes_its_days(engine, db_url, hamlets, tmp_path):
+    """gis/jobs.py after_batch: the trace of the batch's cases, then the proposals of the days they touch."""
+    from gis.context import AppContext
+    from gis.jobs import after_batch
+    from gis.settings import Settings
+
+    (h1, _), *_ = hamlets
+    add_checkins(engine, [("p-f0", "VA", local(DAY, "10:00"))])
+    venue_with_contacts(engine, "VA", h1, RULES.lockdown_min_contacts)
+    add_case(engine, "F0-1", "p-f0", "2021-07-20")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE events.cases SET batch_id = 91 WHERE case_id = 'F0-1'")
+    ctx = AppContext(settings=Settings.model_validate({"DATABASE_URL": db_url, "var_dir": tmp_path}), trace=SETTINGS)
+    with ctx:
+        summary = after_batch(ctx, "cases", 91, recompute=False)
+    assert summary.trace is not None and summary.trace.cases == 1
+    assert summary.proposals is not None
+    assert summary.proposals.days == [D - dt.timedelta(days=1), D, D + dt.timedelta(days=1)]  # 18 … 20 July
+    assert [p.proposal_id for p in summary.proposals.proposals] == [proposal_id(D, h1, RULES.id)]
+    assert summary.to_json()["proposals"]["new"] == 1
