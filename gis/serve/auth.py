@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cachetools import TTLCache
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis import sqlfiles
@@ -89,7 +89,7 @@ class TokenVerifier:
             user = self._cache.get(digest)
         if not known:
             with self.engine.connect() as conn:
-                row = conn.execute(text(SQL["api_key"]), {"token_sha256": digest}).mappings().first()
+                row = conn.exec_driver_sql(SQL["api_key"], {"token_sha256": digest}).mappings().first()
             user = User(row["name"], row["role"]) if row else None
             with self._lock:
                 self._cache[digest] = user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from gis import sqlfiles
@@ -27,7 +27,9 @@ def add_user(engine: Engine, name: str, role: str) -> str:
     token = new_token()
     try:
         with engine.begin() as conn:
-            conn.execute(text(SQL["add_key"]), {"name": name.strip(), "role": role, "token_sha256": hash_token(token)})
+            conn.exec_driver_sql(
+                SQL["add_key"], {"name": name.strip(), "role": role, "token_sha256": hash_token(token)}
+            )
     except IntegrityError:
         raise UserError(f"{name!r} already has an active key: `covidgis users revoke {name}` first") from None
     return token
@@ -35,13 +37,13 @@ def add_user(engine: Engine, name: str, role: str) -> str:
 
 def list_users(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(text(SQL["list_keys"])).mappings()]
+        return [dict(row) for row in conn.exec_driver_sql(SQL["list_keys"]).mappings()]
 
 
 def revoke_user(engine: Engine, name: str) -> int:
     """Revoke the active key of `name`; it stops working within ServeSettings.token_ttl_seconds."""
     with engine.begin() as conn:
-        revoked = conn.execute(text(SQL["revoke_key"]), {"name": name}).all()
+        revoked = conn.exec_driver_sql(SQL["revoke_key"], {"name": name}).all()
     if not revoked:
         raise UserError(f"{name!r} has no active key")
     return len(revoked)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from gis import sqlfiles
 
@@ -57,7 +57,7 @@ class DataVersion:
     def read(self) -> Version:
         """The version as the database has it now."""
         with self.engine.connect() as conn:
-            row = conn.execute(text(SQL["data_version"])).mappings().one()
+            row = conn.exec_driver_sql(SQL["data_version"]).mappings().one()
         return Version(
             row["zones"] or 0, row["boundaries"] or 0, row["facilities"] or 0, row["changed_at"], row["trace"] or 0
         )

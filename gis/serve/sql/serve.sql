@@ -4,13 +4,13 @@
 SELECT zones, boundaries, facilities, trace, changed_at FROM pub.data_version;
 
 -- name: api_key
-SELECT name, role FROM serve.api_key WHERE token_sha256 = :token_sha256 AND revoked_at IS NULL;
+SELECT name, role FROM serve.api_key WHERE token_sha256 = %(token_sha256)s AND revoked_at IS NULL;
 
 -- name: add_key
-INSERT INTO serve.api_key (name, role, token_sha256) VALUES (:name, :role, :token_sha256) RETURNING id;
+INSERT INTO serve.api_key (name, role, token_sha256) VALUES (%(name)s, %(role)s, %(token_sha256)s) RETURNING id;
 
 -- name: list_keys
 SELECT id, name, role, created_at, revoked_at FROM serve.api_key ORDER BY revoked_at IS NOT NULL, name, id;
 
 -- name: revoke_key
-UPDATE serve.api_key SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL RETURNING id;
+UPDATE serve.api_key SET revoked_at = now() WHERE name = %(name)s AND revoked_at IS NULL RETURNING id;
