@@ -58,7 +58,7 @@ HEADERS = {
     "venues": ["Mã địa điểm", "Tên địa điểm", "Loại địa điểm", "Mã địa bàn", "Kinh độ", "Vĩ độ"],
     "cases": [
         "Mã ca bệnh",
-        "Số CCCD/CMND",
+        "Số CCCD/SĐT",
         "Năm sinh",
         "Giới tính",
         "Ngày phát hiện",
@@ -87,7 +87,7 @@ HEADERS = {
     ],
     "vaccinations": [
         "Mã mũi tiêm",
-        "Số CCCD/CMND",
+        "Số CCCD/SĐT",
         "Năm sinh",
         "Mũi số",
         "Loại vắc xin",

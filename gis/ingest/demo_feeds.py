@@ -26,14 +26,28 @@ FULL_COVERAGE_COMMUNES = ["26050"]
 ADULT_AGES = {(1930, 1956): 0.077, (1957, 1971): 0.151, (1972, 2003): 0.485}
 ADULT_SHARE = sum(ADULT_AGES.values())
 BACKGROUND_FIRST_DOSES = 40_000  # first doses in all the other communes together, at scale 1
+# Check-ins: how many people check in at a venue of each kind (as the venues feed spells it), relative to a school.
+VENUE_WEIGHT = {
+    "Chợ": 3.0,
+    "Siêu thị": 2.5,
+    "Quán ăn": 1.5,
+    "Khu công nghiệp": 6.0,
+    "Trường học": 1.0,
+    "Cơ quan": 0.8,
+    "Khác": 0.7,
+}
+F0_OUT_IN_WINDOW, F0_OUT_BEFORE = 0.85, 0.25  # a community case out at a venue on each of the 2 days before / earlier
+COMPANIONS, COMPANIONS_MAX = 1.4, 30.0  # others around an F0 check-in: mean per unit of venue weight, and a cap
+COMPANION_MINUTES = 90  # they check in up to this long before or after the F0 (tracing's ±60 takes most of them)
 
 
 class DemoFeeds:
     """Cases and their contacts are drawn first (they link feeds); each feed then yields its rows.
 
     A person who appears in several feeds as the same person (an F1 who later tests positive and becomes a case, a
-    case's tests, a contact's test, a recovered case's vaccination) is written with the same ID card number, so the
-    feeds link through person_key. Only PC-Covid check-ins know people by their phone number.
+    case's tests, a contact's test, a recovered case's vaccination) is written with the same identifier, so the
+    feeds link through person_key: the ID card number, but the phone number for a case found in the community, as
+    PC-Covid check-ins know everyone (so tracing finds the case's check-ins).
     """
 
     def __init__(self, g: _Generator, outbreak: np.ndarray, ramp: list[RampPoint]):
@@ -154,6 +168,9 @@ class DemoFeeds:
                     else:
                         ages = [rng.integers(1950, 1970), rng.integers(1970, 2004), rng.integers(2004, 2020)]
                         person = g.person(int(rng.choice(ages, p=[0.2, 0.65, 0.15])))
+                        # Found in the community: the register writes the phone they use with PC-Covid, so their own
+                        # check-ins trace back to them (a former F1 keeps the ID card of their quarantine stay).
+                        person["by_phone"] = True
                     age = day.year - person["year"]
                     status = rng.choice(
                         ["Điều trị tại nhà", "Bệnh viện dã chiến", "Bệnh viện", "Hồi sức tích cực"],
@@ -194,6 +211,15 @@ class DemoFeeds:
         i = self.areas.communes.index(commune)
         near = np.nonzero(self.areas.adjacency[i])[0]
         return self.areas.communes[int(near[self.rng.integers(0, len(near))])] if len(near) else commune
+
+    def _register_id(self, person: dict) -> str:
+        """The person as a register writes them: a case found in the community by the phone number they use with
+        PC-Covid (its check-ins are theirs: tracing links them), everyone else by ID card. One draw either way, as
+        id_text makes, so the feeds after it draw the same."""
+        if not person.get("by_phone"):
+            return self.g.id_text(person)
+        p = person["phone"]
+        return f"{p[:4]} {p[4:7]} {p[7:]}" if self.rng.random() < 0.1 else p
 
     def _time(self, day: dt.date, first: int = 7, last: int = 17) -> dt.datetime:
         minutes = int(self.rng.integers(first * 60, last * 60))
@@ -237,7 +263,7 @@ class DemoFeeds:
                 )
             yield [
                 c["id"],
-                self.g.id_text(p),
+                self._register_id(p),
                 p["year"],
                 p["sex"],
                 c["day"].strftime(DAY),
@@ -261,7 +287,7 @@ class DemoFeeds:
             pending = pcr and result_at.date() > g.days[-1]
             out = [
                 f"XN-{serial:07d}",
-                g.id_text(person) if by_id or rng.random() < 0.7 else g.phone_text(person),
+                self._register_id(person) if by_id or rng.random() < 0.7 else g.phone_text(person),
                 when.strftime("%d/%m/%Y %H:%M"),
                 "RT-PCR" if pcr else "Test nhanh",
                 "Có" if pcr and not positive and rng.random() < 0.4 else "Không",
@@ -367,7 +393,7 @@ class DemoFeeds:
                 serial += 1
                 yield [
                     f"MT-{serial:07d}",
-                    g.id_text(person),
+                    self._register_id(person),
                     person["year"],
                     dose,
                     vaccine,
@@ -394,32 +420,73 @@ class DemoFeeds:
                 *g.where(c["commune"]),
             ]
 
+    def _popularity(self) -> dict[str, np.ndarray]:
+        """Each commune's venues weighted by how many people check in there: a weight per kind (markets and
+        industrial zones draw crowds, offices few) times a skewed (log-normal) draw, so a few venues draw most."""
+        kind_of = {row[0]: row[2] for row in self._venue_rows}
+        return {
+            c: np.array([VENUE_WEIGHT[kind_of[v]] for v in ids]) * self.rng.lognormal(0.0, 0.8, len(ids))
+            for c, ids in self._venues.items()
+        }
+
     def checkins(self) -> Iterator[dict]:
+        """Residents check in at venues near home, the popular ones most. A case found in the community checked in
+        at venues on the days before detection (its infectious window: markets, supermarkets, eating places, its
+        industrial zone before the lockdown), and around each of those check-ins other people did too: the venues
+        and contacts tracing finds. Now and then one of them is a later case of the same commune."""
         g, rng = self.g, self.rng
         serial = 0
-        by_day: dict[int, list[tuple[dict, str]]] = defaultdict(list)
-        for c in self.case_list:  # cases were somewhere in the days before they were found
-            for back in range(1, 6):
-                if c["t"] - back >= 0 and rng.random() < 0.6:
-                    by_day[c["t"] - back].append((c["person"], c["commune"]))
+        popularity = self._popularity()
+        cumulative = {c: np.cumsum(w) / w.sum() for c, w in popularity.items()}
+        by_day: dict[int, list[dict]] = defaultdict(list)
+        later: dict[str, list[tuple[int, dict]]] = defaultdict(list)  # commune -> (day index, person) of cases
+        for c in self.case_list:
+            if not c["person"].get("by_phone"):
+                continue  # found in quarantine: not out at venues in the days before
+            later[c["commune"]].append((c["t"], c["person"]))
+            for back in range(1, 5):
+                if c["t"] - back < 0 or rng.random() >= (F0_OUT_IN_WINDOW if back <= 2 else F0_OUT_BEFORE):
+                    continue
+                for _ in range(1 + int(rng.random() < 0.3)):
+                    by_day[c["t"] - back].append(c)
         residents: dict[str, list[dict]] = defaultdict(list)
+
+        def resident(commune: str) -> dict:
+            people = residents[commune]
+            if len(people) < 50 or rng.random() < 0.1:
+                people.append(g.person())
+            return people[int(rng.integers(0, len(people)))]
+
+        def venue(place: str) -> str:
+            k = int(np.searchsorted(cumulative[place], rng.random(), side="right"))
+            return self._venues[place][min(k, len(self._venues[place]) - 1)]
+
+        def row(person: dict, venue_id: str, at: dt.datetime) -> dict:
+            nonlocal serial
+            serial += 1
+            return {"id": f"CK{serial:09d}", "phone": g.phone_text(person), "venue": venue_id, "time": at.isoformat()}
+
         for t, day in enumerate(g.days):
             activity = 0.5 if day >= self.lockdown else 1.0
-            visits = by_day.pop(t, []) + [
-                (None, g.commune(self.areas.population)) for _ in range(rng.poisson(1200 * g.opt.scale * activity))
-            ]
-            for person, commune in visits:
-                if person is None:
-                    people = residents[commune]
-                    if len(people) < 50 or rng.random() < 0.1:
-                        people.append(g.person())
-                    person = people[int(rng.integers(0, len(people)))]
+            for c in by_day.pop(t, []):
+                commune = c["commune"]
+                if c["industrial"] and rng.random() < 0.7:  # a shift at the commune's industrial zone
+                    place, venue_id = commune, self._venues[commune][0]
+                else:
+                    place = commune if rng.random() < 0.8 else self._neighbour(commune)
+                    venue_id = venue(place)
+                at = self._time(day, 7, 20)
+                yield row(c["person"], venue_id, at)
+                weight = popularity[place][self._venues[place].index(venue_id)]
+                for _ in range(rng.poisson(min(COMPANIONS_MAX, COMPANIONS * weight * activity))):
+                    minutes = int(rng.integers(-COMPANION_MINUTES, COMPANION_MINUTES + 1))
+                    person = resident(place)
+                    if rng.random() < 0.03:  # a later case of the commune, 3-12 days on: a contact who became F0
+                        soon = [p for u, p in later[place] if 3 <= u - t <= 12]
+                        person = soon[int(rng.integers(0, len(soon)))] if soon else person
+                    yield row(person, venue_id, at + dt.timedelta(minutes=minutes))
+            for _ in range(rng.poisson(1200 * g.opt.scale * activity)):
+                commune = g.commune(self.areas.population)
+                person = resident(commune)
                 place = commune if rng.random() < 0.8 else self._neighbour(commune)
-                venues = self._venues[place]
-                serial += 1
-                yield {
-                    "id": f"CK{serial:09d}",
-                    "phone": g.phone_text(person),
-                    "venue": venues[int(rng.integers(0, len(venues)))],
-                    "time": self._time(day, 6, 21).isoformat(),
-                }
+                yield row(person, venue(place), self._time(day, 6, 21))

@@ -17,6 +17,16 @@ def counts(engine) -> dict:
             "zones": conn.execute(text("SELECT count(*) FROM risk.zone")).scalar(),
             "snapshot": conn.execute(text("SELECT version FROM risk.snapshot")).scalar(),
             "published": tuple(conn.execute(text("SELECT ruleset_id, suppress_below FROM risk.published")).one()),
+            # Tracing: served locations of interest, non-public exposure venues, contacts, trace runs.
+            "traced": tuple(
+                conn.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM pub.locations_of_interest), "
+                        "(SELECT count(*) FROM restricted.exposure_venues WHERE status = 'not_public'), "
+                        "(SELECT count(DISTINCT person_key) FROM trace.exposure), (SELECT count(*) FROM trace.run)"
+                    )
+                ).one()
+            ),
         }
 
 
@@ -31,6 +41,8 @@ def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path
     assert first["zones"] == 123 * sum(first["areas"].values())
     assert (tmp_path / "demo-feeds" / "SYNTHETIC.txt").exists()
     assert first["published"] == ("vn-4800-2021", 6)  # the demo publishes before serving; the server only reads
+    locations, not_public, contacts, runs = first["traced"]
+    assert locations >= 1 and not_public >= 1 and contacts >= 1 and runs == 1  # traced once, then by batches
     proc = run_cli("demo", "--no-serve", database_url=empty_db_url, env=env)
     assert "0 new" in proc.stderr, proc.stderr
     assert counts(engine) == first  # nothing ingested or recomputed twice

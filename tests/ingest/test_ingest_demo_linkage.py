@@ -71,7 +71,7 @@ def _raw_identifiers(out: Path) -> set[str]:
     """Every ID card and phone number the demo files hold, in the one spelling the pseudonymiser hashes."""
     raw = set()
     for name, column in (
-        ("cases.csv", "Số CCCD/CMND"),
+        ("cases.csv", "Số CCCD/SĐT"),
         ("tests.csv", "Số CCCD/SĐT"),
         ("quarantine.csv", "Số CCCD/SĐT"),
     ):
