@@ -8,6 +8,7 @@ while the server runs.
 """
 
 import csv
+import datetime as dt
 import io
 import time
 
@@ -16,6 +17,7 @@ import requests
 from serve_support import (  # noqa: F401  (fixtures)
     RESTRICTED,
     TRACE_CASES,
+    TRACE_DAY,
     TRACE_PUBLISHED,
     TRACE_VENUES,
     bearer,
@@ -180,3 +182,52 @@ def test_exposure_contacts_carry_keys_cases_and_status(served, tokens, traced):
         assert props["case_id"] == TRACE_CASES[1] and props["cases"] == [TRACE_CASES[1]]
         assert props["risk"] == EXPOSURE and props["status"] == "cleared"  # 14 days passed, no stay, no case
         assert f["geometry"]["type"] == "Point" and props["venue_id"] in TRACE_VENUES
+
+
+NEW_RESTRICTED = ["lockdown-proposals", "trace-indicators"]
+
+
+@pytest.mark.parametrize("cid", NEW_RESTRICTED)
+def test_proposals_and_indicators_need_a_tracing_role(served, tokens, cid):
+    """401 without credentials or with an unknown token; 200 for tracer, analyst and committee. Every role a key can
+    have reads both (gis/serve/auth.py ROLE_COLLECTIONS), so no key role gets 403 here: the 403 case is a tracer
+    reading a non-tracing collection (test_tracer_sees_tracing_and_public_layers_only)."""
+    url = f"{served}/collections/{cid}/items"
+    assert requests.get(url, params={"f": "json"}, timeout=30).status_code == 401
+    assert requests.get(f"{served}/collections/{cid}", params={"f": "json"}, timeout=30).status_code == 401
+    unknown = bearer("cgis_not-a-key")
+    assert requests.get(url, params={"f": "json"}, headers=unknown, timeout=30).status_code == 401
+    for role in ("tracer", "analyst", "committee"):
+        assert get_json(url, headers=bearer(tokens[role]))["type"] == "FeatureCollection", role
+        listed = {c["id"] for c in get_json(f"{served}/collections", headers=bearer(tokens[role]))["collections"]}
+        assert cid in listed, role
+    assert cid in RESTRICTED
+    public = {c["id"] for c in get_json(f"{served}/collections")["collections"]}
+    assert cid not in public
+
+
+def test_trace_indicators_hold_the_seeded_f0_and_contacts(served, tokens, traced):
+    """The seed's remaining F0 (CA-TRACE-0001, detected the day after its visits; the other was withdrawn): one F0
+    with a check-in, 6 + 6 + 2 + 6 distinct contacts, none quarantined and none a case yet."""
+    tracer = bearer(tokens["tracer"])
+    detected = str(dt.date.fromisoformat(TRACE_DAY) + dt.timedelta(days=1))
+    f0_id = f"{DEFAULT_TRACE_RULESET}@day@{detected}@all"
+    contacts_id = f"{DEFAULT_TRACE_RULESET}@day@{TRACE_DAY}@all"
+    url = f"{served}/collections/trace-indicators/items"
+
+    def rows():
+        features = get_json(url, headers=tracer, limit=1000)["features"]
+        by_id = {f["id"]: f["properties"] for f in features}
+        return by_id if by_id.get(f0_id, {}).get("f0") == 1 else None
+
+    by_id = wait_for(rows)
+    assert by_id, "the traced seed did not reach trace-indicators"
+    f0 = by_id[f0_id]
+    others = sum(v[-1] for v in TRACE_VENUES.values() if v[4] == 1)
+    assert (f0["f0"], f0["f0_with_checkin"], f0["share_f0_with_checkin"]) == (1, 1, 1.0)
+    assert f0["contacts_per_f0"] == float(others) == 20.0
+    day = by_id[contacts_id]
+    assert (day["contacts"], day["quarantined_24h"], day["quarantined_72h"], day["became_f0"]) == (others, 0, 0, 0)
+    assert day["share_quarantined_24h"] == 0.0 and day["yield_share"] == 0.0
+    market = by_id[f"{DEFAULT_TRACE_RULESET}@day@{TRACE_DAY}@market"]
+    assert market["contacts"] == 6 and market["f0"] is None  # VN-PUB's contacts; VN-WD's case was withdrawn
