@@ -30,6 +30,7 @@ from gis.serve.version import DataVersion, Version
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "map.sql")
 LAYERS = {"quarantine": ["quarantine"], "sites": ["testing", "vaccination"], "essential": ["essential_goods"]}
 GEOJSON = "application/geo+json"
+EMPTY = '{"type": "FeatureCollection", "features": []}'
 MAX_QUERY = 100
 MAX_CODE = 32  # area codes are short ("25996-01"); a longer one is no code
 LEVEL_CHOICES = {str(int(level)): f"{int(level)} ({name})" for level, name in ADMIN_LEVEL_VI.items()}
@@ -121,6 +122,15 @@ class MapData:
 
     def locate(self, lon: float, lat: float) -> str | None:
         return self._query("locate", lon=lon, lat=lat).scalar_one_or_none()
+
+    def locations(self, day: dt.date, version: Version) -> str:
+        """The published locations of interest of the history_days days up to `day` (GeoJSON), per trace run."""
+        return self._cached(
+            ("locations", day, version.trace),
+            lambda: self._query(
+                "locations_geojson", day=day, days=self.settings.history_days, tz=self.settings.timezone
+            ).scalar_one(),
+        )
 
     def layer(self, name: str, version: Version) -> str:
         if name == "data-quality":
@@ -238,6 +248,13 @@ def api_routes(data: MapData) -> list[Route]:
             )
         return Response(data.layer(name, data.version.current()), media_type=GEOJSON)
 
+    def locations(request: Request) -> Response:
+        version = data.version.current()
+        day = _day(request, data.published(version)["last_day"])
+        if day is None:
+            return Response(EMPTY, media_type=GEOJSON)
+        return Response(data.locations(day, version), media_type=GEOJSON)
+
     return [
         Route(path, _handles_errors(handler))
         for path, handler in [
@@ -248,5 +265,6 @@ def api_routes(data: MapData) -> list[Route]:
             ("/api/search", search),
             ("/api/locate", locate),
             ("/api/layers/{name}", layer),
+            ("/api/locations", locations),
         ]
     ]

@@ -81,3 +81,24 @@ SELECT json_build_object(
         'geometry', ST_AsGeoJSON(q.geom, 5)::json) ORDER BY q.id), '[]'::json))::text
 FROM pub.data_quality q
 WHERE q.geom IS NOT NULL;
+
+-- name: locations_geojson
+-- Published locations of interest, as the public collection serves them (pub.locations_of_interest: published, not
+-- withdrawn), whose window meets the `days` local days up to `day`; the window also in local time for the popup.
+SELECT json_build_object(
+    'type', 'FeatureCollection',
+    'features', coalesce(json_agg(json_build_object(
+        'type', 'Feature',
+        'id', l.event_id,
+        'properties', json_build_object(
+            'event_id', l.event_id, 'venue_name', l.venue_name, 'venue_kind', l.venue_kind,
+            'start', l."start", 'end', l."end",
+            'start_local', to_char(l."start" AT TIME ZONE %(tz)s, 'HH24:MI DD/MM/YYYY'),
+            'end_local', to_char(l."end" AT TIME ZONE %(tz)s, 'HH24:MI DD/MM/YYYY'),
+            'exposure_type', l.exposure_type, 'advice_vi', l.advice_vi, 'advice_en', l.advice_en,
+            'hamlet_name', l.hamlet_name, 'commune_name', l.commune_name),
+        'geometry', ST_AsGeoJSON(l.geom, 6)::json) ORDER BY l."start", l.event_id), '[]'::json))::text
+FROM pub.locations_of_interest l
+WHERE l.geom IS NOT NULL
+  AND l."end" >= ((%(day)s::date - %(days)s + 1)::timestamp AT TIME ZONE %(tz)s)
+  AND l."start" < ((%(day)s::date + 1)::timestamp AT TIME ZONE %(tz)s);
