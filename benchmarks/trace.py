@@ -231,6 +231,31 @@ def exposures(conn: Connection, ruleset: str, cases: list[str]) -> int:
     ).scalar_one()
 
 
+def explain(conn: Connection, rules, settings, cases: list[str], label: str, min_ms: int, log: Path) -> None:
+    """The plans (EXPLAIN ANALYZE, BUFFERS) of the trace's statements that take over min_ms, logged by auto_explain
+    to the server log and printed from it; rolled back, after the measurements (its timing overhead is not in them)."""
+    with conn.begin() as tx:
+        conn.exec_driver_sql("LOAD 'auto_explain'")
+        for setting, value in (
+            ("log_min_duration", f"{min_ms}ms"),
+            ("log_analyze", "on"),
+            ("log_buffers", "on"),
+            ("log_timing", "on"),
+            ("log_level", "log"),
+        ):
+            conn.exec_driver_sql(f"SET LOCAL auto_explain.{setting} = '{value}'")
+        conn.exec_driver_sql("SET LOCAL log_min_duration_statement = 0")  # every statement's time, DDL included
+        start = log.stat().st_size
+        t0 = time.perf_counter()
+        trace_in(conn, rules, settings, cases=cases)
+        say(f"EXPLAIN {label} (auto_explain on, rolled back)", time.perf_counter() - t0)
+        tx.rollback()
+    time.sleep(0.5)  # the log collector's write
+    with open(log, encoding="utf-8", errors="replace") as f:
+        f.seek(start)
+        print(f.read(), flush=True)
+
+
 def measure(engine: Engine, args, command: str) -> None:
     rules, settings = load_trace_rules(DEFAULT_TRACE_RULESET), TraceSettings()
     p = {"before_days": rules.window_before_days, "tz": settings.timezone, "minutes": rules.covisit_minutes}
@@ -324,6 +349,10 @@ def measure(engine: Engine, args, command: str) -> None:
             )
         )
         hwm, anon = backend_memory(pid)
+        if args.explain or a_s > 2:
+            explain(conn, rules, settings, cases, f"(a) {len(cases):,} F0", 50, args.log)
+        if args.explain or b_s > 0.05:
+            explain(conn, rules, settings, cases[:1], "(b) one F0", 3, args.log)
     py = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     rows.append(("(d) peak memory, Python process (ru_maxrss)", mb(py), "≤ 1 GB", ""))
     rows.append(("(d) peak memory, server backend (VmHWM; RssAnon)", f"{mb(hwm)}; {mb(anon)}", "≤ 1 GB", ""))
@@ -344,6 +373,9 @@ def main() -> None:
     parser.add_argument("--f0", type=int, default=1_000)
     parser.add_argument("--batch", type=int, default=BATCH_ROWS, help="Rows of the incremental check-ins batch.")
     parser.add_argument("--zipf", type=float, default=0.8, help="Zipf exponent s of venue popularity (< 1).")
+    parser.add_argument(
+        "--explain", action="store_true", help="Print the plans of the slow statements (also when (a) or (b) misses)."
+    )
     parser.add_argument("--quick", action="store_true", help=f"A small province (< 2 minutes): {QUICK}.")
     parser.add_argument("--port", type=int, help="Port of the benchmark's cluster (default: a free one).")
     parser.add_argument("--data", type=Path, help="Keep the cluster in this folder and reuse it on the next run.")
@@ -369,6 +401,7 @@ def main() -> None:
     try:
         cluster.start()
         url = cluster.url(DATABASE)
+        args.log = cluster.log_file
         ensure_database(url)
         engine = make_engine(url)
         stored = stored_sizes(engine)
