@@ -69,6 +69,11 @@ def run(
         f"{summary.ruleset}: {summary.cases} cases, {summary.visits} visits at {summary.venues} venues, "
         f"{summary.contacts} contacts, {summary.locations} locations of interest ({summary.seconds} s)"
     )
+    if summary.skipped_retained:
+        out.print(
+            f"{summary.skipped_retained} traced cases skipped: retention dropped check-ins of their window "
+            "(their stored visits and exposures are kept)"
+        )
 
 
 @app.command()

@@ -3,7 +3,9 @@
 One run is one transaction and a few set-based statements over all its cases at once (gis/trace/sql/trace.sql): the
 cases' old rows are replaced (a withdrawn case, never an F0, keeps none), then every location of interest of a
 (venue, local day) the cases touched before or after is recomputed from all cases' visits, so a correction or a
-withdrawal leaves nothing stale published. Check-ins of a venue not in the registry yet are traced; their location
+withdrawal leaves nothing stale published. A traced case whose window starts before the oldest check-in partition
+kept, with a stored visit before it, is skipped and keeps its rows (retention dropped its check-ins; the summary's
+`skipped_retained`). Check-ins of a venue not in the registry yet are traced; their location
 comes when a venues batch brings the venue (`trace_venue_batch`).
 """
 
@@ -33,7 +35,8 @@ Trigger = Literal["cli", "batch"]
 
 @dataclass
 class TraceSummary(Summary):
-    """What a trace run did: F0s traced, their visits, venues visited, distinct contacts, locations written."""
+    """What a trace run did: F0s traced, their visits, venues visited, distinct contacts, locations written; and the
+    traced cases skipped because retention dropped check-ins of their window (their stored rows kept)."""
 
     ruleset: str
     cases: int
@@ -43,6 +46,7 @@ class TraceSummary(Summary):
     locations: int
     seconds: float
     run_id: int | None = None
+    skipped_retained: int = 0
 
 
 def _params(rules: TraceRules, settings: TraceSettings) -> dict[str, Any]:
@@ -90,13 +94,14 @@ def trace_cases(
         summary = trace_in(conn, rules, settings, cases=cases, day=day, trigger=trigger, batch_id=batch_id)
     summary.seconds = round(time.perf_counter() - started, 3)
     log.info(
-        "trace %s: %d cases, %d visits at %d venues, %d contacts, %d locations (%.2f s)",
+        "trace %s: %d cases, %d visits at %d venues, %d contacts, %d locations, %d skipped (retention) (%.2f s)",
         rules.id,
         summary.cases,
         summary.visits,
         summary.venues,
         summary.contacts,
         summary.locations,
+        summary.skipped_retained,
         summary.seconds,
     )
     return summary
@@ -123,6 +128,7 @@ def trace_in(
         conn.exec_driver_sql(SQL["target_day"], {**p, "day": day})
     else:
         conn.exec_driver_sql(SQL["target_all"], p)
+    skipped = len(conn.exec_driver_sql(SQL["skip_retained"], p).all())
     conn.exec_driver_sql(SQL["analyze_target"])
     conn.exec_driver_sql(SQL["old_pairs"], p)
     for name in ("delete_exposures", "delete_visits", "delete_windows", "insert_windows"):
@@ -138,7 +144,7 @@ def trace_in(
     conn.exec_driver_sql(SQL["new_pairs"], p)
     n_cases, visits, venues, contacts = conn.exec_driver_sql(SQL["counts"], p).one()
     locations = _locations(conn, p)
-    summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0)
+    summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0, skipped_retained=skipped)
     summary.run_id = _record_run(conn, p, summary, trigger, batch_id, started_at)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary

@@ -103,3 +103,34 @@ def test_cli_dry_run_json(engine, empty_db_url, tmp_path):
     out = json.loads(run_cli("trace", "retention", "--dry-run", "--json", database_url=empty_db_url, env=env).stdout)
     assert out["dry_run"] is True and out["retention_days"] == 21 and out["dropped"] == ["events.checkins_20210719"]
     assert partitions(engine) == ["checkins_20210719"]
+
+
+def test_retrace_after_retention_keeps_the_exposures_and_says_skipped(engine, empty_db_url, tmp_path):
+    add_venue(engine, "V1", "market")
+    add_case(engine, "F0-1", "p-f0", day(21))  # window from day 23 before today; its visit on day 22 is dropped
+    add_case(engine, "F0-2", "p-f0b", day(1))  # window well inside the kept partitions: traced again as usual
+    add_checkins(
+        engine,
+        [
+            ("p-f0", "V1", local(day(22), "10:00")),
+            ("p-contact", "V1", local(day(22), "10:30")),
+            ("p-f0b", "V1", local(day(2), "09:00")),
+            ("p-contact2", "V1", local(day(2), "09:20")),
+        ],
+    )
+    first = trace_cases(engine, RULES, SETTINGS, cases=["F0-1", "F0-2"])
+    assert (first.cases, first.skipped_retained) == (2, 0)
+    drop_old_checkins(engine, SETTINGS, TODAY)
+    assert f"checkins_{(TODAY - dt.timedelta(days=22)):%Y%m%d}" not in partitions(engine)
+
+    again = trace_cases(engine, RULES, SETTINGS, cases=["F0-1", "F0-2"])
+    assert again.skipped_retained == 1 and again.cases == 1 and again.contacts == 1  # F0-2 only
+    assert contacts_of(engine, "F0-1") == {"p-contact"} and contacts_of(engine, "F0-2") == {"p-contact2"}
+    assert again.to_json()["skipped_retained"] == 1
+
+    out = run_cli("trace", "run", database_url=empty_db_url, env={"COVIDGIS_VAR_DIR": str(tmp_path)}).stdout
+    assert "1 traced cases skipped: retention dropped check-ins" in out, out
+    assert contacts_of(engine, "F0-1") == {"p-contact"}
+
+    add_case(engine, "F0-3", "p-f0c", day(21))  # never traced: traced with what is left, nothing to keep
+    assert trace_cases(engine, RULES, SETTINGS, cases=["F0-3"]).skipped_retained == 0

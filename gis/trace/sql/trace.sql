@@ -32,6 +32,23 @@ UNION SELECT case_id FROM trace.case_window WHERE ruleset_id = %(ruleset)s AND d
 INSERT INTO trace_target
 SELECT case_id FROM events.cases UNION SELECT case_id FROM trace.case_window WHERE ruleset_id = %(ruleset)s;
 
+-- name: skip_retained
+-- Retention-safe re-trace: a traced case (not withdrawn) whose window starts before the oldest check-in partition
+-- kept, and with a stored visit before it, lost check-ins to retention (gis/trace/retention.py): tracing it again
+-- would replace its exposures by none, so it leaves the target and keeps its stored rows. Returns those cases.
+WITH oldest AS (
+    SELECT min(substring(pg_get_expr(c.relpartbound, c.oid) FROM $$FROM \('([^']+)'\)$$)::timestamptz) AS lower
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'events.checkins'::regclass AND pg_get_expr(c.relpartbound, c.oid) LIKE 'FOR VALUES FROM (%%'
+)
+DELETE FROM trace_target t USING events.cases c, oldest o
+WHERE c.case_id = t.case_id AND c.status IS DISTINCT FROM 'withdrawn'
+  AND ((c.detected_on - %(before_days)s)::timestamp AT TIME ZONE %(tz)s) < coalesce(o.lower, 'infinity')
+  AND EXISTS (SELECT 1 FROM trace.visit v
+              WHERE v.ruleset_id = %(ruleset)s AND v.case_id = t.case_id
+                AND v.checked_in_at < coalesce(o.lower, 'infinity'))
+RETURNING t.case_id;
+
 -- name: analyze_target
 ANALYZE trace_target;
 
