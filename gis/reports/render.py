@@ -25,7 +25,7 @@ from gis.summary import Summary
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-# (header, column, kind) — kind: text | int | pct. The HTML and the workbook use the same lists.
+# (header, column, kind) — kind: text | int | pct | num. The HTML and the workbook use the same lists.
 DISTRICT_COLUMNS = [
     ("Mã", "code", "text"),
     ("Huyện, thành phố", "name", "text"),
@@ -59,6 +59,42 @@ HOT_COLUMNS = [
     ("Lý do", "reasons_text", "text"),
 ]
 
+# The tracing section (restricted.trace_indicators of the ISO week): Vietnamese first, English after the slash.
+TRACE_COLUMNS = [
+    ("Loại địa điểm / Venue kind", "kind_text", "text"),
+    ("Số F0 / F0", "f0", "int"),
+    ("Tỷ lệ F0 có quét mã QR / Share of F0 with a check-in", "share_f0_with_checkin", "pct"),
+    ("Số người tiếp xúc mỗi F0 / Contacts per F0", "contacts_per_f0", "num"),
+    ("Địa điểm công bố / Locations published", "locations_published", "int"),
+    ("Số giây đến khi công bố (trung vị) / Median seconds to publish", "seconds_to_publish_median", "num"),
+    ("Người tiếp xúc / Contacts", "contacts", "int"),
+    ("Cách ly trong 24 giờ / Quarantined within 24 h", "share_quarantined_24h", "pct"),
+    ("Cách ly trong 72 giờ / Quarantined within 72 h", "share_quarantined_72h", "pct"),
+    ("Trở thành F0 / Became F0", "became_f0", "int"),
+    ("Tỷ lệ trở thành F0 / Yield", "yield_share", "pct"),
+]
+TRACE_SHEET = "Truy vết"
+NO_DATA = "Không có dữ liệu / no data"
+VENUE_KIND_VI = {
+    "all": "Tất cả / All",
+    "market": "Chợ",
+    "supermarket": "Siêu thị",
+    "restaurant": "Nhà hàng, quán ăn",
+    "industrial_zone": "Khu công nghiệp",
+    "school": "Trường học",
+    "hospital": "Bệnh viện",
+    "office": "Văn phòng",
+    "other": "Khác",
+    "unknown": "Chưa rõ",
+}
+
+
+def venue_kind_text(kind: str) -> str:
+    """A venue kind as the report shows it: Vietnamese first, the feed's value after ('Chợ / market')."""
+    if kind == "all":
+        return VENUE_KIND_VI["all"]
+    return f"{VENUE_KIND_VI[kind]} / {kind}" if kind in VENUE_KIND_VI else kind
+
 
 def file_stem(report: WeeklyReport) -> str:
     return f"bao-cao-tuan-{report.week}"
@@ -91,11 +127,17 @@ def _tables(report: WeeklyReport) -> dict[str, tuple[list, pd.DataFrame]]:
         decisive_text=report.turned_hot["decisive"].map(_decisive_text),
         reasons_text=report.turned_hot["reasons"].map(lambda rs: "; ".join(rs or [])),
     )
+    trace = report.trace if not report.trace.empty else pd.DataFrame(columns=["venue_kind"])
+    trace = trace.assign(kind_text=trace["venue_kind"].map(venue_kind_text))
+    for _, c, _ in TRACE_COLUMNS:
+        if c not in trace:
+            trace[c] = pd.Series(dtype="object")
     return {
         "Theo huyện": (DISTRICT_COLUMNS, report.districts),
         "Số đơn vị theo màu": (colour_columns(report), counts),
         "Chuyển màu": (TRANSITION_COLUMNS, moves),
         "Lên cam, đỏ": (HOT_COLUMNS, hot),
+        TRACE_SHEET: (TRACE_COLUMNS, trace),
     }
 
 
@@ -125,6 +167,8 @@ def display(value, kind: str) -> str:
         return f"{int(value):,}".replace(",", ".")
     if kind == "pct":
         return f"{float(value) * 100:.1f} %".replace(".", ",")
+    if kind == "num":
+        return _fmt_num(float(value))
     return str(value)
 
 
@@ -145,6 +189,8 @@ def write_html(report: WeeklyReport, png: bytes, path: Path) -> None:
         report=report,
         tables=tables,
         hex={key: c.hex for key, c in COLOURS.items()},
+        trace_sheet=TRACE_SHEET,
+        no_data=NO_DATA,
         map_png=base64.b64encode(png).decode("ascii"),
         generated=dt.datetime.now().astimezone(),
     )
@@ -163,12 +209,18 @@ def write_xlsx(report: WeeklyReport, png: bytes, path: Path) -> None:
         ("So sánh với ngày", report.previous_day if report.has_previous else "không có số liệu"),
         ("Bộ tiêu chí", f"{report.ruleset.id} ({report.ruleset.version}) — {report.ruleset.title}"),
         ("Nguồn", "stats.indicator (chỉ số 7 ngày) và risk.zone (vùng nguy cơ) — cùng số liệu với bản đồ"),
+        (
+            "Truy vết / Tracing",
+            f"restricted.trace_indicators ({report.trace_ruleset})" if report.trace_ruleset else NO_DATA,
+        ),
         *[("Ghi chú", n) for n in report.notes],
     ]:
         _append(info, row)
     info.column_dimensions["A"].width, info.column_dimensions["B"].width = 24, 100
     for name, (cols, frame) in _tables(report).items():
         _sheet(wb.create_sheet(name), cols, frame)
+        if name == TRACE_SHEET and frame.empty:
+            _append(wb[name], [NO_DATA])
     sheet = wb.create_sheet("Bản đồ")
     image = XlImage(io.BytesIO(png))
     sheet.add_image(image, "A1")
@@ -201,7 +253,9 @@ def _sheet(ws, cols: list, frame: pd.DataFrame) -> None:
             [
                 None
                 if _missing(record[c])
-                else (int(record[c]) if kind == "int" else float(record[c]) if kind == "pct" else str(record[c]))
+                else (
+                    int(record[c]) if kind == "int" else float(record[c]) if kind in ("pct", "num") else str(record[c])
+                )
                 for _, c, kind in cols
             ],
         )

@@ -2,6 +2,10 @@
 
 Everything comes from what the pipeline stored for the last day of the ISO week (indicators over the 7 days ending on
 it, and the zones of the published rule set), compared with the same day a week before: the numbers are the map's.
+Its tracing section reads the week's row of restricted.trace_indicators (layers/trace-indicators.sql).
+
+The report is the steering committee's (README, "OGC API, map and reports"): like the restricted layers it shows
+counts as stored, small ones included; it is not a public product and suppresses nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class WeeklyReport:
     transitions: pd.DataFrame  # per district and unit level: from colour → to colour, units
     turned_hot: pd.DataFrame  # units that turned orange or red, with reasons
     notes: list[str] = field(default_factory=list)
+    # tracing indicators of the ISO week (rows per venue kind, 'all' last); empty when nothing was traced
+    trace: pd.DataFrame = field(default_factory=pd.DataFrame)
+    trace_ruleset: str | None = None
 
 
 def parse_week(week: str) -> tuple[dt.date, dt.date]:
@@ -67,8 +74,9 @@ def published_ruleset(engine: Engine, default: str) -> str:
         return conn.exec_driver_sql(SQL["published_ruleset"]).scalar_one_or_none() or default
 
 
-def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
-    """Read the week's indicators and zones and arrange them into the report's tables."""
+def build_weekly(engine: Engine, week: str, ruleset_id: str, trace_ruleset: str | None = None) -> WeeklyReport:
+    """Read the week's indicators and zones and arrange them into the report's tables; the tracing section is of
+    `trace_ruleset` (None: the trace rule set that traced the most F0 of the week)."""
     monday, sunday = parse_week(week)
     ruleset = load_ruleset(ruleset_id)
     rs = ruleset.id
@@ -89,6 +97,9 @@ def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
         params = {"rs": rs, "day": day, "prev": previous}
         districts = pd.read_sql(SQL["districts"], conn, params=params)
         units = pd.read_sql(SQL["units"], conn, params=params)
+        week_params = {"monday": monday, "trs": trace_ruleset}
+        trs = conn.exec_driver_sql(SQL["trace_ruleset"], week_params).scalar_one_or_none()
+        trace = pd.read_sql(SQL["trace"], conn, params={**week_params, "trs": trs}) if trs else pd.DataFrame()
     districts = _with_rates(districts)
     names = dict(zip(districts["code"], districts["name"]))
     units["district_name"] = units["district_code"].map(names)
@@ -106,6 +117,8 @@ def build_weekly(engine: Engine, week: str, ruleset_id: str) -> WeeklyReport:
         transitions=transitions(units),
         turned_hot=turned_hot(units),
         notes=notes,
+        trace=trace,
+        trace_ruleset=trs,
     )
 
 

@@ -309,3 +309,73 @@ def test_a_week_without_zones_says_what_to_run(db_url, tmp_path):
     assert "covidgis zones compute --from 2021-05-17 --to 2021-05-23" in proc.stderr
     bad = run_cli("report", "weekly", "--week", "2021-35", "--out", str(tmp_path), database_url=db_url, check=False)
     assert bad.returncode == 2 and "2021-W35" in bad.stderr
+
+
+def test_tracing_section_says_no_data_without_trace(report):
+    html = (report / "bao-cao-tuan-2021-W35.html").read_text(encoding="utf-8")
+    assert "6. Truy vết / Tracing" in html
+    section = html.split('id="truy-vet"')[1]
+    assert "Không có dữ liệu / no data" in section and "<table" not in section
+    ws = openpyxl.load_workbook(report / "bao-cao-tuan-2021-W35.xlsx")["Truy vết"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][0] == "Loại địa điểm / Venue kind" and rows[1][0] == "Không có dữ liệu / no data"
+
+
+def test_tracing_section_shows_the_weeks_trace_indicators(report, engine, db_url, tmp_path):
+    """C0 (detected 5 Sep) checked in at a market on 4 Sep with three others, one of them C1 (detected 4 Sep):
+    one F0 with a check-in, 3 contacts, none quarantined, one became F0; 4 visitors: not published."""
+    from zoneinfo import ZoneInfo
+
+    from gis.trace.engine import trace_cases
+    from gis.trace.rules import load_trace_rules
+    from gis.trace.settings import TraceSettings
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    day = SUNDAY - dt.timedelta(days=1)
+    lower = dt.datetime.combine(day, dt.time(), tz)
+    at = dt.datetime.combine(day, dt.time(10), tz)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS events.checkins_{day:%Y%m%d} PARTITION OF events.checkins "
+                "FOR VALUES FROM (:lo) TO (:hi)"
+            ),
+            {"lo": lower, "hi": lower + dt.timedelta(days=1)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events.venues (venue_id, name, kind, geom, area_code, commune_code, batch_id, row_hash) "
+                "SELECT 'RV-1', 'Chợ Tân Phong', 'market', ST_PointOnSurface(geom), code, :c, 0, 'h' "
+                "FROM pub.areas WHERE code = :c"
+            ),
+            {"c": TAN_PHONG},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events.checkins (checkin_id, checked_in_at, person_key, venue_id, batch_id, row_hash) "
+                "VALUES (:i, :t, :p, 'RV-1', 0, 'h')"
+            ),
+            [
+                {"i": f"RCI-{i}", "t": at + dt.timedelta(minutes=5 * i), "p": p}
+                for i, p in enumerate(["kC0", "kX1", "kX2", "kC1"])
+            ],
+        )
+    traced = trace_cases(engine, load_trace_rules("vn-pccovid-2022"), TraceSettings(), cases=["C0"])
+    assert (traced.cases, traced.visits, traced.contacts) == (1, 1, 3)
+    out = tmp_path / "weekly"
+    run_cli("report", "weekly", "--week", "2021-W35", "--out", str(out), database_url=db_url)
+
+    rows = sheet_rows(out / "bao-cao-tuan-2021-W35.xlsx", "Truy vết")
+    assert [r["Loại địa điểm / Venue kind"] for r in rows] == ["Chợ / market", "Tất cả / All"]
+    every = rows[-1]
+    assert (every["Số F0 / F0"], every["Tỷ lệ F0 có quét mã QR / Share of F0 with a check-in"]) == (1, 1.0)
+    assert every["Số người tiếp xúc mỗi F0 / Contacts per F0"] == 3.0
+    assert every["Địa điểm công bố / Locations published"] is None  # 4 visitors, below the threshold of 5
+    assert (every["Người tiếp xúc / Contacts"], every["Trở thành F0 / Became F0"]) == (3, 1)
+    assert every["Cách ly trong 24 giờ / Quarantined within 24 h"] == 0.0
+    assert every["Tỷ lệ trở thành F0 / Yield"] == pytest.approx(1 / 3, abs=1e-4)
+    assert rows[0]["Người tiếp xúc / Contacts"] == 3 and rows[0]["Số F0 / F0"] is None
+    html = (out / "bao-cao-tuan-2021-W35.html").read_text(encoding="utf-8")
+    section = html.split('id="truy-vet"')[1]
+    assert "Không có dữ liệu" not in section and "Chợ / market" in section and "33,3 %" in section
+    assert "bộ quy tắc truy vết vn-pccovid-2022" in section

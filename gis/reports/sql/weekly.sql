@@ -47,3 +47,20 @@ SELECT a.code, a.level AS admin_level, a.name, z.colour, a.geom
 FROM admin.area a
 LEFT JOIN risk.zone z ON z.ruleset_id = %(rs)s AND z.day = %(day)s AND z.area_code = a.code
 WHERE a.level IN (2, 3) AND a.valid_from <= %(day)s AND (a.valid_to IS NULL OR a.valid_to > %(day)s);
+
+-- name: trace_ruleset
+-- The trace rule set of the report's tracing section: the one asked for, else the one that traced the most F0
+-- detected in the week (restricted.trace_indicators, layers/trace-indicators.sql).
+SELECT ruleset_id FROM restricted.trace_indicators
+WHERE period = 'week' AND period_start = %(monday)s AND venue_kind = 'all'
+  AND (%(trs)s::text IS NULL OR ruleset_id = %(trs)s::text)
+ORDER BY coalesce(f0, 0) DESC, ruleset_id
+LIMIT 1;
+
+-- name: trace
+-- The week's tracing indicators of the rule set: the row of every venue kind ('all') last, the kinds by contacts.
+SELECT venue_kind, f0, share_f0_with_checkin, contacts_per_f0, locations_published, seconds_to_publish_median,
+       contacts, share_quarantined_24h, share_quarantined_72h, became_f0, yield_share
+FROM restricted.trace_indicators
+WHERE ruleset_id = %(trs)s AND period = 'week' AND period_start = %(monday)s
+ORDER BY venue_kind = 'all', contacts DESC, venue_kind;
