@@ -29,7 +29,9 @@ def weekly(
 
     context: AppContext = ctx.obj
     engine = context.engine
-    report = build_weekly(engine, week, ruleset or published_ruleset(engine, context.risk.ruleset))
+    report = build_weekly(
+        engine, week, ruleset or published_ruleset(engine, context.risk.ruleset), trace_ruleset=context.trace.ruleset
+    )
     summary = write_weekly(report, province_map_png(engine, report), out_dir)
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
