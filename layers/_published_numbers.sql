@@ -31,16 +31,28 @@ BEGIN
 END
 $$;
 
--- The band of `base` values a count x is published as: from x rounded down to a multiple of base to the largest
--- value that rounds to it. A zero stays exact (1 … base − 1 would have been suppressed).
-CREATE OR REPLACE FUNCTION pub.band_low(x float8, base integer) RETURNS float8
+-- The width of the bands a zone's counts are published in: the threshold for a hamlet (admin level 4), twice the
+-- threshold for a province, district or commune (or a row without its level), whose counts are sums of counts that
+-- are published too (why: layers/README.md, "Small counts"). counts: its stats.indicator row and inputs as JSON.
+CREATE OR REPLACE FUNCTION pub.band_width(counts jsonb, base integer) RETURNS integer
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-SELECT floor(x / base) * base
+SELECT CASE WHEN counts ->> 'admin_level' = '4' THEN base ELSE 2 * base END
 $$;
 
-CREATE OR REPLACE FUNCTION pub.band_high(x float8, base integer) RETURNS float8
+-- The band of `width` values a count x is published as (base: the threshold, width: band_width): 0 alone, then
+-- 1 … base − 1 (which would have been suppressed), then bands of width from base on — base + k·width … base +
+-- (k + 1)·width − 1 — so a zero stays exact and every published count is a multiple of base (for a hamlet,
+-- width = base: x rounded down to a multiple of base). band_low is the published count, band_high the largest value
+-- that is published as it.
+CREATE OR REPLACE FUNCTION pub.band_low(x float8, base integer, width integer) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-SELECT CASE WHEN x = 0 THEN 0 ELSE floor(x / base) * base + base - CASE WHEN x = trunc(x) THEN 1 ELSE 0 END END
+SELECT CASE WHEN x < base THEN 0 ELSE base + floor((x - base) / width) * width END
+$$;
+
+CREATE OR REPLACE FUNCTION pub.band_high(x float8, base integer, width integer) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+SELECT CASE WHEN x = 0 THEN 0 WHEN x < base THEN base ELSE pub.band_low(x, base, width) + width END
+       - CASE WHEN x = 0 THEN 0 WHEN x = trunc(x) THEN 1 ELSE 0 END
 $$;
 
 -- A range as the reasons show it: "45.51–54.62" (4 significant digits, rounded outwards), one number if low = high.
@@ -62,8 +74,8 @@ $$;
 --   `mean` of them or their sum, denominator field, scale; a count of people is its own candidate) is computed from
 --   `counts` as the classifier computes it (numerator × scale / denominator), and the one equal to the value is
 --   taken — a rule set's `choice` and `by_date` indicators have several. The value published is the same ratio of
---   the counts rounded down to a multiple of base (a denominator that counts people too); `shown` is the range the
---   true value lies in.
+--   the counts rounded down to their band (band_low: a multiple of base; bands of base values for a hamlet, of
+--   2 × base above, band_width; a denominator that counts people too); `shown` is the range the true value lies in.
 -- - Values that count no people (levels, children's levels, yes/no) are published as they are (shown: null, the
 --   reasons keep their own text). A number no candidate explains is not published (null, "(suppressed)").
 CREATE OR REPLACE FUNCTION pub.published_numbers(decisive jsonb, counts jsonb, base integer) RETURNS jsonb
@@ -95,6 +107,7 @@ DECLARE
         'share_level_2', 'share_level_3', 'share_level_4', 'share_level_2_literal', 'share_level_2_inclusive',
         'share_level_3_literal', 'share_level_3_inclusive'];
     small CONSTANT boolean := pub.has_small_count(counts, base);
+    width CONSTANT integer := pub.band_width(counts, base);
     published jsonb := '{}';
     shown jsonb := '{}';
     key text;
@@ -132,14 +145,14 @@ BEGIN
                 / CASE WHEN (candidate ->> 'mean')::boolean THEN jsonb_array_length(candidate -> 'num') ELSE 1 END;
             den := coalesce((counts ->> (candidate ->> 'den'))::float8, 1);
             CONTINUE WHEN num IS NULL OR den = 0 OR abs(num * scale / den - value::float8) > 1e-9 * abs(value::float8);
-            den_low := CASE WHEN candidate ->> 'den' = ANY (pub.people_counts()) THEN pub.band_low(den, base)
-                            ELSE den END;
-            den_high := CASE WHEN candidate ->> 'den' = ANY (pub.people_counts()) THEN pub.band_high(den, base)
-                             ELSE den END;
+            den_low := CASE WHEN candidate ->> 'den' = ANY (pub.people_counts())
+                            THEN pub.band_low(den, base, width) ELSE den END;
+            den_high := CASE WHEN candidate ->> 'den' = ANY (pub.people_counts())
+                             THEN pub.band_high(den, base, width) ELSE den END;
             EXIT WHEN den_low = 0;
-            published := published || jsonb_build_object(key, pub.band_low(num, base) * scale / den_low);
-            shown := shown || jsonb_build_object(key, pub.range_text(pub.band_low(num, base) * scale / den_high,
-                                                                     pub.band_high(num, base) * scale / den_low));
+            published := published || jsonb_build_object(key, pub.band_low(num, base, width) * scale / den_low);
+            shown := shown || jsonb_build_object(key, pub.range_text(
+                pub.band_low(num, base, width) * scale / den_high, pub.band_high(num, base, width) * scale / den_low));
             EXIT;
         END LOOP;
     END LOOP;

@@ -46,6 +46,7 @@ from gis.stats.settings import StatsSettings
 FIRST, LAST = dt.date(2021, 7, 1), dt.date(2021, 7, 31)  # holds the leaking days 5–13 July and every window over them
 LEAKING_DAYS = [dt.date(2021, 7, d) for d in range(5, 14)]  # the issue's province-days
 THRESHOLD = 5  # risk.published.suppress_below (the default)
+HAMLET = 4  # admin level whose counts are published in bands of THRESHOLD; above it, 2 × THRESHOLD (pub.band_width)
 NUMBER = re.compile(r"(\w+) = ([^ ]+)")
 # What the view treats as counts of people, and as counting none (layers/_published_numbers.sql).
 PEOPLE_COUNTS = {
@@ -160,10 +161,16 @@ def text_bounds(token: str) -> tuple[float, float]:
     return float(values[0] - half[0]), float(values[-1] + half[-1])
 
 
+def width(admin_level: int) -> int:
+    """The band a count of an area of this level is published in (layers/_published_numbers.sql, pub.band_width)."""
+    return THRESHOLD if admin_level == HAMLET else 2 * THRESHOLD
+
+
 def published_bounds(zones: pd.DataFrame, areas: pd.DataFrame, name: str) -> dict[tuple[str, dt.date], tuple]:
     """(code, day) → the interval the public numbers give for the count behind `name`, where they give one."""
     kind = KINDS[name]
     population = dict(zip(areas["code"], areas["population"]))
+    level = dict(zip(areas["code"], areas["level"]))
     out: dict[tuple[str, dt.date], tuple] = {}
     for row in zones.to_dict("records"):
         if row["details_suppressed"]:
@@ -175,9 +182,11 @@ def published_bounds(zones: pd.DataFrame, areas: pd.DataFrame, name: str) -> dic
             n = value * den / kind.scale
             assert abs(n - round(n)) < 1e-6, f"{row['code']} {row['day']}: {name} = {value} is not a count over {den}"
             n = round(n)
-            # A count that is not a multiple of the threshold can only be exact; a multiple may be rounded down.
-            exact = n == 0 or n % THRESHOLD
-            lo, hi = n, (n if exact else n + THRESHOLD - 1)
+            # Bands start at the threshold: a count off their grid can only be exact (a zero is: 1 … THRESHOLD − 1
+            # would be suppressed); one on it may be rounded down.
+            band = width(level[row["code"]])
+            exact = n == 0 or (n - THRESHOLD) % band
+            lo, hi = n, (n if exact else n + band - 1)
         for reason in (r for r in row["reasons"] if name in r):
             for key, token in NUMBER.findall(reason):
                 if key == name and token != "(suppressed)":
@@ -358,21 +367,9 @@ def attack(demo, name: str, attack_name: str, exact: bool = False) -> tuple[list
     return narrowed, targets
 
 
-# Leaks found and not yet closed: strict, so the test fails the day one closes (then remove it here).
-KNOWN_LEAKS = {
-    ("coverage_18plus_1dose", "combined"): (
-        "with the demo's 2021 vaccination ramp (issue 11, item 8) the combined attack pins hamlet 26455-01's "
-        "vaccinated_18plus_1dose = 1 on 2021-07-20 to [0, 3]: rounding published counts down to a multiple of the "
-        "threshold does not hold against parents, children and days together (layers/_published_numbers.sql)"
-    ),
-}
-
-
 @pytest.mark.parametrize("attack_name", ATTACKS)
 @pytest.mark.parametrize("name", list(KINDS))
-def test_no_suppressed_count_is_recovered(demo, name, attack_name, request):
-    if (name, attack_name) in KNOWN_LEAKS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN_LEAKS[(name, attack_name)]))
+def test_no_suppressed_count_is_recovered(demo, name, attack_name):
     narrowed, targets = attack(demo, name, attack_name)
     assert not narrowed, (
         f"{attack_name} on {name}: {len(narrowed)} of {targets} suppressed counts narrowed "
@@ -395,8 +392,9 @@ def test_the_attack_recovers_counts_from_numbers_at_full_precision(demo):
 
 def expected_number(rs, name: str, day: dt.date, raw, counts: dict):
     """What the public view must publish for decisive[name], from the rule set's own definition of it (not the
-    view's list): a ratio of counts of people from the counts rounded down to a multiple of the threshold (a count
-    denominator too), a count rounded down, a value counting no people as it is; anything else null."""
+    view's list): a ratio of counts of people from the counts rounded down to their band (of the threshold's width
+    for a hamlet, twice it above; a count denominator too), a count rounded down, a value counting no
+    people as it is; anything else null."""
     derived = rs.derived.get(name)
     if isinstance(derived, Choice):
         return expected_number(rs, derived.options[str(rs.parameters[derived.parameter].value)], day, raw, counts)
@@ -410,14 +408,15 @@ def expected_number(rs, name: str, day: dt.date, raw, counts: dict):
     if isinstance(derived, Ratio):
         parts = len(derived.numerator) if derived.numerator_op == "mean" else 1
         den = counts[derived.denominator]
-        den = band(den) if derived.denominator in PEOPLE_COUNTS else den
-        return band(sum(counts[f] for f in derived.numerator)) * (rs.num(derived.scale) / parts) / den
-    return band(raw) if name in PEOPLE_COUNTS else None
+        b = width(counts["admin_level"])
+        den = band(den, b) if derived.denominator in PEOPLE_COUNTS else den
+        return band(sum(counts[f] for f in derived.numerator), b) * (rs.num(derived.scale) / parts) / den
+    return band(raw, width(counts["admin_level"])) if name in PEOPLE_COUNTS else None
 
 
-def band(x: float) -> float:
-    """x rounded down to a multiple of the threshold."""
-    return math.floor(x / THRESHOLD) * THRESHOLD
+def band(x: float, b: int) -> float:
+    """x rounded down to its band of b values: 0 below the threshold, THRESHOLD + k·b from it on."""
+    return 0 if x < THRESHOLD else THRESHOLD + math.floor((x - THRESHOLD) / b) * b
 
 
 @pytest.mark.parametrize("ruleset_id", list_rulesets())
