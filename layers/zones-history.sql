@@ -4,9 +4,9 @@
 -- any counts kept in the zone's inputs) hold one above 0 and below risk.published.suppress_below, every number in
 -- `decisive` and `reasons` is masked; elsewhere each number computed from counts of people is published from the
 -- counts rounded down to their band (from the threshold on, bands of the threshold's width for a hamlet, of twice it
--- above: layers/_published_numbers.sql), so that no combination of published numbers (parents and children, days) gives a
--- suppressed count back. The level, colour and
--- which indicators decided stay visible. The raw inputs are never public.
+-- above: layers/_published_numbers.sql), so that no combination of published numbers (parents and children, days)
+-- gives a suppressed count back. The level, colour and which indicators decided stay visible. The raw inputs are never
+-- public.
 CREATE OR REPLACE VIEW pub.zones_history AS
 SELECT z.area_code || '@' || z.day AS id,
        z.area_code AS code,
