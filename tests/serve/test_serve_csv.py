@@ -16,7 +16,16 @@ import shapely
 import shapely.geometry
 import yaml
 from conftest import ROOT, run_cli, running_server
-from serve_support import PUBLIC, RESTRICTED, bearer, fill_trace, filled, withdraw_trace_case  # noqa: F401
+from serve_support import (  # noqa: F401
+    PUBLIC,
+    RESTRICTED,
+    SMALL_HAMLET,
+    TRACE_DAY,
+    bearer,
+    fill_trace,
+    filled,
+    withdraw_trace_case,
+)
 from sqlalchemy import text
 
 from gis.serve.csv_formatter import CSVFormatter
@@ -69,11 +78,29 @@ def add_hostile_rows(engine) -> None:
         )
 
 
+def add_proposal(engine) -> None:
+    """One lockdown proposal with hostile reasons (the trace seed is too small to reach the rule set's thresholds;
+    tests/trace/test_trace_proposals.py holds the rule, this module only the CSV of what the table holds)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO trace.proposal (proposal_id, ruleset_id, day, area_code, admin_level, population, contacts, "
+            "f0_residents, venues, cases, reasons) VALUES (%(id)s, 'vn-pccovid-2022', %(day)s, %(area)s, 4, 1200, 20, "
+            "0, ARRAY['VN-PUB'], ARRAY['CA-TRACE-0001'], %(reasons)s::jsonb)",
+            {
+                "id": f"P-{TRACE_DAY}-{SMALL_HAMLET}-vn-pccovid-2022",
+                "day": TRACE_DAY,
+                "area": SMALL_HAMLET,
+                "reasons": json.dumps([{"vi": HOSTILE[0], "en": HOSTILE[1]}]),
+            },
+        )
+
+
 @pytest.fixture(scope="module")
 def base(filled, db_url, tmp_path_factory):  # noqa: F811
     add_hostile_rows(filled)
     fill_trace(filled)  # locations of interest (published and withdrawn), exposure venues and contacts
     withdraw_trace_case(filled)
+    add_proposal(filled)
     with running_server(db_url, tmp_path_factory.mktemp("serve-var")) as url:
         yield url
 

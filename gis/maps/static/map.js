@@ -497,7 +497,7 @@
   function locationLayer(geojson) {
     return L.geoJSON(geojson, {
       pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, {radius: 7, weight: 2, color: '#7f0000', fillColor: '#ef3b2c', fillOpacity: 0.9,
+        return L.circleMarker(latlng, {radius: 7, weight: 2, color: '#4a1486', fillColor: '#ef3b2c', fillOpacity: 0.9,
           className: 'cg-loi-marker'});
       },
       onEachFeature: function (f, layer) {
