@@ -97,8 +97,7 @@ def test_the_scheduler_keeps_its_jobs_in_postgres_and_ingests_dropped_files(engi
         proc.terminate()
         proc.wait(20)
     assert done and venue == "26020"
-    assert jobs == [
-        f"ingest:{f}" for f in ("cases", "checkins", "facilities", "quarantine", "tests", "vaccinations", "venues")
-    ]
+    feeds = ("cases", "checkins", "facilities", "quarantine", "tests", "vaccinations", "venues")
+    assert jobs == [f"ingest:{f}" for f in feeds] + ["trace:retention"]  # the daily check-in retention (gis/scheduler)
     failed = Path(ingest_env["COVIDGIS_VAR_DIR"]) / "drop" / "tests" / "failed"
     assert "required column(s) missing" in (failed / "broken.csv.error.txt").read_text()
