@@ -200,7 +200,10 @@ def test_unknown_query_parameters_are_400_listing_the_queryables(served, session
         pytest.skip(f"{name} is a property of {cid}")
     assert resp.status_code == 400, resp.text[:300]
     message = message_of(resp)
-    assert name in message and all(p in message for p in queryables[cid] if queryables[cid][p] != "object")
+    # the usable ones: JSON and lists (proposals' venues and cases, a contact's cases) cannot be filtered by
+    assert name in message and all(
+        p in message for p in queryables[cid] if queryables[cid][p] not in ("object", "array")
+    )
 
 
 def _typed_property(types: dict, kind: str) -> str | None:
