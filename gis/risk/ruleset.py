@@ -6,30 +6,19 @@ The kinds of conditions, derived indicators and steps (each with its checks, inp
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError, field_validator, model_validator
 
+from gis.citations import Instrument
 from gis.levels import COLOURS, AdminLevel
 from gis.risk.errors import InvalidRuleset, UnknownRuleset
 from gis.risk.kinds import OPS, Checker, Derived, Model, Num, Step
 
 RULESET_DIR = Path(__file__).parent / "rulesets"
 DEFAULT_RULESET = "vn-4800-2021"
-
-
-class Instrument(Model):
-    """A legal or official text a rule set implements."""
-
-    number: str
-    date: dt.date
-    issuer: str
-    title: str = ""
-    article: str = ""
-    url: str = ""
 
 
 class LevelDef(Model):

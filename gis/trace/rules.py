@@ -10,7 +10,6 @@ fail.
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from gis.citations import Instrument
 from gis.settings import PROJECT_ROOT
 from gis.trace.errors import InvalidTraceRules, UnknownTraceRules
 
@@ -43,17 +43,6 @@ class _Model(BaseModel):
     """Unknown keys are errors (a typo must not silently drop a rule); models are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Instrument(_Model):
-    """A legal or official text (decision, guidance, protocol) a rule set implements or cites."""
-
-    number: str
-    date: dt.date
-    issuer: str
-    title: str = ""
-    article: str = ""
-    url: str = ""
 
 
 class Parameter(_Model):
