@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gis.context import AppContext
 from gis.db import backup as backups
+from gis.db import replica as replicas
 from gis.db.cluster import Cluster
 from gis.db.engine import local_cluster, make_engine, start_database
 from gis.db.migrate import current_revision
@@ -25,6 +26,11 @@ backup_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(backup_app, name="backup")
+replica_app = typer.Typer(
+    help="Hot-standby replicas of the database, for `covidgis serve` (COVIDGIS_SERVE_DATABASE_URL).",
+    no_args_is_help=True,
+)
+app.add_typer(replica_app, name="replica")
 out = Console()
 
 
@@ -225,3 +231,94 @@ def _size(n: int) -> str:
 
 def _when(iso: str) -> str:
     return iso[:19].replace("T", " ")
+
+
+REPLICA_DIR = typer.Option(..., "--dir", help="The replica's directory (pgdata/, its log, replica.json).")
+
+
+@replica_app.command("init")
+def replica_init(
+    ctx: typer.Context,
+    directory: Path = REPLICA_DIR,
+    primary: str = typer.Option(
+        None, "--primary", help="The primary's URL (default: DATABASE_URL, or the project-local cluster)."
+    ),
+    slot: str = typer.Option(replicas.DEFAULT_SLOT, "--slot", help="The replication slot made on the primary."),
+    port: int = typer.Option(
+        None, "--port", help="The replica's port on 127.0.0.1 (default: the first free after COVIDGIS_PG_PORT)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Copy the primary into a new streaming hot standby (pg_basebackup -R, a slot), start it and wait until it
+    streams."""
+    settings = _settings(ctx)
+    replicas.check_slot_name(slot)
+    engine = make_engine(primary or settings.url)  # the primary named here, not ctx.obj.engine
+    try:
+        made = replicas.init(engine, directory, port or replicas.free_port(settings.pg_port + 1), settings.pg_bin, slot)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(made.to_json()))
+        return
+    out.print(
+        f"replica of {made.primary} in {made.directory}: streaming on 127.0.0.1:{made.port} from slot {made.slot} "
+        f"({_size(made.copied_bytes)} copied, {made.seconds} s)\n"
+        f"serve from it:  COVIDGIS_SERVE_DATABASE_URL=postgresql://<user>@127.0.0.1:{made.port}/{settings.pg_dbname} "
+        "covidgis serve",
+        highlight=False,
+    )
+
+
+@replica_app.command("start")
+def replica_start(ctx: typer.Context, directory: Path = REPLICA_DIR) -> None:
+    """Start the replica; it catches up from its slot."""
+    replica = replicas.start(directory, _settings(ctx).pg_bin)
+    out.print(f"replica running on 127.0.0.1:{replica.port}", highlight=False)
+
+
+@replica_app.command("stop")
+def replica_stop(ctx: typer.Context, directory: Path = REPLICA_DIR) -> None:
+    """Stop the replica (the primary keeps its WAL in the slot until it is back)."""
+    replicas.stop(directory, _settings(ctx).pg_bin)
+    out.print("replica stopped", highlight=False)
+
+
+@replica_app.command("status")
+def replica_status(
+    ctx: typer.Context,
+    directory: Path = REPLICA_DIR,
+    primary: str = typer.Option(
+        None, "--primary", help="The primary's URL for the bytes behind (default: the one given at init)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Whether the replica runs, its replay lag (seconds), bytes behind the primary and its slot; exit 1 when
+    stopped."""
+    settings = _settings(ctx)
+    engine = make_engine(primary or replicas.primary_url(directory))
+    try:
+        found = replicas.status(directory, settings.pg_bin, engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(found.to_json()))
+    elif not found.running:
+        out.print(f"replica in {found.directory} (port {found.port}, slot {found.slot}): stopped", highlight=False)
+    else:
+        behind = "unknown (the primary did not answer)" if found.bytes_behind is None else f"{found.bytes_behind} B"
+        out.print(
+            f"replica in {found.directory}: running on 127.0.0.1:{found.port}, "
+            f"{'standby' if found.standby else 'NOT a standby (promoted?)'}, receiver {found.receiver or 'not running'}"
+            f"{', replay paused' if found.replay_paused else ''}; replay lag {found.lag_seconds} s, "
+            f"bytes behind {behind}; slot {found.slot}"
+            + (
+                ""
+                if found.slot_active is None
+                else f" ({'active' if found.slot_active else 'inactive'}, "
+                f"keeps {_size(found.slot_retained_bytes or 0)} of WAL)"
+            ),
+            highlight=False,
+        )
+    if not found.running:
+        raise typer.Exit(1)

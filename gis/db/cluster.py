@@ -151,12 +151,14 @@ class Cluster:
         return proc
 
 
-def run_as_cluster_user(cmd: list) -> subprocess.CompletedProcess:
-    """Run a PostgreSQL tool (pg_ctl, pgBackRest) as the user the cluster runs as: `postgres` when we are root."""
+def run_as_cluster_user(cmd: list, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a PostgreSQL tool (pg_ctl, pgBackRest) as the user the cluster runs as: `postgres` when we are root.
+
+    env: the tool's whole environment (None: ours), e.g. with PGPASSWORD so that no password is on a command line."""
     cmd = [str(c) for c in cmd]
     if _is_root():  # PostgreSQL refuses to run as root
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
 def own(path: Path) -> None:

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis.context import AppContext
+from gis.db.replica import replay_lag
 from gis.maps.app import map_routes
 from gis.risk.publish import published
 from gis.risk.settings import RiskSettings
@@ -33,7 +34,7 @@ from gis.serve.outage import OUTAGE_ERRORS, DatabaseOutage, serving_engine, too_
 from gis.serve.security import SecurityHeadersMiddleware
 from gis.serve.settings import ServeSettings
 from gis.serve.version import DataVersion
-from gis.settings import PROJECT_ROOT, Settings
+from gis.settings import PROJECT_ROOT, Settings, _sqlalchemy_url
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,20 @@ def _secret(value) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+def serving_url(settings: Settings, serve: ServeSettings) -> URL:
+    """The database the server reads: COVIDGIS_SERVE_DATABASE_URL (a replica) when set, else the primary."""
+    return make_url(_sqlalchemy_url(serve.database_url) if serve.database_url else settings.url)
+
+
 def public_url(settings: Settings, serve: ServeSettings) -> URL:
     """The database URL as the public role (`pub` only), which every public path reads through."""
-    return make_url(settings.url).set(username=serve.public_db_user, password=_secret(serve.public_db_password) or None)
+    password = _secret(serve.public_db_password) or None
+    return serving_url(settings, serve).set(username=serve.public_db_user, password=password)
 
 
 def pygeoapi_environment(settings: Settings, serve: ServeSettings) -> dict[str, str]:
     """The variables pygeoapi-config.yml reads, derived from our settings."""
-    url = make_url(settings.url)
+    url = serving_url(settings, serve)
     return {
         "COVIDGIS_HOST": settings.host,
         "COVIDGIS_PORT": str(settings.port),
@@ -98,9 +105,10 @@ def warn_unpublished(engine: Engine, risk: RiskSettings, serve: ServeSettings) -
 
 def create_app(ctx: AppContext) -> Starlette:
     """Compose the served app (the one place where deployment choices meet the library); it writes nothing."""
-    settings, engine, serve, maps = ctx.settings, ctx.engine, ctx.serve, ctx.maps
+    settings, serve, maps = ctx.settings, ctx.serve, ctx.maps
+    # A replica is read alone (the primary is not started or touched); otherwise the context's engine starts it.
+    url = serving_url(settings, serve) if serve.database_url else ctx.engine.url
     pygeoapi_fixes.apply()
-    warn_unpublished(engine, ctx.risk, serve)
     config = load_config(PYGEOAPI_CONFIG, pygeoapi_environment(settings, serve))
     restricted = restricted_collections(config, serve.public_db_user)
     apps: dict[str, ASGIApp] = {"public": ogc_app(make_api(audience_config(config, restricted)))}
@@ -108,20 +116,28 @@ def create_app(ctx: AppContext) -> Starlette:
         apps[role] = ogc_app(make_api(audience_config(config, restricted - readable)))
 
     # The server's own reads (data version, API keys, /health) and the map's (as the public role), with timeouts.
-    own = serving_engine(engine.url, serve, "covidgis-serve")
+    own = serving_engine(url, serve, "covidgis-serve")
+    warn_unpublished(own, ctx.risk, serve)
     version = DataVersion(own, serve.version_ttl_seconds)  # one per server: the cache and the map key on it
 
     def health(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
         try:
             with own.connect() as conn:
                 areas = conn.exec_driver_sql("SELECT count(*) FROM admin.area WHERE valid_to IS NULL").scalar_one()
+                replica = replay_lag(conn)
         except OUTAGE_ERRORS as error:
             return JSONResponse(
                 {"status": "unavailable", "database": "slow" if too_slow(error) else "down"},
                 status_code=503,
                 headers={"Retry-After": str(serve.retry_after_seconds)},
             )
-        return JSONResponse({"status": "ok", "database": "up", "current_areas": areas})
+        body = {"status": "ok", "database": "up", "current_areas": areas}
+        if replica is not None:  # a hot standby: stale answers are still answers (200), but say so
+            lag, receiving = replica
+            body["replica"] = {"lag_seconds": round(lag, 3), "receiving": receiving}
+            if lag > serve.max_lag_seconds or not receiving:
+                body["status"] = "degraded"
+        return JSONResponse(body)
 
     # Our own routes (health, the map), before pygeoapi's catch-all.
     routes: list[BaseRoute] = [

@@ -11,6 +11,12 @@ class ServeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="COVIDGIS_SERVE_", env_file=".env", extra="ignore")
 
+    # Where every read of the server goes: a hot-standby replica (`covidgis db replica init`), libpq or SQLAlchemy
+    # URL; unset: the primary (DATABASE_URL or the local cluster). Ingest and recompute always write the primary.
+    database_url: str | None = None
+    # /health says "degraded" (still 200) when the replica's replay is further behind than this, or it receives no WAL.
+    max_lag_seconds: float = 30.0
+
     # Roles created by migration 0004. Public collections read through the first, restricted ones through the second.
     public_db_user: str = "covidgis_public"
     public_db_password: SecretStr | None = None
