@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -204,12 +205,49 @@ def status(directory: Path, bin_dir: Path, primary: Engine | None) -> ReplicaSta
     )
 
 
-def replay_lag(conn: Connection) -> tuple[float, bool] | None:
-    """On a standby: (seconds replay is behind, whether a WAL receiver runs); None on a primary."""
-    row = conn.exec_driver_sql(SQL["replay_lag"]).mappings().one()
+@dataclass(frozen=True)
+class ReplayPosition:
+    """A standby's WAL positions (bytes) at one look, and whether it receives WAL from its primary."""
+
+    received: int
+    replayed: int
+    receiving: bool
+
+
+def replay_position(conn: Connection) -> ReplayPosition | None:
+    """The standby's positions now; None on a primary."""
+    row = conn.exec_driver_sql(SQL["replay_position"]).mappings().one()
     if not row["standby"]:
         return None
-    return float(row["lag_seconds"]), bool(row["receiving"])
+    replayed = int(row["replayed"] or 0)
+    return ReplayPosition(max(int(row["received"] or 0), replayed), replayed, bool(row["receiving"]))
+
+
+class LagWatch:
+    """Replay lag over successive looks: how long WAL that an earlier look saw received is still not replayed.
+
+    The one-look estimate (the age of the last replayed transaction while anything waits to be replayed) counts an
+    idle primary's quiet time as lag: a checkpoint record after 30 quiet seconds reads as 30 s behind. This is a
+    lower bound instead — no false alarm — with the resolution of the looks (/health's, every few seconds from a
+    load balancer): WAL pending at two looks t apart has waited at least t.
+    """
+
+    def __init__(self, keep: int = 64):
+        self.keep = keep
+        self._pending: list[tuple[int, float]] = []  # (received position, when a look first saw it), oldest first
+        self._lock = threading.Lock()
+
+    def look(self, position: ReplayPosition, now: float | None = None) -> float:
+        """Seconds the oldest WAL still not replayed has been seen waiting (0: all replayed)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            pending = [(lsn, seen) for lsn, seen in self._pending if lsn > position.replayed]
+            if position.received > position.replayed and (not pending or pending[-1][0] < position.received):
+                pending.append((position.received, now))
+            if len(pending) > self.keep:  # the oldest decides the lag; thin out the middle
+                pending = [pending[0], *pending[-(self.keep - 1) :]]
+            self._pending = pending
+            return now - pending[0][1] if pending else 0.0
 
 
 def primary_url(directory: Path) -> str:

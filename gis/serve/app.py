@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis.context import AppContext
-from gis.db.replica import replay_lag
+from gis.db.replica import LagWatch, replay_position
 from gis.maps.app import map_routes
 from gis.risk.publish import published
 from gis.risk.settings import RiskSettings
@@ -119,12 +119,13 @@ def create_app(ctx: AppContext) -> Starlette:
     own = serving_engine(url, serve, "covidgis-serve")
     warn_unpublished(own, ctx.risk, serve)
     version = DataVersion(own, serve.version_ttl_seconds)  # one per server: the cache and the map key on it
+    lag = LagWatch()  # on a replica: how long WAL received has waited to be replayed, over /health's looks
 
     def health(request: Request) -> JSONResponse:  # sync: Starlette runs it in a thread
         try:
             with own.connect() as conn:
                 areas = conn.exec_driver_sql("SELECT count(*) FROM admin.area WHERE valid_to IS NULL").scalar_one()
-                replica = replay_lag(conn)
+                replica = replay_position(conn)
         except OUTAGE_ERRORS as error:
             return JSONResponse(
                 {"status": "unavailable", "database": "slow" if too_slow(error) else "down"},
@@ -133,9 +134,13 @@ def create_app(ctx: AppContext) -> Starlette:
             )
         body = {"status": "ok", "database": "up", "current_areas": areas}
         if replica is not None:  # a hot standby: stale answers are still answers (200), but say so
-            lag, receiving = replica
-            body["replica"] = {"lag_seconds": round(lag, 3), "receiving": receiving}
-            if lag > serve.max_lag_seconds or not receiving:
+            behind = lag.look(replica)
+            body["replica"] = {
+                "lag_seconds": round(behind, 3),
+                "unreplayed_bytes": replica.received - replica.replayed,
+                "receiving": replica.receiving,
+            }
+            if behind > serve.max_lag_seconds or not replica.receiving:
                 body["status"] = "degraded"
         return JSONResponse(body)
 

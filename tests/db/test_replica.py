@@ -24,7 +24,7 @@ from gis.boundaries.dataset import read_manifest
 from gis.boundaries.load import prepare, store
 from gis.db.engine import ensure_database, make_engine
 from gis.db.migrate import upgrade
-from gis.db.replica import replica_url
+from gis.db.replica import LagWatch, ReplayPosition, replica_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 from serve_support import CASE_POINTS, DAYS, TAN_PHONG, bearer, compute, fill_events, fill_zones, tile_of  # noqa: E402
@@ -132,7 +132,7 @@ def test_init_makes_a_streaming_standby_with_its_slot(replica_dir, primary_url, 
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT pg_is_in_recovery()")).scalar() is True
-            assert conn.execute(text("SELECT count(*) FROM pub.zones")).scalar() > 100
+            assert (conn.execute(text("SELECT count(*) FROM pub.zones")).scalar() or 0) > 100
     finally:
         engine.dispose()
 
@@ -170,19 +170,28 @@ def test_a_recompute_on_the_primary_is_served_by_the_replica_within_5_s(server, 
 
 
 def test_replay_behind_the_threshold_is_degraded(server, primary_url, replica_port, replica_dir):
-    """Real lag: replay paused on the replica while the primary commits; /health stays 200 but says degraded."""
+    """Real lag: replay paused on the replica while the primary commits. /health, polled like a load balancer does,
+    stays 200 and turns degraded once WAL has waited longer than the threshold — not before."""
     replica = make_engine(replica_url(replica_port, DBNAME))
     writer = make_engine(primary_url)
     try:
+        assert wait_health(server, "ok", timeout_s=10)["replica"]["lag_seconds"] == 0
         with replica.connect() as conn:
             conn.execute(text("SELECT pg_wal_replay_pause()"))
         with writer.begin() as conn:
             conn.execute(text("CREATE TABLE public.lag_probe AS SELECT 1 AS x"))
-        time.sleep(MAX_LAG + 0.5)
-        resp = requests.get(f"{server}/health", timeout=30)
-        body = resp.json()
-        assert resp.status_code == 200 and body["status"] == "degraded", body
+        written = time.monotonic()
+        while True:
+            resp = requests.get(f"{server}/health", timeout=30)
+            body = resp.json()
+            assert resp.status_code == 200, body
+            if body["status"] == "degraded":
+                break
+            assert time.monotonic() - written < MAX_LAG + 5, body
+            time.sleep(0.2)
+        assert time.monotonic() - written > MAX_LAG  # not degraded before the threshold
         assert body["replica"]["lag_seconds"] > MAX_LAG and body["replica"]["receiving"] is True, body
+        assert body["replica"]["unreplayed_bytes"] > 0, body
         code, found = status(replica_dir, primary_url)
         assert found["replay_paused"] is True and found["lag_seconds"] > MAX_LAG and found["bytes_behind"] > 0, found
         assert requests.get(f"{server}/collections/zones/items?f=json&limit=1", timeout=30).status_code == 200
@@ -191,7 +200,17 @@ def test_replay_behind_the_threshold_is_degraded(server, primary_url, replica_po
             conn.execute(text("SELECT pg_wal_replay_resume()"))
         replica.dispose()
         writer.dispose()
-    assert wait_health(server, "ok", timeout_s=10)["replica"]["lag_seconds"] < MAX_LAG
+    assert wait_health(server, "ok", timeout_s=10)["replica"]["lag_seconds"] == 0
+
+
+def test_lag_watch_counts_how_long_received_wal_waits():
+    """Pure logic: an idle primary's quiet time is no lag; WAL pending at two looks t apart has waited t."""
+    watch = LagWatch()
+    assert watch.look(ReplayPosition(100, 100, True), now=0.0) == 0.0
+    assert watch.look(ReplayPosition(200, 100, True), now=50.0) == 0.0  # first seen now, after 50 quiet seconds
+    assert watch.look(ReplayPosition(300, 150, True), now=53.0) == 3.0  # 200 still pending since 50
+    assert watch.look(ReplayPosition(300, 250, True), now=54.0) == 1.0  # 200 replayed; 300 pending since 53
+    assert watch.look(ReplayPosition(300, 300, True), now=60.0) == 0.0
 
 
 def test_replica_stopped_answers_503_then_recovers_without_restart(server, primary_url, replica_dir):

@@ -10,19 +10,18 @@ SELECT pg_is_in_recovery() AS in_recovery,
        (SELECT count(*) FROM pg_replication_slots) AS slots,
        EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = %(slot)s) AS slot_exists;
 
--- name: replay_lag
--- On a standby: how far replay is behind. Nothing received and not yet replayed is no lag, whenever the primary
--- last wrote; otherwise the age of the last replayed transaction. `receiving`: a WAL receiver runs (its row is
--- visible to any role; its details only to pg_read_all_stats). NULL lag on a primary.
+-- name: replay_position
+-- On a standby: the WAL received and replayed (bytes from 0/0; NULL on a primary), and whether a WAL receiver runs
+-- (its row is visible to any role, its details only to pg_read_all_stats). gis.db.replica.LagWatch makes a lag of it.
 SELECT pg_is_in_recovery() AS standby,
-       CASE WHEN NOT pg_is_in_recovery() THEN NULL
-            WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0.0
-            ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0.0)::float8
-       END AS lag_seconds,
+       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint AS received,
+       pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS replayed,
        EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AS receiving;
 
 -- name: standby_status
--- The replica's side of `covidgis db replica status` (as a superuser: the receiver's slot and state).
+-- The replica's side of `covidgis db replica status` (as a superuser: the receiver's slot and state). Its lag is the
+-- usual one-look estimate: 0 when all WAL received is replayed, else the age of the last replayed transaction (an
+-- upper bound: after an idle primary it counts the idle time too).
 SELECT pg_is_in_recovery() AS standby,
        pg_is_wal_replay_paused() AS replay_paused,
        pg_last_wal_receive_lsn()::text AS received_lsn,
