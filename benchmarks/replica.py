@@ -113,6 +113,7 @@ def main() -> None:
                 f"{statistics.median(ms):.2f} ms, p95 {ms[int(len(ms) * 0.95) - 1]:.2f} ms, max {ms[-1]:.2f} ms "
                 f"(reference: one round trip to the replica {statistics.median(floor) * 1000:.2f} ms)"
             )
+            print(f"(c) the primary's pg_stat_replication.replay_lag after (a): {seen}")
             with pe.begin() as conn:
                 before = conn.execute(text("SELECT pg_current_wal_insert_lsn()::text")).scalar_one()
                 start = time.perf_counter()
@@ -137,7 +138,6 @@ def main() -> None:
                 f"{statistics.median(samples):.3f} s, max {max(samples):.3f} s; the one-look estimate (replica "
                 f"status) median {statistics.median(one_look):.3f} s, max {max(one_look):.3f} s"
             )
-            print(f"(c) the primary's pg_stat_replication.replay_lag after (a): {seen}")
         re.dispose()
         pe.dispose()
     finally:

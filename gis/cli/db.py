@@ -258,13 +258,14 @@ def replica_init(
         made = replicas.init(engine, directory, port or replicas.free_port(settings.pg_port + 1), settings.pg_bin, slot)
     finally:
         engine.dispose()
+    dbname = engine.url.database or settings.pg_dbname
     if as_json:
         print(json.dumps(made.to_json()))
         return
     out.print(
         f"replica of {made.primary} in {made.directory}: streaming on 127.0.0.1:{made.port} from slot {made.slot} "
         f"({_size(made.copied_bytes)} copied, {made.seconds} s)\n"
-        f"serve from it:  COVIDGIS_SERVE_DATABASE_URL=postgresql://<user>@127.0.0.1:{made.port}/{settings.pg_dbname} "
+        f"serve from it:  COVIDGIS_SERVE_DATABASE_URL=postgresql://<user>@127.0.0.1:{made.port}/{dbname} "
         "covidgis serve",
         highlight=False,
     )
