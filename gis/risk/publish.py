@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from gis import sqlfiles
+from gis.risk.changes import record_changes
 from gis.summary import Summary
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "publish.sql")
@@ -44,6 +45,8 @@ def publish(engine: Engine, ruleset_id: str, suppress_below: int) -> PublishSumm
             SQL["publish"], {"ruleset": ruleset_id, "suppress_below": suppress_below}
         ).first()
         version = conn.exec_driver_sql(BUMP_SNAPSHOT).scalar_one() if changed else None
+        if version is not None:  # another rule set or threshold: the public zones' levels may all change
+            record_changes(conn, version)  # pruned by the next recompute
     return PublishSummary(ruleset=ruleset_id, suppress_below=suppress_below, snapshot_version=version)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from gis import sqlfiles
 from gis.db.frames import read_frame, write_text
+from gis.risk.changes import record_changes
 from gis.risk.classify import classify
 from gis.risk.ruleset import RuleSet
 from gis.risk.settings import RiskSettings
@@ -119,6 +120,7 @@ def compute_zones(
             changed = _store(conn, zones, day, ruleset.id, scoped=scope is not None)
             if changed:
                 summary.snapshot_version = conn.exec_driver_sql(SQL["bump_snapshot"]).scalar_one()
+                record_changes(conn, summary.snapshot_version, settings.changes_keep_versions)
         summary.days += 1
         summary.zones += len(zones)
         summary.changed += changed

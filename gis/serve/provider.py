@@ -14,7 +14,11 @@ What changes against pygeoapi.provider.sql.PostgreSQLProvider:
 - filters, query parameters and sortby name properties the collection has and can compare (not JSON objects or
   lists); an unknown or unusable one, a value of the wrong type or a geometry that is not finite is a 400 naming it,
   in our words, never the database's (pygeoapi ignores unknown query parameters, and pygeofilter compares an
-  unknown CQL property as a constant string, so both answered 200 with nothing).
+  unknown CQL property as a constant string, so both answered 200 with nothing);
+- a collection with `change_feed: true` (zones) answers our extension `changed-since=V`: the features whose level or
+  colour changed after snapshot version V (pub.zone_changes, written by gis/risk/changes.py), and says in
+  `snapshotVersion` which version every response of it is at least as new as; V not an integer is a 400, V older
+  than the oldest kept a 410 naming it, V at or after the current version an empty collection.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import functools
 import json
 import logging
 import math
+import re
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -41,7 +46,7 @@ from pygeoapi.provider.base import (
 from pygeoapi.provider.sql import PostgreSQLProvider as _PygeoapiPostgreSQLProvider
 from pygeofilter import ast, values
 from pygeofilter.backends.sqlalchemy.filters import function_map
-from sqlalchemy import JSON, ColumnElement, Engine, Row, and_, false, func, literal, or_, select, true
+from sqlalchemy import JSON, ColumnElement, Engine, Row, and_, column, false, func, literal, or_, select, table, true
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -82,12 +87,24 @@ SPATIAL_PREDICATES = (ast.SpatialComparisonPredicate, ast.Relate, ast.SpatialDis
 TYPED_PREDICATES = (ast.Comparison, ast.Between, ast.In, ast.Like)
 LITERALS = tuple(t for t in values.LITERALS if t is not list)
 MISMATCHED_TYPES = {"42725", "42804", "42883"}  # ambiguous or undefined function or operator, datatype mismatch
+# The change feed (layers/_zone_changes.sql): codes per snapshot version, and the versions it answers.
+CHANGED_SINCE = "changed-since"
+ZONE_CHANGES = table("zone_changes", column("version"), column("code"), schema="pub")
+ZONE_FEED = table("zone_feed", column("oldest_version"), column("current_version"), schema="pub")
+VERSION_TEXT = re.compile(r"[0-9]{1,18}")
 
 
 class DatabaseUnavailable(ProviderConnectionError):
     """The database did not answer: a 503, so clients retry."""
 
     http_status_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class ChangesGone(ProviderQueryError):
+    """changed-since names a version older than the changes kept: a 410 naming the oldest one kept."""
+
+    http_status_code = HTTPStatus.GONE
+    ogc_exception_code = "Gone"
 
 
 class QueryTooSlow(ProviderQueryError):
@@ -165,6 +182,7 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         self.srid = storage_srid(self.storage_crs)
         self.count_mode = provider_def.get("count", "cached")
         self.version_ttl = float(provider_def["data"].get("version_ttl_seconds", DEFAULT_VERSION_TTL_SECONDS))
+        self.change_feed = bool(provider_def.get("change_feed", False))
 
     def get_fields(self):
         """JSON-schema types of the columns (dates, JSON and booleans included, without a warning per request)."""
@@ -328,17 +346,23 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
                 user_msg=f"offset: at most {MAX_OFFSET:,} (the deepest page served); narrow the request with "
                 "datetime, bbox or property filters instead"
             )
+        properties, since = self._changed_since(properties or [])
         where = and_(
             true(),
-            self._get_property_filters(properties or []),
+            self._get_property_filters(properties),
             self._get_cql_filters(filterq),
             self._get_bbox_filter(bbox or []),
             self._get_datetime_filter(datetime_),
         )
         order = self._order(sortby or [])
-        filters = (tuple(properties or ()), tuple(bbox or ()), datetime_, repr(filterq))
+        filters: tuple = (tuple(properties), tuple(bbox or ()), datetime_, repr(filterq))
         response = {"type": "FeatureCollection", "features": [], "numberMatched": 0, "numberReturned": 0}
         with self._session() as session:
+            if self.change_feed:  # read first: the rows read next are at least as new as the version it says
+                changes, feed = self._changes(session, since)
+                where = and_(where, changes)
+                filters = (*filters, since, feed["snapshotVersion"])
+                response.update(feed)
             # What a count or a page position holds for: this collection, its data version, these filters.
             scope = functools.cache(lambda: (self.table, self._version(), *filters))
             if resulttype == "hits":
@@ -355,6 +379,40 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
         features = self._features(rows, crs_transform_spec)
         response.update(features=features, numberMatched=matched, numberReturned=len(features))
         return response
+
+    def _changed_since(self, properties: list) -> tuple[list, int | None]:
+        """The query parameters without changed-since, and its version (None when not asked for); a 400 unless it is
+        a whole number and the collection has a change feed."""
+        given = [value for name, value in properties if name == CHANGED_SINCE]
+        if not given:
+            return properties, None
+        if not self.change_feed:
+            raise ProviderInvalidQueryError(user_msg=f"{CHANGED_SINCE}: only the zones collection has a change feed")
+        value = str(given[-1]).strip()
+        if not VERSION_TEXT.fullmatch(value):
+            raise ProviderInvalidQueryError(
+                user_msg=f"{CHANGED_SINCE}: {shown(value)} is not a snapshot version (a whole number, as "
+                "snapshotVersion gives it)"
+            )
+        return [(name, v) for name, v in properties if name != CHANGED_SINCE], int(value)
+
+    def _changes(self, session: Session, since: int | None) -> tuple[ColumnElement[bool], dict]:
+        """The condition for changed-since=`since` (none when None) and the members it adds to the response; a 410
+        when the changes after `since` are no longer all kept."""
+        feed = self._run(session, select(ZONE_FEED.c.oldest_version, ZONE_FEED.c.current_version))
+        oldest, current = (int(v) for v in feed[0]) if feed else (0, 0)
+        if since is None:
+            return true(), {"snapshotVersion": current}
+        if since < oldest:
+            raise ChangesGone(
+                user_msg=f"{CHANGED_SINCE}={since}: the oldest version whose changes are kept is {oldest} (the "
+                f"current one is {current}); read the whole collection again and ask from its snapshotVersion"
+            )
+        members = {"snapshotVersion": current, "changedSince": since, "oldestVersion": oldest}
+        if since >= current:
+            return false(), members
+        codes = select(ZONE_CHANGES.c.code).where(ZONE_CHANGES.c.version > since, ZONE_CHANGES.c.version <= current)
+        return self.table_model.__table__.c[self.id_field].in_(codes), members
 
     def get(self, identifier, crs_transform_spec=None, **kwargs):
         """One feature by id, with the ids before and after it (pygeoapi's item links)."""

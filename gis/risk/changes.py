@@ -1,0 +1,33 @@
+"""The change feed of the public zones: per snapshot version, the codes whose public level or colour changed.
+
+Recorded in the transaction that bumps risk.snapshot (`compute_zones`, `publish`), so a version and its changes
+commit together; read by the zones collection's `changed-since=V` (gis/serve/provider.py, layers/_zone_changes.sql).
+Bounded: the changes of the last `keep` versions are kept (COVIDGIS_RISK_CHANGES_KEEP_VERSIONS); older versions
+answer 410.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from gis import sqlfiles
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "changes.sql")
+DEFAULT_KEEP_VERSIONS = 500
+
+
+def record_changes(conn: Connection, version: int, keep: int | None = None) -> int:
+    """Log under `version` the public zones whose (level, colour) changed since the last record; then, with `keep`,
+    drop the changes of versions older than the last `keep`. Returns how many codes changed."""
+    changed = int(conn.exec_driver_sql(SQL["record_changes"], {"version": version}).scalar_one())
+    if keep is not None:
+        conn.exec_driver_sql(SQL["prune_changes"], {"version": version, "keep": keep})
+    return changed
+
+
+def feed_state(conn: Connection) -> tuple[int, int]:
+    """(oldest version the feed answers, current snapshot version)."""
+    row = conn.exec_driver_sql(SQL["feed_state"]).one()
+    return int(row[0]), int(row[1])
