@@ -8,6 +8,7 @@ answer 410.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -18,10 +19,20 @@ SQL = sqlfiles.load(Path(__file__).parent / "sql" / "changes.sql")
 DEFAULT_KEEP_VERSIONS = 500
 
 
-def record_changes(conn: Connection, version: int, keep: int | None = None) -> int:
+def record_changes(
+    conn: Connection, version: int, keep: int | None = None, computed: tuple[str, dt.date] | None = None
+) -> int:
     """Log under `version` the public zones whose (level, colour) changed since the last record; then, with `keep`,
-    drop the changes of versions older than the last `keep`. Returns how many codes changed."""
-    changed = int(conn.exec_driver_sql(SQL["record_changes"], {"version": version}).scalar_one())
+    drop the changes of versions older than the last `keep`. Returns how many codes changed.
+
+    computed: (rule set, day) when the version is a recompute of that day only: unless it is what the public zones
+    show, nothing public changed and the diff is skipped."""
+    changed = 0
+    if (
+        computed is None
+        or conn.exec_driver_sql(SQL["shows_current"], {"ruleset": computed[0], "day": computed[1]}).scalar_one()
+    ):
+        changed = int(conn.exec_driver_sql(SQL["record_changes"], {"version": version}).scalar_one())
     if keep is not None:
         conn.exec_driver_sql(SQL["prune_changes"], {"version": version, "keep": keep})
     return changed

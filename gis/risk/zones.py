@@ -120,7 +120,7 @@ def compute_zones(
             changed = _store(conn, zones, day, ruleset.id, scoped=scope is not None)
             if changed:
                 summary.snapshot_version = conn.exec_driver_sql(SQL["bump_snapshot"]).scalar_one()
-                record_changes(conn, summary.snapshot_version, settings.changes_keep_versions)
+                record_changes(conn, summary.snapshot_version, settings.changes_keep_versions, (ruleset.id, day))
         summary.days += 1
         summary.zones += len(zones)
         summary.changed += changed

@@ -181,3 +181,11 @@ def test_older_than_kept_is_410_naming_the_oldest(filled, served):
     assert requests.get(f"{served}{ITEMS}", params={"changed-since": 0}, timeout=30).status_code == 410
     ok = feed(served, oldest)
     assert ok.status_code == 200 and ok.json()["oldestVersion"] == oldest and ok.json()["features"]
+
+
+def test_a_past_day_changes_no_public_zone(filled, served):
+    since = snapshot(filled)
+    recompute(filled, DAYS[0], **{TRANG_DAI: hot(filled, TRANG_DAI), TAN_PHONG: hot(filled, TAN_PHONG)})
+    assert snapshot_now[0] > since, "the past day's zones changed"
+    body = feed(served, since).json()
+    assert body["snapshotVersion"] == snapshot_now[0] and body["features"] == [] and body["numberMatched"] == 0

@@ -32,6 +32,12 @@ WITH now_public AS (
 )
 SELECT (SELECT count(*) FROM logged) AS changed;
 
+-- name: shows_current
+-- Does a day of this rule set hold what the public zones show (the published rule set's latest computed day)? Any
+-- other day's recompute leaves them as they are, so the diff (~0.8 s at country scale, estimated) is skipped.
+SELECT %(ruleset)s = (SELECT ruleset_id FROM risk.published)
+       AND %(day)s >= (SELECT max(day) FROM risk.zone WHERE ruleset_id = %(ruleset)s);
+
 -- name: prune_changes
 -- Keep the changes of the last %(keep)s versions: changed-since=V stays answerable for V ≥ %(version)s − %(keep)s.
 DELETE FROM risk.zone_change WHERE version <= %(version)s - %(keep)s;
