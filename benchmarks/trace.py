@@ -334,12 +334,16 @@ def measure(engine: Engine, args, command: str) -> None:
         with conn.begin():
             s = trace_in(conn, rules, settings, cases=touched, trigger="batch", batch_id=batch)
         c_s = time.perf_counter() - t0
+        with conn.begin():
+            c_x = exposures(conn, rules.id, touched)
         say(
             f"(c) incremental trace after the {args.batch:,}-row batch",
             c_s,
-            f"{len(touched):,} cases touched ({t_touch:.2f} s to find), {s.contacts:,} contacts",
+            f"{len(touched):,} cases touched ({t_touch:.2f} s to find), {s.contacts:,} contacts, "
+            f"{c_x:,} exposures of the touched F0",
         )
-        ref_c = reference(conn, p, touched)[0] if touched else 0.0
+        ref_c, ref_cn = reference(conn, p, touched) if touched else (0.0, 0)
+        say("    reference: plain indexed self-join, touched F0", ref_c, f"{ref_cn:,} exposures of the touched F0")
         rows.append(
             (
                 f"(c) incremental after a {args.batch:,}-row batch",

@@ -7,6 +7,13 @@ withdrawal leaves nothing stale published. A traced case whose window starts bef
 kept, with a stored visit before it, is skipped and keeps its rows (retention dropped its check-ins; the summary's
 `skipped_retained`). Check-ins of a venue not in the registry yet are traced; their location
 comes when a venues batch brings the venue (`trace_venue_batch`).
+
+After a check-ins batch (trigger "batch" with its id) under checkin_within, a case already traced with the window its
+case row gives now, none of whose own check-ins is in the batch (from its window's start to the end plus the longest
+dwell), in a batch that corrected no earlier row, is traced incrementally: its rows are kept and only the batch's
+check-ins near its stored visits are added as exposures (an exposure depends on the F0's visit and the contact's
+check-in only), and only its (venue, day) pairs a batch check-in can reach are recomputed. Anything else is traced in
+full. A rule set edited under the same id needs a full run (`covidgis trace run`), as before.
 """
 
 from __future__ import annotations
@@ -130,6 +137,12 @@ def trace_in(
         conn.exec_driver_sql(SQL["target_all"], p)
     skipped = len(conn.exec_driver_sql(SQL["skip_retained"], p).all())
     conn.exec_driver_sql(SQL["analyze_target"])
+    incremental = trigger == "batch" and batch_id is not None and rules.covisit == "checkin_within"
+    if incremental:
+        p = {**p, "batch": batch_id}
+        for name in ("batch_checkins", "analyze_batch", "incremental_cases", "incremental_split", "analyze_target"):
+            conn.exec_driver_sql(SQL[name], p)
+        conn.exec_driver_sql(SQL["analyze_incr"])
     conn.exec_driver_sql(SQL["old_pairs"], p)
     for name in ("delete_exposures", "delete_visits", "delete_windows", "insert_windows"):
         conn.exec_driver_sql(SQL[name], p)
@@ -142,6 +155,9 @@ def trace_in(
     if wlo is not None and lo is not None:
         conn.exec_driver_sql(SQL["insert_exposures_" + rules.covisit], {**p, "lo": lo, "hi": hi})
     conn.exec_driver_sql(SQL["new_pairs"], p)
+    if incremental:
+        for name in ("incremental_exposures", "incremental_pairs", "incremental_join"):
+            conn.exec_driver_sql(SQL[name], p)
     n_cases, visits, venues, contacts = conn.exec_driver_sql(SQL["counts"], p).one()
     locations = _locations(conn, p)
     summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0, skipped_retained=skipped)
@@ -243,6 +259,7 @@ def mark_notified(engine: Engine, ruleset_id: str, person_key: str, by: str | No
 def _prepare(conn: Connection, p: dict[str, Any]) -> None:
     conn.exec_driver_sql(SQL["lock"], p)
     conn.exec_driver_sql(SQL["no_jit"])
+    conn.exec_driver_sql(SQL["work_mem"])
     conn.exec_driver_sql(SQL["create_target"])
     conn.exec_driver_sql(SQL["create_pairs"])
 

@@ -13,6 +13,11 @@ SELECT pg_advisory_xact_lock(hashtext('covidgis.trace:' || %(ruleset)s));
 -- compilation for a statement that runs in 0.2 s (120 day partitions). Tracing runs short statements.
 SET LOCAL jit = off;
 
+-- name: work_mem
+-- The sorts and hashes of a large run (DISTINCT ON over a million exposures) stay in memory: one run per rule set
+-- at a time (lock), so this is one backend's.
+SET LOCAL work_mem = '256MB';
+
 -- name: create_target
 CREATE TEMP TABLE trace_target (case_id text PRIMARY KEY) ON COMMIT DROP;
 
@@ -51,6 +56,40 @@ RETURNING t.case_id;
 
 -- name: analyze_target
 ANALYZE trace_target;
+
+-- name: batch_checkins
+-- Incremental path, after a check-ins batch: the batch's rows read once (checkins_batch_idx, BRIN).
+CREATE TEMP TABLE trace_batch ON COMMIT DROP AS
+SELECT checkin_id, checked_in_at, person_key, venue_id FROM events.checkins WHERE batch_id = %(batch)s;
+
+-- name: analyze_batch
+ANALYZE trace_batch;
+
+-- name: incremental_cases
+-- The target cases a check-ins batch can only add contacts to (checkin_within: an exposure depends on an F0 visit and
+-- the contact's own check-in, nothing else): already traced with the window their case row gives now, not withdrawn,
+-- with none of their own check-ins in the batch from the window's start to its end plus the longest dwell (which
+-- would change their visits or a visit's end), in a batch that corrected no earlier row (ingest.audit). They leave
+-- trace_target (their rows are kept, not replaced) and get the batch's exposures only (incremental_exposures).
+CREATE TEMP TABLE trace_incr ON COMMIT DROP AS
+SELECT w.case_id, w.person_key
+FROM trace_target t
+JOIN trace.case_window w ON w.ruleset_id = %(ruleset)s AND w.case_id = t.case_id
+JOIN events.cases c ON c.case_id = t.case_id
+WHERE c.status IS DISTINCT FROM 'withdrawn' AND c.person_key = w.person_key AND c.detected_on = w.detected_on
+  AND w.window_start = ((c.detected_on - %(before_days)s)::timestamp AT TIME ZONE %(tz)s)
+  AND w.window_end = ((c.detected_on + 1)::timestamp AT TIME ZONE %(tz)s)
+  AND EXISTS (SELECT 1 FROM trace_batch)
+  AND NOT EXISTS (SELECT 1 FROM ingest.audit a WHERE a.batch_id = %(batch)s)
+  AND NOT EXISTS (SELECT 1 FROM trace_batch b
+                  WHERE b.person_key = w.person_key AND b.checked_in_at >= w.window_start
+                    AND b.checked_in_at < w.window_end + %(max_dwell)s * interval '1 minute');
+
+-- name: incremental_split
+DELETE FROM trace_target t USING trace_incr i WHERE i.case_id = t.case_id;
+
+-- name: analyze_incr
+ANALYZE trace_incr;
 
 -- name: old_pairs
 INSERT INTO trace_pairs
@@ -199,6 +238,45 @@ CROSS JOIN LATERAL (
 ) o
 WHERE o.minutes > 0
 ORDER BY v.case_id, k.checkin_id, k.checked_in_at, o.minutes DESC, v.checkin_id;
+
+-- name: incremental_exposures
+-- checkin_within for the incremental cases: the batch's check-ins at a venue within ±%(minutes)s minutes (inclusive)
+-- of one of their stored visits, of anyone but the F0, one row per contact check-in per F0 (its nearest F0
+-- check-in), as insert_exposures_checkin_within gives them; a check-in already there is left (nothing to change).
+INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, person_key, case_checkin_id,
+                            overlap_minutes, risk, exposed_on)
+SELECT DISTINCT ON (v.case_id, b.checkin_id, b.checked_in_at)
+       v.ruleset_id, v.case_id, b.checkin_id, b.checked_in_at, b.venue_id, b.person_key, v.checkin_id,
+       NULL::double precision, %(exposure)s, (b.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace_incr i
+JOIN trace.visit v ON v.ruleset_id = %(ruleset)s AND v.case_id = i.case_id
+JOIN trace_batch b
+  ON b.venue_id = v.venue_id
+ AND b.checked_in_at BETWEEN v.checked_in_at - %(minutes)s * interval '1 minute'
+                         AND v.checked_in_at + %(minutes)s * interval '1 minute'
+ AND b.person_key <> i.person_key
+ORDER BY v.case_id, b.checkin_id, b.checked_in_at, abs(extract(epoch FROM b.checked_in_at - v.checked_in_at)),
+         v.checkin_id
+ON CONFLICT DO NOTHING;
+
+-- name: incremental_pairs
+-- The (venue, local day) pairs of the incremental cases' visits whose location window a batch check-in can fall in
+-- (the day, widened by the longest reach); their other pairs keep what they had (no input of theirs changed).
+INSERT INTO trace_pairs
+SELECT DISTINCT v.venue_id, (v.checked_in_at AT TIME ZONE %(tz)s)::date
+FROM trace_incr i
+JOIN trace.visit v ON v.ruleset_id = %(ruleset)s AND v.case_id = i.case_id
+WHERE EXISTS (
+    SELECT 1 FROM trace_batch b
+    WHERE b.venue_id = v.venue_id
+      AND b.checked_in_at >= (((v.checked_in_at AT TIME ZONE %(tz)s)::date)::timestamp AT TIME ZONE %(tz)s)
+                             - %(max_reach)s * interval '1 minute'
+      AND b.checked_in_at < ((((v.checked_in_at AT TIME ZONE %(tz)s)::date + 1)::timestamp AT TIME ZONE %(tz)s)
+                             + %(max_reach)s * interval '1 minute'))
+ON CONFLICT DO NOTHING;
+
+-- name: incremental_join
+INSERT INTO trace_target SELECT case_id FROM trace_incr;
 
 -- name: new_pairs
 INSERT INTO trace_pairs
