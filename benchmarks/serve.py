@@ -4,7 +4,8 @@
 
 Starts a throwaway PostGIS cluster, loads Đồng Nai (1,735 synthetic hamlets), computes one day of zones, then
 measures, for each server: items (1,000 hamlet polygons), bbox, one MVT tile (z=12 over Biên Hòa) and a 304
-revalidation; then covidgis again with its response cache off (every request through pygeoapi and PostGIS).
+revalidation, and the change feed's poll (`changed-since` = the current snapshot version: what an up-to-date app
+asks; covidgis only); then covidgis again with its response cache off (every request through pygeoapi and PostGIS).
 Needs `wrk` (apt-get install wrk) and tipg (pip install tipg). Prints a table; the numbers go in the closing note.
 """
 
@@ -154,11 +155,13 @@ def covidgis_urls(base: str) -> dict[str, tuple[str, dict]]:
     items = f"{base}/collections/zones/items?f=json&admin_level=4&limit=1000"
     assert len(check(items).json()["features"]) == 1000
     etag = check(items).headers["etag"]
+    version = check(items).json()["snapshotVersion"]
     return {
         "items": (items, {}),
         "bbox": (f"{base}/collections/zones/items?f=json&bbox={BBOX}&limit=1000", {}),
         "tile": (f"{base}/collections/zones/tiles/WebMercatorQuad/{Z}/{y}/{x}?f=mvt", {}),
         "304": (items, {"If-None-Match": etag}),
+        "poll": (f"{base}/collections/zones/items?f=json&changed-since={version}", {}),
     }
 
 
@@ -254,6 +257,10 @@ def main() -> None:
         print(
             f"304      {covidgis['304'][0]:>9.1f}          —          —   (tipg sends no ETag)"
             f"              ≥ 1,000 req/s"
+        )
+        print(
+            f"poll     {covidgis['poll'][0]:>9.1f} {uncached['poll'][0]:>10.1f}          —"
+            "   (changed-since: covidgis only)"
         )
         peak = max(r[2] for r in [*covidgis.values(), *uncached.values()])
         print(
