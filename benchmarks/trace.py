@@ -419,6 +419,7 @@ def main() -> None:
             build(engine, args, TraceSettings().timezone)
         else:
             print(f"reusing the built province in {top}", flush=True)
+            upgrade(engine)  # migrations added since the build
         measure(engine, args, command)
         engine.dispose()
     finally:

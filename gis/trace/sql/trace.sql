@@ -300,8 +300,9 @@ SELECT (SELECT count(*) FROM trace.case_window w JOIN trace_target t ON t.case_i
         WHERE v.ruleset_id = %(ruleset)s)::int,
        (SELECT count(DISTINCT v.venue_id) FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
         WHERE v.ruleset_id = %(ruleset)s)::int,
-       (SELECT count(DISTINCT x.person_key) FROM trace.exposure x JOIN trace_target t ON t.case_id = x.case_id
-        WHERE x.ruleset_id = %(ruleset)s)::int;
+       (SELECT count(*) FROM (SELECT DISTINCT x.person_key FROM trace.exposure x
+                              JOIN trace_target t ON t.case_id = x.case_id
+                              WHERE x.ruleset_id = %(ruleset)s) d)::int;  -- hashed, where count(DISTINCT) sorts
 
 -- name: pair_bounds
 -- The instants the touched pairs' location windows can reach (plo/phi of upsert_locations, for partition pruning).
