@@ -99,6 +99,7 @@ def server(primary_url, replica_port, tmp_path_factory):
         COVIDGIS_SERVE_MAX_LAG_SECONDS=str(MAX_LAG),
         COVIDGIS_SERVE_RETRY_AFTER_SECONDS=RETRY_AFTER,
         COVIDGIS_SERVE_TOKEN_TTL_SECONDS="0",
+        COVIDGIS_SERVE_STATEMENT_TIMEOUT_SECONDS="1",
     ) as base:
         yield base
 
@@ -211,6 +212,27 @@ def test_lag_watch_counts_how_long_received_wal_waits():
     assert watch.look(ReplayPosition(300, 150, True), now=53.0) == 3.0  # 200 still pending since 50
     assert watch.look(ReplayPosition(300, 250, True), now=54.0) == 1.0  # 200 replayed; 300 pending since 53
     assert watch.look(ReplayPosition(300, 300, True), now=60.0) == 0.0
+
+
+def test_a_lock_replayed_from_the_primary_answers_a_clean_503(server, primary_url):
+    """An ACCESS EXCLUSIVE lock on the primary is replayed on the standby and held there until the primary's
+    transaction ends: the server's reads wait for it up to their statement timeout and answer 503 "too slow"."""
+    writer = make_engine(primary_url)
+    try:
+        with writer.connect() as conn:
+            conn.execute(text("LOCK TABLE risk.snapshot, admin.area IN ACCESS EXCLUSIVE MODE"))
+            conn.execute(text("SELECT pg_switch_wal()"))  # the lock's WAL record goes out without waiting for a commit
+            deadline = time.monotonic() + 10
+            while (health := requests.get(f"{server}/health", timeout=30)).status_code == 200:
+                assert time.monotonic() < deadline, "the primary's lock never reached the replica"
+            assert health.status_code == 503 and health.json() == {"status": "unavailable", "database": "slow"}
+            resp = requests.get(f"{server}/collections/zones/items?f=json&limit=5", timeout=30)
+            assert resp.status_code == 503 and resp.headers["retry-after"] == RETRY_AFTER, resp.text[:300]
+            assert "in time" in resp.json()["description"], resp.text[:300]
+            conn.rollback()
+    finally:
+        writer.dispose()
+    assert wait_health(server, "ok", timeout_s=10)["database"] == "up"
 
 
 def test_replica_stopped_answers_503_then_recovers_without_restart(server, primary_url, replica_dir):
