@@ -231,7 +231,7 @@ def exposures(conn: Connection, ruleset: str, cases: list[str]) -> int:
     ).scalar_one()
 
 
-def explain(conn: Connection, rules, settings, cases: list[str], label: str, min_ms: int, log: Path) -> None:
+def explain(conn: Connection, rules, settings, cases: list[str], label: str, min_ms: int, log: Path, **kw: Any) -> None:
     """The plans (EXPLAIN ANALYZE, BUFFERS) of the trace's statements that take over min_ms, logged by auto_explain
     to the server log and printed from it; rolled back, after the measurements (its timing overhead is not in them)."""
     with conn.begin() as tx:
@@ -247,7 +247,7 @@ def explain(conn: Connection, rules, settings, cases: list[str], label: str, min
         conn.exec_driver_sql("SET LOCAL log_min_duration_statement = 0")  # every statement's time, DDL included
         start = log.stat().st_size
         t0 = time.perf_counter()
-        trace_in(conn, rules, settings, cases=cases)
+        trace_in(conn, rules, settings, cases=cases, **kw)
         say(f"EXPLAIN {label} (auto_explain on, rolled back)", time.perf_counter() - t0)
         tx.rollback()
     time.sleep(0.5)  # the log collector's write
@@ -357,6 +357,9 @@ def measure(engine: Engine, args, command: str) -> None:
             explain(conn, rules, settings, cases, f"(a) {len(cases):,} F0", 50, args.log)
         if args.explain or b_s > 0.05:
             explain(conn, rules, settings, cases[:1], "(b) one F0", 3, args.log)
+        if (args.explain or c_s > 1) and touched:  # the batch's trace again (its exposures there: conflicts)
+            kw = {"trigger": "batch", "batch_id": batch}
+            explain(conn, rules, settings, touched, "(c) the batch's touched F0 again", 50, args.log, **kw)
     py = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     rows.append(("(d) peak memory, Python process (ru_maxrss)", mb(py), "≤ 1 GB", ""))
     rows.append(("(d) peak memory, server backend (VmHWM; RssAnon)", f"{mb(hwm)}; {mb(anon)}", "≤ 1 GB", ""))

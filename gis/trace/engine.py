@@ -195,7 +195,8 @@ def cases_touched_by_batch(
         statement, params = SQL["batch_checkin_cases"], {**_params(rules, settings), "batch": batch_id}
     else:
         return []
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(SQL["no_jit"])  # a statement over every check-in partition: JIT would compile each
         return sorted(conn.exec_driver_sql(statement, params).scalars())
 
 
