@@ -1,5 +1,6 @@
 """benchmarks/trace.py --quick runs end to end and prints every figure with its goal (no timing asserts: the machine
-is shared); the engine finds exactly the exposures the reference self-join finds."""
+is shared); the engine finds exactly the exposures the reference self-join finds, also after the check-ins batch
+(incremental)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,9 @@ def test_trace_benchmark_quick():
     assert engine and reference, out
     assert int(engine.group(1).replace(",", "")) > 0
     assert engine.group(1) == reference.group(1)
+    # the incremental trace after the batch stores what the self-join finds for the touched F0
+    engine_c = re.search(r"^\(c\) incremental trace .* ([\d,]+) exposures of the touched F0", out, re.M)
+    reference_c = re.search(r"reference: plain indexed self-join, touched F0 .* ([\d,]+) exposures", out)
+    assert engine_c and reference_c, out
+    assert int(engine_c.group(1).replace(",", "")) > 0
+    assert engine_c.group(1) == reference_c.group(1)
