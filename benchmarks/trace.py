@@ -271,6 +271,8 @@ def measure(engine: Engine, args, command: str) -> None:
                 "(SELECT id FROM ingest.batch WHERE file_name = 'bench-batch')"
             )
             conn.exec_driver_sql("DELETE FROM ingest.batch WHERE file_name = 'bench-batch'")
+            # and its trace, so the F0 of (a) are new ones (not a re-trace, which rewrites only what changed)
+            conn.exec_driver_sql("TRUNCATE trace.exposure, trace.visit, trace.case_window, trace.location, trace.run")
         # (a) all F0 (committed: the visits are the base of (c))
         la = load()
         with conn.begin():

@@ -144,7 +144,7 @@ def trace_in(
             conn.exec_driver_sql(SQL[name], p)
         conn.exec_driver_sql(SQL["analyze_incr"])
     conn.exec_driver_sql(SQL["old_pairs"], p)
-    for name in ("delete_exposures", "delete_visits", "delete_windows", "insert_windows"):
+    for name in ("create_new_exposures", "delete_visits", "delete_windows", "insert_windows"):
         conn.exec_driver_sql(SQL[name], p)
     wlo, whi = conn.exec_driver_sql(SQL["window_bounds"], p).one()
     if wlo is not None:
@@ -154,6 +154,9 @@ def trace_in(
         lo, hi = conn.exec_driver_sql(SQL["visit_bounds"], p).one()
     if wlo is not None and lo is not None:
         conn.exec_driver_sql(SQL["insert_exposures_" + rules.covisit], {**p, "lo": lo, "hi": hi})
+    conn.exec_driver_sql(SQL["analyze_new_exposures"])
+    for name in ("delete_exposures", "store_exposures"):
+        conn.exec_driver_sql(SQL[name], p)
     conn.exec_driver_sql(SQL["new_pairs"], p)
     if incremental:
         for name in ("incremental_exposures", "incremental_pairs", "incremental_join"):

@@ -98,8 +98,34 @@ FROM trace.visit v JOIN trace_target t ON t.case_id = v.case_id
 WHERE v.ruleset_id = %(ruleset)s
 ON CONFLICT DO NOTHING;
 
+-- name: create_new_exposures
+-- The target cases' exposures as this run computes them (insert_exposures_*), then diffed into trace.exposure:
+-- a re-trace rewrites only the rows that changed (most of a case's exposures stay as they were).
+CREATE TEMP TABLE trace_new_exposure (ruleset_id text, case_id text, checkin_id text, checked_in_at timestamptz,
+    venue_id text, person_key text, case_checkin_id text, overlap_minutes double precision, risk text,
+    exposed_on date) ON COMMIT DROP;
+
 -- name: delete_exposures
-DELETE FROM trace.exposure x USING trace_target t WHERE x.ruleset_id = %(ruleset)s AND x.case_id = t.case_id;
+-- The target cases' stored exposures this run does not give again, the same in every column.
+DELETE FROM trace.exposure x USING trace_target t
+WHERE x.ruleset_id = %(ruleset)s AND x.case_id = t.case_id
+  AND NOT EXISTS (
+      SELECT 1 FROM trace_new_exposure n
+      WHERE n.case_id = x.case_id AND n.checkin_id = x.checkin_id AND n.checked_in_at = x.checked_in_at
+        AND (n.venue_id, n.person_key, n.case_checkin_id, n.overlap_minutes, n.risk, n.exposed_on)
+            IS NOT DISTINCT FROM (x.venue_id, x.person_key, x.case_checkin_id, x.overlap_minutes, x.risk, x.exposed_on));
+
+-- name: analyze_new_exposures
+ANALYZE trace_new_exposure;
+
+-- name: store_exposures
+-- The computed exposures not stored yet (new, or changed: delete_exposures removed the old version).
+INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, person_key, case_checkin_id,
+                            overlap_minutes, risk, exposed_on)
+SELECT n.* FROM trace_new_exposure n
+WHERE NOT EXISTS (SELECT 1 FROM trace.exposure x
+                  WHERE x.ruleset_id = n.ruleset_id AND x.case_id = n.case_id AND x.checkin_id = n.checkin_id
+                    AND x.checked_in_at = n.checked_in_at);
 
 -- name: delete_visits
 DELETE FROM trace.visit v USING trace_target t WHERE v.ruleset_id = %(ruleset)s AND v.case_id = t.case_id;
@@ -188,8 +214,7 @@ FROM trace_new_visit v;
 -- checkin_within: a check-in at the same venue within ±%(minutes)s minutes (inclusive) of an F0 check-in, of anyone
 -- but the F0 (other F0s are contacts too). One row per contact check-in per F0: its nearest F0 check-in.
 -- checkins_venue_time_idx serves each visit's range; lo/hi prune the partitions at plan time.
-INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, person_key, case_checkin_id,
-                            overlap_minutes, risk, exposed_on)
+INSERT INTO trace_new_exposure
 SELECT DISTINCT ON (v.case_id, k.checkin_id, k.checked_in_at)
        v.ruleset_id, v.case_id, k.checkin_id, k.checked_in_at, k.venue_id, k.person_key, v.checkin_id,
        NULL::double precision, %(exposure)s, (k.checked_in_at AT TIME ZONE %(tz)s)::date
@@ -211,8 +236,7 @@ ORDER BY v.case_id, k.checkin_id, k.checked_in_at, abs(extract(epoch FROM k.chec
 -- F0 visit at the same venue by more than zero minutes; at least %(close_minutes)s is close, less casual. A visitor
 -- who left before the F0 came has no overlap and is no contact. One row per contact check-in per F0: its longest
 -- overlap.
-INSERT INTO trace.exposure (ruleset_id, case_id, checkin_id, checked_in_at, venue_id, person_key, case_checkin_id,
-                            overlap_minutes, risk, exposed_on)
+INSERT INTO trace_new_exposure
 SELECT DISTINCT ON (v.case_id, k.checkin_id, k.checked_in_at)
        v.ruleset_id, v.case_id, k.checkin_id, k.checked_in_at, k.venue_id, k.person_key, v.checkin_id,
        o.minutes, CASE WHEN o.minutes >= %(close_minutes)s THEN 'close' ELSE 'casual' END,
