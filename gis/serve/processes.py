@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, create_engine, exc
 from sqlalchemy.engine import URL
 
 from gis import sqlfiles
+from gis.travel.measures import measures_at, route_requirements
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "processes.sql")
 # A route from a phone or a GIS client, simplified: 400 positions draw a road trip across the country well.
@@ -141,7 +142,11 @@ ZONE_AT_POINT = {
             "maxOccurs": 1,
         },
     },
-    "outputs": _output("zones", "the point, the date and one entry per administrative level"),
+    "outputs": _output(
+        "zones",
+        "the point, the date, one entry per administrative level and the travel measures (Resolution 128) of "
+        "the level of the finest area, each cited",
+    ),
     "example": {"inputs": {"lon": 106.82, "lat": 10.95}},
 }
 
@@ -193,7 +198,7 @@ ROUTE_RISK = {
             "maxOccurs": 1,
         },
     },
-    "outputs": _output("route", "crossings in order, highest level, metres per colour"),
+    "outputs": _output("route", "crossings in order, highest level, metres per colour, what a traveller needs (cited)"),
     "example": {"inputs": {"route": {"type": "LineString", "coordinates": [[106.80, 10.95], [106.90, 10.97]]}}},
 }
 
@@ -281,12 +286,18 @@ class ZoneAtPointProcessor(_ZoneProcessor):
                 user_msg=f"no zone contains ({request['lon']}, {request['lat']}) on {day}: the point is "
                 "outside the served areas, or no zones were computed that day"
             )
+        finest = rows[-1]  # ordered by admin level: the finest area with a zone decides the measures
         return "application/json", {
             "id": "zones",
             "lon": request["lon"],
             "lat": request["lat"],
             "date": day.isoformat(),
             "areas": [_plain(row) for row in rows],
+            "measures": {
+                "code": finest["code"],
+                "admin_level": finest["admin_level"],
+                **measures_at(finest["level"], finest["ruleset_id"]),
+            },
         }
 
 
@@ -332,6 +343,7 @@ class RouteRiskProcessor(_ZoneProcessor):
                 "or no zones were computed that day"
             )
         crossings: list[dict] = []
+        rulesets: list[str] = []
         per_colour: dict[str, float] = {}
         for piece in pieces:
             per_colour[piece["colour"]] = per_colour.get(piece["colour"], 0.0) + piece["length_m"]
@@ -339,6 +351,7 @@ class RouteRiskProcessor(_ZoneProcessor):
                 crossings[-1]["length_m"] += piece["length_m"]
                 continue
             crossings.append({**{k: piece[k] for k in ZONE_FIELDS}, "length_m": piece["length_m"]})
+            rulesets.append(piece["ruleset_id"])
         for crossing in crossings:
             crossing["length_m"] = round(crossing["length_m"], 1)
         inside, total = sum(per_colour.values()), request["length_m"]
@@ -353,6 +366,9 @@ class RouteRiskProcessor(_ZoneProcessor):
             "length_m_by_colour": {k: round(v, 1) for k, v in per_colour.items()},
             "length_m": round(total, 1),
             "outside_m": round(max(total - inside, 0.0), 1),
+            "requirements": route_requirements(
+                [{**c, "ruleset_id": r} for c, r in zip(crossings, rulesets, strict=True)]
+            ),
         }
 
 

@@ -22,12 +22,12 @@ ORDER BY h.admin_level, h.code;
 -- the route's overlapping parts when it cuts them.
 WITH route AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(%(route)s), 4326) AS g),
 piece AS (
-    SELECT h.code, h.name, h.level, h.colour, h.label_vi, h.label_en,
+    SELECT h.code, h.name, h.level, h.colour, h.label_vi, h.label_en, h.ruleset_id,
            (ST_Dump(ST_Intersection(h.geom, route.g))).geom AS p, route.g
     FROM pub.zones_history h, route
     WHERE h.day = %(day)s AND h.admin_level = %(admin_level)s AND ST_Intersects(h.geom, route.g)
 )
-SELECT code, name, level, colour, label_vi, label_en, ST_Length(p::geography) AS length_m
+SELECT code, name, level, colour, label_vi, label_en, ruleset_id, ST_Length(p::geography) AS length_m
 FROM piece
 WHERE ST_Dimension(p) = 1
 ORDER BY least(ST_LineLocatePoint(g, ST_StartPoint(p)), ST_LineLocatePoint(g, ST_EndPoint(p))), code;
