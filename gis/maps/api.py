@@ -26,6 +26,7 @@ from gis.levels import ADMIN_LEVEL_VI, AdminLevel
 from gis.maps.search import NameIndex
 from gis.maps.settings import MapSettings
 from gis.serve.version import DataVersion, Version
+from gis.travel.measures import measures_at
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "map.sql")
 LAYERS = {"quarantine": ["quarantine"], "sites": ["testing", "vaccination"], "essential": ["essential_goods"]}
@@ -112,6 +113,8 @@ class MapData:
         detail["history"] = [{**dict(s), "day": _iso(s["day"])} for s in strip]
         if area is not None:
             detail["bbox"] = [area["xmin"], area["ymin"], area["xmax"], area["ymax"]]
+        if row is not None and row["level"] is not None:
+            detail["measures"] = measures_at(row["level"], row["ruleset_id"])  # the cited travel measures of the level
         return detail
 
     def names(self, version: Version) -> NameIndex:

@@ -16,7 +16,7 @@
       myZone: 'Vùng của tôi', searchPlaceholder: 'Tên ấp, xã, phường… (vd: bien hoa)', useLocation: 'Dùng vị trí của tôi',
       noResults: 'Không tìm thấy', locating: 'Đang xác định vị trí…', locateFailed: 'Không xác định được vị trí',
       legend: 'Chú giải', units: 'đơn vị', noZone: 'Chưa có dữ liệu', dataOf: 'Số liệu ngày', snapshot: 'phiên bản',
-      checked: 'kiểm tra lúc', ruleset: 'Bộ tiêu chí', decisive: 'Chỉ số quyết định', reasons: 'Lý do',
+      checked: 'kiểm tra lúc', ruleset: 'Bộ tiêu chí', decisive: 'Chỉ số quyết định', reasons: 'Lý do', measures: 'Biện pháp theo cấp độ', measureOpen: 'chưa xác minh',
       history: 'ngày gần nhất', adminLevel: 'Cấp hành chính', zoneLevel: 'Cấp độ dịch', parent: 'Thuộc',
       overridden: 'Cấp độ do Ban Chỉ đạo quyết định', suppressed: 'Số liệu nhỏ được ẩn để bảo vệ quyền riêng tư',
       signIn: 'Đăng nhập (lớp hạn chế)', token: 'Mã truy cập', signInBtn: 'Đăng nhập', signOut: 'Đăng xuất',
@@ -38,7 +38,7 @@
       useLocation: 'Use my location', noResults: 'Nothing found', locating: 'Finding your location…',
       locateFailed: 'Could not find your location', legend: 'Legend', units: 'units', noZone: 'No data',
       dataOf: 'Data of', snapshot: 'version', checked: 'checked at', ruleset: 'Rule set',
-      decisive: 'Decisive indicators', reasons: 'Reasons', history: 'last days', adminLevel: 'Administrative level',
+      decisive: 'Decisive indicators', reasons: 'Reasons', measures: 'Measures at this level', measureOpen: 'not verified', history: 'last days', adminLevel: 'Administrative level',
       zoneLevel: 'Risk level', parent: 'Part of', overridden: 'Level set by the steering committee',
       suppressed: 'Small counts are hidden to protect privacy', signIn: 'Sign in (restricted layers)',
       token: 'Access token', signInBtn: 'Sign in', signOut: 'Sign out',
@@ -333,7 +333,35 @@
   }
 
   // --- popup: name, level, colour, rule set, decisive indicators, reasons, the last days as a strip -------------
-  function zoneNode(z) { return setHtml(document.createElement('div'), zoneHtml(z)).firstChild; }
+  function zoneNode(z) {
+    var node = setHtml(document.createElement('div'), zoneHtml(z)).firstChild;
+    if (z.measures && z.measures.applies && z.measures.items.length) node.appendChild(measuresNode(z.measures));
+    return node;
+  }
+
+  // The travel measures of the zone's level (gis/travel), built with text nodes only.
+  function measuresNode(m) {
+    var box = document.createElement('div'), head = document.createElement('div'), list = document.createElement('ul');
+    box.className = 'cg-measures';
+    head.className = 'cg-sub';
+    head.textContent = t('measures');
+    list.className = 'cg-measure-list';
+    m.items.forEach(function (item) {
+      var li = document.createElement('li'), name = document.createElement('strong'), cite = document.createElement('div');
+      li.dataset.measure = item.id;
+      name.textContent = item['title_' + state.lang] + ': ';
+      li.appendChild(name);
+      li.appendChild(document.createTextNode(item.value[state.lang]));
+      cite.className = 'cg-note';
+      cite.textContent = item.citation.number + ' (' + fmtDay(item.citation.date) + ')' +
+        (item.status === 'open' ? ' · ' + t('measureOpen') : '');
+      li.appendChild(cite);
+      list.appendChild(li);
+    });
+    box.appendChild(head);
+    box.appendChild(list);
+    return box;
+  }
 
   function zoneHtml(z) {
     var lv = z.level !== undefined && z.level !== null ? levelDef(z.level) : null;
