@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SQL = load(Path(__file__).parent / "sql" / "trace.sql")
 Trigger = Literal["cli", "batch"]
+ANALYZE_AFTER_ROWS = 50_000  # exposures deleted or inserted by a run, from which it analyses the trace tables
 
 
 @dataclass
@@ -155,8 +156,9 @@ def trace_in(
     if wlo is not None and lo is not None:
         conn.exec_driver_sql(SQL["insert_exposures_" + rules.covisit], {**p, "lo": lo, "hi": hi})
     conn.exec_driver_sql(SQL["analyze_new_exposures"])
-    for name in ("delete_exposures", "store_exposures"):
-        conn.exec_driver_sql(SQL[name], p)
+    changed = sum(conn.exec_driver_sql(SQL[name], p).rowcount for name in ("delete_exposures", "store_exposures"))
+    if changed >= ANALYZE_AFTER_ROWS:
+        conn.exec_driver_sql(SQL["analyze_stored"])
     conn.exec_driver_sql(SQL["new_pairs"], p)
     if incremental:
         for name in ("incremental_exposures", "incremental_pairs", "incremental_join"):

@@ -115,6 +115,11 @@ WHERE x.ruleset_id = %(ruleset)s AND x.case_id = t.case_id
         AND (n.venue_id, n.person_key, n.case_checkin_id, n.overlap_minutes, n.risk, n.exposed_on)
             IS NOT DISTINCT FROM (x.venue_id, x.person_key, x.case_checkin_id, x.overlap_minutes, x.risk, x.exposed_on));
 
+-- name: analyze_stored
+-- After a run that changed many stored rows (a first trace of many F0): their statistics now, so the next runs' plans
+-- (a one-case re-trace probes by key) do not wait for autovacuum's analyze.
+ANALYZE trace.exposure, trace.visit, trace.case_window;
+
 -- name: analyze_new_exposures
 ANALYZE trace_new_exposure;
 
