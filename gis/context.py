@@ -20,6 +20,7 @@ from gis.serve.settings import ServeSettings
 from gis.settings import Settings
 from gis.stats.settings import StatsSettings
 from gis.trace.settings import TraceSettings
+from gis.travel.settings import TravelSettings
 
 
 @dataclass
@@ -33,6 +34,7 @@ class AppContext:
     serve: ServeSettings = field(default_factory=ServeSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     trace: TraceSettings = field(default_factory=TraceSettings)
+    travel: TravelSettings = field(default_factory=TravelSettings)
 
     @cached_property
     def engine(self) -> Engine:

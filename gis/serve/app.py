@@ -35,6 +35,7 @@ from gis.serve.security import SecurityHeadersMiddleware
 from gis.serve.settings import ServeSettings
 from gis.serve.version import DataVersion
 from gis.settings import PROJECT_ROOT, Settings, _sqlalchemy_url
+from gis.travel.rules import load_travel_rules
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def warn_unpublished(engine: Engine, risk: RiskSettings, serve: ServeSettings) -
 def create_app(ctx: AppContext) -> Starlette:
     """Compose the served app (the one place where deployment choices meet the library); it writes nothing."""
     settings, serve, maps = ctx.settings, ctx.serve, ctx.maps
+    load_travel_rules(ctx.travel.ruleset)  # a bad COVIDGIS_TRAVEL_RULESET fails at start, not at a request
     # A replica is read alone (the primary is not started or touched); otherwise the context's engine starts it.
     url = serving_url(settings, serve) if serve.database_url else ctx.engine.url
     pygeoapi_fixes.apply()
