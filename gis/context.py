@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from gis.ingest.settings import IngestSettings
 from gis.maps.settings import MapSettings
+from gis.publish.settings import PublishSettings
 from gis.risk.settings import RiskSettings
 from gis.serve.settings import ServeSettings
 from gis.settings import Settings
@@ -35,6 +36,7 @@ class AppContext:
     maps: MapSettings = field(default_factory=MapSettings)
     trace: TraceSettings = field(default_factory=TraceSettings)
     travel: TravelSettings = field(default_factory=TravelSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
 
     @cached_property
     def engine(self) -> Engine:

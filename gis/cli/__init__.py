@@ -12,7 +12,7 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from gis.cli import boundaries, db, export, ingest, pseudonymise, report, risk, serve, trace, users, zones
+from gis.cli import boundaries, db, export, ingest, pseudonymise, publish, report, risk, serve, trace, users, zones
 from gis.context import AppContext
 from gis.errors import CovidGisError
 
@@ -56,6 +56,7 @@ app.add_typer(trace.app, name="trace")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(export.app, name="export")
+app.command("publish")(publish.publish)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("pseudonymise")(pseudonymise.pseudonymise)

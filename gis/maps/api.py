@@ -46,8 +46,9 @@ class MapRequestError(CovidGisError):
 class MapData:
     """Reads of the public views, with what never changes within a data version kept in memory."""
 
-    def __init__(self, engine: Engine, settings: MapSettings, version: DataVersion):
+    def __init__(self, engine: Engine, settings: MapSettings, version: DataVersion, travel_ruleset: str):
         self.engine = engine
+        self.travel_ruleset = travel_ruleset  # the cited travel measures shown in a zone's detail
         self.settings = settings
         self.version = version
         self._cache: LRUCache[tuple, Any] = LRUCache(KEPT)
@@ -114,7 +115,7 @@ class MapData:
         if area is not None:
             detail["bbox"] = [area["xmin"], area["ymin"], area["xmax"], area["ymax"]]
         if row is not None and row["level"] is not None:
-            detail["measures"] = measures_at(row["level"], row["ruleset_id"])  # the cited travel measures of the level
+            detail["measures"] = measures_at(row["level"], row["ruleset_id"], self.travel_ruleset)
         return detail
 
     def names(self, version: Version) -> NameIndex:

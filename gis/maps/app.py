@@ -19,10 +19,10 @@ from gis.serve.version import DataVersion
 STATIC = Path(__file__).parent / "static"
 
 
-def map_routes(engine: Engine, settings: MapSettings, version: DataVersion) -> list[BaseRoute]:
+def map_routes(engine: Engine, settings: MapSettings, version: DataVersion, travel_ruleset: str) -> list[BaseRoute]:
     """Routes to add to the served app; `engine` connects as the public role (the API reads only the views of `pub`),
     `version` is the server's one data version (shared with the HTTP cache)."""
-    data = MapData(engine, settings, version)
+    data = MapData(engine, settings, version, travel_ruleset)
     pages: dict[str, str] = {}
 
     def page(request: Request) -> HTMLResponse:

@@ -149,7 +149,9 @@ def create_app(ctx: AppContext) -> Starlette:
     # Our own routes (health, the map), before pygeoapi's catch-all.
     routes: list[BaseRoute] = [
         Route("/health", health),
-        *map_routes(serving_engine(public_url(settings, serve), serve, "covidgis-map"), maps, version),
+        *map_routes(
+            serving_engine(public_url(settings, serve), serve, "covidgis-map"), maps, version, ctx.travel.ruleset
+        ),
     ]
     return Starlette(
         routes=[*routes, Mount("/", app=AudienceRouter(apps))],

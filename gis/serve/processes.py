@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 
 from gis import sqlfiles
 from gis.travel.measures import measures_at, route_requirements
+from gis.travel.settings import TravelSettings
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "processes.sql")
 # A route from a phone or a GIS client, simplified: 400 positions draw a road trip across the country well.
@@ -229,6 +230,7 @@ class _ZoneProcessor(BaseProcessor):
         super().__init__(processor_def, metadata)
         # pygeoapi makes a processor per request from its dotted path; the settings are read here, not at import.
         self.settings = ProcessSettings()
+        self.travel_ruleset = TravelSettings().ruleset
         self.slots = _slots(self.settings.concurrency)
         data = processor_def["data"]
         self.engine = _engine(
@@ -296,7 +298,7 @@ class ZoneAtPointProcessor(_ZoneProcessor):
             "measures": {
                 "code": finest["code"],
                 "admin_level": finest["admin_level"],
-                **measures_at(finest["level"], finest["ruleset_id"]),
+                **measures_at(finest["level"], finest["ruleset_id"], self.travel_ruleset),
             },
         }
 
@@ -367,7 +369,7 @@ class RouteRiskProcessor(_ZoneProcessor):
             "length_m": round(total, 1),
             "outside_m": round(max(total - inside, 0.0), 1),
             "requirements": route_requirements(
-                [{**c, "ruleset_id": r} for c, r in zip(crossings, rulesets, strict=True)]
+                [{**c, "ruleset_id": r} for c, r in zip(crossings, rulesets, strict=True)], self.travel_ruleset
             ),
         }
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gis.travel.rules import load_travel_rules
-from gis.travel.settings import TravelSettings
 
 
-def _rules(ruleset_id: str | None):
-    return load_travel_rules(ruleset_id or TravelSettings().ruleset)
+def _rules(ruleset_id: str):
+    return load_travel_rules(ruleset_id)
 
 
-def travel_measures_document(ruleset_id: str | None = None) -> dict:
+def travel_measures_document(ruleset_id: str) -> dict:
     """`{"ruleset": {...citation...}, "levels": {"1": {"measures": [...]}, ...}, "requirements": [...]}`."""
     rules = _rules(ruleset_id)
     main = next(iter(rules.instruments.values()))
@@ -27,7 +26,7 @@ def travel_measures_document(ruleset_id: str | None = None) -> dict:
     }
 
 
-def measures_at(level: int, risk_ruleset: str, ruleset_id: str | None = None) -> dict:
+def measures_at(level: int, risk_ruleset: str, ruleset_id: str) -> dict:
     """The measures of `level` of a zone computed by `risk_ruleset`; none when that rule set's levels are others."""
     rules = _rules(ruleset_id)
     applies = risk_ruleset in rules.risk_rulesets
@@ -39,7 +38,7 @@ def measures_at(level: int, risk_ruleset: str, ruleset_id: str | None = None) ->
     }
 
 
-def route_requirements(crossings: Sequence[dict], ruleset_id: str | None = None) -> dict:
+def route_requirements(crossings: Sequence[dict], ruleset_id: str) -> dict:
     """What a traveller along `crossings` (in route order, each with code, level, ruleset_id) needs.
 
     `leaving` a level applies when an area of that level is crossed before the last one, `entering` when one is

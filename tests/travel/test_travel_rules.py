@@ -8,6 +8,7 @@ import yaml
 from gis.travel.errors import InvalidTravelRules, UnknownTravelRules
 from gis.travel.measures import route_requirements, travel_measures_document
 from gis.travel.rules import TRAVEL_RULESET_DIR, load_travel_rules, parse_travel_rules
+from gis.travel.settings import TravelSettings
 
 SHIPPED = TRAVEL_RULESET_DIR / "vn-128-2021.yml"
 
@@ -34,9 +35,9 @@ def test_the_default_comes_from_the_setting(monkeypatch, tmp_path):
     data["id"] = "other-rules"
     other.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("COVIDGIS_TRAVEL_RULESET", str(other))
-    assert travel_measures_document()["ruleset"]["id"] == "other-rules"
+    assert travel_measures_document(TravelSettings().ruleset)["ruleset"]["id"] == "other-rules"
     monkeypatch.delenv("COVIDGIS_TRAVEL_RULESET")
-    assert travel_measures_document()["ruleset"]["id"] == "vn-128-2021"
+    assert travel_measures_document(TravelSettings().ruleset)["ruleset"]["id"] == "vn-128-2021"
 
 
 def _broken(tmp_path: Path, change) -> Path:

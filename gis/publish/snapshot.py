@@ -1,0 +1,288 @@
+"""`covidgis publish`: the current public snapshot as static files anyone can put behind a CDN or object store.
+
+Layout of the output folder (DIR):
+
+    DIR/latest.json                       the only file rewritten in place (written last, by rename)
+    DIR/v{VERSION}/zones-l{N}.{sha12}.geojson|fgb|csv   per admin level (1 province … 4 hamlet)
+    DIR/v{VERSION}/search.{sha12}.json    code, name, level, colour and bbox of every area (for a static map's search)
+    DIR/v{VERSION}/locations-of-interest.{sha12}.geojson   when tracing exists
+    DIR/v{VERSION}/{name}.{sha12}.json    extra documents given by the composition (e.g. travel measures)
+
+Every file is read from the same public views as the API (`pub.zones`, `pub.locations_of_interest`: the same
+suppression, nothing personal). A snapshot is written into a hidden temporary folder and renamed into place whole;
+`latest.json` is replaced only after it, so a crash at any point leaves the previous latest.json naming complete
+files. File names carry their content hash (they never change once written); the newest `keep` folders are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from sqlalchemy import Connection, Engine
+
+from gis import sqlfiles
+from gis.csvcell import cell
+from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, AdminLevel
+from gis.publish.errors import PublishError
+from gis.summary import Summary
+
+SQL = sqlfiles.load(Path(__file__).parent / "sql" / "publish.sql")
+FORMAT = 1  # of latest.json
+ZONE_COLUMNS = (
+    "code",
+    "day",
+    "admin_level",
+    "name",
+    "parent_code",
+    "level",
+    "colour",
+    "label_vi",
+    "label_en",
+    "ruleset_id",
+    "ruleset_version",
+    "overridden",
+    "details_suppressed",
+)
+LOCATION_COLUMNS = (
+    "event_id",
+    "venue_name",
+    "venue_kind",
+    "start",
+    "end",
+    "exposure_type",
+    "advice_vi",
+    "advice_en",
+    "published_at",
+    "updated_at",
+)
+
+
+@dataclass
+class PublishSnapshotSummary(Summary):
+    """What a publish wrote: the snapshot version, the folder, the files of the snapshot and their bytes."""
+
+    snapshot_version: int
+    out: Path
+    files: int
+    bytes: int
+    seconds: float
+    unchanged: bool = False  # this version was already published (its files are kept as they were)
+    pruned: list[int] = field(default_factory=list)  # older snapshot folders deleted
+
+
+# Writes one file of the snapshot into `folder` and returns its entry fields (kind, admin_level…), or None.
+Writer = Callable[[Connection, Path], list[dict[str, Any]]]
+
+
+def publish_snapshot(
+    engine: Engine, out: Path, keep: int, extra_documents: dict[str, dict] | None = None
+) -> PublishSnapshotSummary:
+    """Write the current public snapshot under `out` (see the module docstring); idempotent per snapshot version."""
+    started = time.monotonic()
+    out = _usable_folder(out)
+    with engine.connect() as conn:
+        snapshot = conn.exec_driver_sql(SQL["snapshot"]).mappings().one()
+        if snapshot["ruleset_id"] is None or not conn.exec_driver_sql(SQL["levels_present"]).first():
+            raise PublishError(
+                "no public zones to publish yet: compute and publish zones first (`covidgis demo`, or an ingest "
+                "then `covidgis zones publish`)"
+            )
+        version = int(snapshot["version"])
+        target = out / f"v{version}"
+        latest = _read_latest(out)
+        unchanged = latest is not None and latest.get("snapshot_version") == version and _complete(out, latest)
+        if unchanged:
+            assert latest is not None
+            entries = latest["files"]
+        else:
+            staging = out / f".staging-v{version}-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            try:
+                entries = _write_files(conn, staging, extra_documents or {})
+                shutil.rmtree(target, ignore_errors=True)  # a half folder of a crashed run of this version
+                staging.rename(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            entries = [{**e, "path": f"{target.name}/{e['path']}"} for e in entries]
+    kept = _kept_versions(out, version, keep)
+    if not unchanged:
+        _write_latest(
+            out,
+            {
+                "format": FORMAT,
+                "snapshot_version": version,
+                "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "snapshot_changed_at": snapshot["changed_at"].isoformat(),
+                "ruleset": snapshot["ruleset_id"],
+                "files": entries,
+                "kept": kept,
+            },
+        )
+    pruned = _prune(out, kept)
+    return PublishSnapshotSummary(
+        snapshot_version=version,
+        out=out,
+        files=len(entries),
+        bytes=sum(e["size"] for e in entries),
+        seconds=round(time.monotonic() - started, 3),
+        unchanged=unchanged,
+        pruned=pruned,
+    )
+
+
+def _usable_folder(out: Path) -> Path:
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise PublishError(f"{out} is not a folder: give --out a folder (it is created when missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create the publish folder {out}: {exc.strerror}") from exc
+    return out
+
+
+def _write_files(conn: Connection, folder: Path, extra_documents: dict[str, dict]) -> list[dict[str, Any]]:
+    """Every file of the snapshot, each renamed to carry its content hash; the entries of latest.json."""
+    entries: list[dict[str, Any]] = []
+    search: list[dict[str, Any]] = []
+    levels = list(conn.exec_driver_sql(SQL["levels_present"]).scalars())
+    for admin_level in levels:
+        rows = conn.exec_driver_sql(SQL["zones"], {"admin_level": admin_level}).mappings().all()
+        stem = f"zones-l{admin_level}"
+        meta = {"admin_level": admin_level, "features": len(rows)}
+        entries.append(_hashed(folder, f"{stem}.geojson", _geojson(rows, ZONE_COLUMNS, "code"), "geojson", meta))
+        entries.append(_hashed(folder, f"{stem}.csv", _csv(rows, ZONE_COLUMNS), "csv", meta))
+        entries.append(_hashed(folder, f"{stem}.fgb", _flatgeobuf(rows, folder / f"{stem}.fgb"), "flatgeobuf", meta))
+        search += [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "admin_level": admin_level,
+                "admin_level_vi": ADMIN_LEVEL_VI[AdminLevel(admin_level)],
+                "admin_level_en": ADMIN_LEVEL_EN[AdminLevel(admin_level)],
+                "parent_code": r["parent_code"],
+                "level": r["level"],
+                "colour": r["colour"],
+                "bbox": [round(r[k], 6) for k in ("west", "south", "east", "north")],
+            }
+            for r in rows
+        ]
+    entries.append(_hashed(folder, "search.json", _json(search), "search", {"features": len(search)}))
+    if conn.exec_driver_sql(SQL["has_locations"]).scalar_one():
+        rows = conn.exec_driver_sql(SQL["locations"]).mappings().all()
+        body = _geojson(rows, LOCATION_COLUMNS, "event_id")
+        entries.append(_hashed(folder, "locations-of-interest.geojson", body, "geojson", {"features": len(rows)}))
+    for name, document in sorted(extra_documents.items()):
+        entries.append(_hashed(folder, f"{name}.json", _json(document), "json", {}))
+    return entries
+
+
+def _hashed(folder: Path, name: str, body: bytes, kind: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write `body` as NAME with the first 12 hex digits of its sha256 before the extension."""
+    digest = hashlib.sha256(body).hexdigest()
+    stem, ext = name.split(".", 1)
+    path = folder / f"{stem}.{digest[:12]}.{ext}"
+    path.write_bytes(body)
+    return {"path": path.name, "kind": kind, **meta, "size": len(body), "sha256": digest}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _geojson(rows, columns: tuple[str, ...], id_column: str) -> bytes:
+    """A FeatureCollection; the geometry text comes from PostGIS as is (no per-feature geometry work here)."""
+    parts = []
+    for r in rows:
+        properties = json.dumps({c: _value(r[c]) for c in columns}, ensure_ascii=False)
+        parts.append(
+            f'{{"type":"Feature","id":{json.dumps(r[id_column], ensure_ascii=False)},'
+            f'"geometry":{r["geojson"]},"properties":{properties}}}'
+        )
+    return ('{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}").encode()
+
+
+def _csv(rows, columns: tuple[str, ...]) -> bytes:
+    """The properties as CSV (spreadsheet-safe cells, gis/csvcell.py), with a UTF-8 BOM for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow([cell(r[c]) for c in columns])
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def _flatgeobuf(rows, scratch: Path) -> bytes:
+    """FlatGeobuf (with its spatial index) by GDAL; read back as bytes and the scratch file removed."""
+    frame = gpd.GeoDataFrame(
+        {c: [_value(r[c]) for r in rows] for c in ZONE_COLUMNS},
+        geometry=shapely.from_wkb([bytes(r["wkb"]) for r in rows]),
+        crs="EPSG:4326",
+    )
+    frame.to_file(scratch, driver="FlatGeobuf", engine="pyogrio")
+    body = scratch.read_bytes()
+    scratch.unlink()
+    return body
+
+
+def _json(document: Any) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _read_latest(out: Path) -> dict | None:
+    try:
+        latest = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return latest if isinstance(latest, dict) and latest.get("format") == FORMAT else None
+
+
+def _complete(out: Path, latest: dict) -> bool:
+    """Every file latest.json names is there with its size (a folder someone damaged is written again)."""
+    try:
+        return all((out / e["path"]).stat().st_size == e["size"] for e in latest["files"])
+    except (OSError, KeyError, TypeError):
+        return False
+
+
+def _write_latest(out: Path, latest: dict) -> None:
+    """Write latest.json beside itself, flush it to disk, then rename it over the old one (atomic on POSIX)."""
+    scratch = out / f".latest.json.{os.getpid()}"
+    with scratch.open("wb") as f:
+        f.write(json.dumps(latest, ensure_ascii=False, indent=1).encode())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(scratch, out / "latest.json")
+
+
+def _versions(out: Path) -> list[int]:
+    return sorted(int(p.name[1:]) for p in out.glob("v*") if p.is_dir() and p.name[1:].isdigit())
+
+
+def _kept_versions(out: Path, current: int, keep: int) -> list[int]:
+    """The newest `keep` snapshot folders, the current one always among them."""
+    older = [v for v in _versions(out) if v != current]
+    return sorted([*older[-(keep - 1) :], current] if keep > 1 else [current])
+
+
+def _prune(out: Path, kept: list[int]) -> list[int]:
+    pruned = [v for v in _versions(out) if v not in kept]
+    for v in pruned:
+        shutil.rmtree(out / f"v{v}", ignore_errors=True)
+    return pruned
