@@ -1,1 +1,1 @@
-"""Static snapshot publishing (issue 15, item 1): the public zones as files any CDN can serve."""
+"""publish: each zone snapshot as static files for any CDN or object store (issue 15, item 1)."""

@@ -1,8 +1,29 @@
--- name: zones_of_level
--- The public zones of one admin level as the public role sees them (pub.zones: same suppression as the API).
-SELECT code, day, admin_level, name, parent_code, level, colour, label_vi, label_en,
-       ruleset_id, ruleset_version, ST_AsGeoJSON(geom, 6) AS geometry,
-       ST_XMin(geom) AS w, ST_YMin(geom) AS s, ST_XMax(geom) AS e, ST_YMax(geom) AS n
+-- The public snapshot as static files read it: the same views (and suppression) as the public API.
+
+-- name: snapshot
+-- The snapshot version the files are of, and the published rule set.
+SELECT s.version, s.changed_at, p.ruleset_id
+FROM risk.snapshot s LEFT JOIN risk.published p ON true;
+
+-- name: zones
+-- One admin level's current public zones (pub.zones), geometry as GeoJSON text and WKB, with its bbox.
+SELECT code, day, admin_level, name, parent_code, level, colour, label_vi, label_en, ruleset_id, ruleset_version,
+       overridden, details_suppressed,
+       ST_AsGeoJSON(geom, 6) AS geojson, ST_AsBinary(geom) AS wkb,
+       ST_XMin(geom) AS west, ST_YMin(geom) AS south, ST_XMax(geom) AS east, ST_YMax(geom) AS north
 FROM pub.zones
 WHERE admin_level = %(admin_level)s
 ORDER BY code;
+
+-- name: levels_present
+SELECT DISTINCT admin_level FROM pub.zones ORDER BY admin_level;
+
+-- name: has_locations
+SELECT to_regclass('pub.locations_of_interest') IS NOT NULL;
+
+-- name: locations
+-- The public locations of interest (pub.locations_of_interest), as the API serves them.
+SELECT event_id, venue_name, venue_kind, "start", "end", exposure_type, advice_vi, advice_en, published_at,
+       updated_at, ST_AsGeoJSON(geom, 6) AS geojson
+FROM pub.locations_of_interest
+ORDER BY event_id;
