@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from gis.db import replica
-from gis.db.cluster import Cluster
+from gis.db.cluster import Cluster, free_port
 from gis.db.engine import make_engine
 from gis.settings import Settings
 
@@ -79,13 +79,13 @@ def main() -> None:
     bin_dir = Settings().pg_bin
     top = Path(tempfile.mkdtemp(prefix="covidgis-bench-replica-"))
     top.chmod(0o755)
-    port = replica.free_port(56100)
+    port = free_port(56100)
     primary = Cluster(data_dir=top / "primary" / "data", socket_dir=top / "primary" / "sock", port=port)
     primary.start()
     standby: Cluster | None = None
     try:
         pe = make_engine(primary.url())
-        made = replica.init(pe, top / "replica", replica.free_port(primary.port + 1), bin_dir, "bench")
+        made = replica.init(pe, top / "replica", free_port(primary.port + 1), bin_dir, "bench")
         standby = replica.cluster(top / "replica", made.port, bin_dir)
         print(f"replica made in {made.seconds:.1f} s ({made.copied_bytes / 1e6:.0f} MB copied)")
         re = make_engine(replica.replica_url(made.port))

@@ -14,7 +14,7 @@ from rich.table import Table
 from gis.context import AppContext
 from gis.db import backup as backups
 from gis.db import replica as replicas
-from gis.db.cluster import Cluster
+from gis.db.cluster import Cluster, free_port
 from gis.db.engine import local_cluster, make_engine, start_database
 from gis.db.migrate import current_revision
 from gis.db.migrate import upgrade as migrate_upgrade
@@ -255,7 +255,7 @@ def replica_init(
     replicas.check_slot_name(slot)
     engine = make_engine(primary or settings.url)  # the primary named here, not ctx.obj.engine
     try:
-        made = replicas.init(engine, directory, port or replicas.free_port(settings.pg_port + 1), settings.pg_bin, slot)
+        made = replicas.init(engine, directory, port or free_port(settings.pg_port + 1), settings.pg_bin, slot)
     finally:
         engine.dispose()
     dbname = engine.url.database or settings.pg_dbname

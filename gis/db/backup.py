@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import time
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -30,7 +29,7 @@ from typing import Any
 import psycopg2
 from sqlalchemy import Engine, text
 
-from gis.db.cluster import Cluster, own, run_as_cluster_user, tail
+from gis.db.cluster import Cluster, free_port, own, run_as_cluster_user, tail
 from gis.errors import CovidGisError
 from gis.settings import Settings
 from gis.summary import Summary
@@ -197,7 +196,7 @@ def restore(
         data_dir=into / "pgdata",
         socket_dir=into / "pgsock",
         bin_dir=source.bin_dir,
-        port=port or _free_port(settings.pg_port + 1),
+        port=port or free_port(settings.pg_port + 1),
     )
     restored.data_dir.mkdir(mode=0o700)
     own(restored.data_dir)
@@ -511,15 +510,3 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def _utc(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat()
-
-
-def _free_port(first: int) -> int:
-    """The first port from `first` on that nothing listens on (a restored cluster runs beside the original)."""
-    for port in range(first, first + 100):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise BackupError(f"no free port in {first}…{first + 99}: give one with --port")

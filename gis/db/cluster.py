@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,3 +185,16 @@ def tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def free_port(first: int) -> int:
+    """The first port from `first` on that nothing listens on (a replica or a restored cluster runs beside the
+    local one)."""
+    for port in range(first, first + 100):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise ClusterError(f"no free port in {first}…{first + 99}: give one with --port")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -79,18 +78,6 @@ def cluster(directory: Path, port: int, bin_dir: Path) -> Cluster:
 def replica_url(port: int, dbname: str = "postgres") -> str:
     """The replica as the `postgres` superuser (trust on 127.0.0.1, like the local cluster)."""
     return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/{dbname}"
-
-
-def free_port(first: int) -> int:
-    """The first port from `first` on that nothing listens on (the replica runs beside its primary)."""
-    for port in range(first, first + 100):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise ReplicaError(f"no free port in {first}…{first + 99}: give one with --port")
 
 
 def check_slot_name(slot: str) -> str:
