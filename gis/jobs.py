@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gis.context import AppContext
-from gis.risk.publish import publish
+from gis.publish.errors import PublishError
+from gis.publish.snapshot import PublishSnapshotSummary, publish_snapshot
+from gis.risk.publish import PublishSummary, publish
 from gis.risk.ruleset import load_ruleset
 from gis.risk.zones import ComputeSummary, compute_zones
 from gis.stats.indicators import IndicatorSummary, compute_indicators
@@ -21,6 +23,7 @@ from gis.trace.engine import TraceSummary, cases_touched_by_batch, trace_cases, 
 from gis.trace.proposals import ProposalSummary, days_touched_by_batch, propose_days
 from gis.trace.retention import RetentionSummary, drop_old_checkins, local_today
 from gis.trace.rules import load_trace_rules
+from gis.travel.measures import travel_measures_document
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,7 @@ class RecomputeSummary(Summary):
     days: int
     indicators: IndicatorSummary
     zones: ComputeSummary
+    published: PublishSnapshotSummary | None = None  # the static folder, when the snapshot changed
 
     @property
     def seconds(self) -> float:
@@ -49,7 +53,50 @@ def recompute(
     """
     indicators = compute_indicators(ctx.engine, days, ctx.stats, communes=communes)
     zones = compute_zones(ctx.engine, days, load_ruleset(ruleset), ctx.risk, scope=indicators.scope)
-    return RecomputeSummary(first=min(days), last=max(days), days=len(days), indicators=indicators, zones=zones)
+    published = publish_after_change(ctx, zones.snapshot_version)
+    return RecomputeSummary(
+        first=min(days), last=max(days), days=len(days), indicators=indicators, zones=zones, published=published
+    )
+
+
+def publish_static(ctx: AppContext, out: Path | None = None, keep: int | None = None) -> PublishSnapshotSummary:
+    """The static snapshot folder (`covidgis publish`): the public zones' files, the search index, the locations of
+    interest and the travel measures of the configured travel rule set, then latest.json."""
+    return publish_snapshot(
+        ctx.engine,
+        out or ctx.publish.folder(ctx.settings.var_dir),
+        keep or ctx.publish.keep,
+        extra_documents={"travel-measures": travel_measures_document(ctx.travel.ruleset)},
+    )
+
+
+def publish_after_change(ctx: AppContext, snapshot_version: int | None) -> PublishSnapshotSummary | None:
+    """After a snapshot change (a new version), the static folder again, unless COVIDGIS_PUBLISH_AFTER_CHANGE is off.
+
+    The change itself is committed already: a folder that cannot be written is logged and left for the next change
+    or `covidgis publish`, never a failure of the recompute or the batch behind it.
+    """
+    if snapshot_version is None or not ctx.publish.after_change:
+        return None
+    try:
+        summary = publish_static(ctx)
+    except PublishError as exc:
+        log.warning("snapshot %s not published as static files: %s", snapshot_version, exc)
+        return None
+    log.info(
+        "snapshot %s published to %s: %d files (%.1f s)",
+        summary.snapshot_version,
+        summary.out,
+        summary.files,
+        summary.seconds,
+    )
+    return summary
+
+
+def publish_zones(ctx: AppContext, ruleset_id: str) -> tuple[PublishSummary, PublishSnapshotSummary | None]:
+    """`covidgis zones publish`: this rule set's zones made public, then the static folder when the snapshot moved."""
+    done = publish(ctx.engine, ruleset_id, ctx.serve.suppress_below)
+    return done, publish_after_change(ctx, done.snapshot_version)
 
 
 def recompute_after_batch(ctx: AppContext, table: str, batch_id: int) -> RecomputeSummary | None:
@@ -152,6 +199,7 @@ def demo(ctx: AppContext) -> None:
             "SELECT count(DISTINCT day) FROM risk.zone WHERE ruleset_id = %(r)s AND day BETWEEN %(a)s AND %(b)s",
             {"r": ruleset.id, "a": days[0], "b": days[-1]},
         ).scalar_one()
+    publish(engine, ruleset.id, ctx.serve.suppress_below)  # first, so the recompute's snapshot is published
     if have < len(days):
         log.info("computing indicators and zones for %s … %s", days[0], days[-1])
         computed = recompute(ctx, days, ctx.risk.ruleset)
@@ -168,7 +216,8 @@ def demo(ctx: AppContext) -> None:
         first_trace = traced.first() is None
     if first_trace:  # every case once; afterwards each batch traces what it touched
         trace_cases(engine, rules, ctx.trace)
-    publish(engine, ruleset.id, ctx.serve.suppress_below)
+    static = publish_static(ctx)  # every time: a second demo finds it unchanged in milliseconds
+    log.info("static snapshot %s in %s (%d files)", static.snapshot_version, static.out, static.files)
 
 
 def _demo_order(path: Path) -> int:

@@ -23,6 +23,9 @@ from gis.db.engine import make_engine
 from gis.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
+# A recompute publishes the static folder (<var_dir>/publish) by default; the CLI tests' var_dir is the checkout's
+# var/, so without this every test database would overwrite the demo's folder. tests/publish turns it on per test.
+os.environ.setdefault("COVIDGIS_PUBLISH_AFTER_CHANGE", "false")
 DONGNAI = ROOT / "boundaries" / "dongnai"
 COVIDGIS = Path(sys.executable).parent / "covidgis"
 EMPTY_TEMPLATE = "tpl_migrated"

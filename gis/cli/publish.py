@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from gis.context import AppContext
-from gis.publish.snapshot import publish_snapshot
 
 out = Console()
 
@@ -21,10 +20,12 @@ def publish(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Write the public zones of the current snapshot (GeoJSON, FlatGeobuf, CSV per admin level, search index,
-    locations of interest) and latest.json, which names them; only latest.json changes in place."""
+    locations of interest, travel measures) and latest.json, which names them; only latest.json changes in place.
+    Every snapshot change publishes too, unless COVIDGIS_PUBLISH_AFTER_CHANGE=false."""
+    from gis.jobs import publish_static
+
     context: AppContext = ctx.obj
-    target = folder or context.publish.dir or context.settings.var_dir / "publish"
-    summary = publish_snapshot(context.engine, target, keep or context.publish.keep)
+    summary = publish_static(context, folder, keep)
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
         return

@@ -64,6 +64,8 @@ def compute(
         f"(snapshot {zones.snapshot_version or 'unchanged'}); indicators {summary.indicators.seconds} s, "
         f"zones {zones.seconds} s"
     )
+    if summary.published is not None:
+        out.print(f"static snapshot {summary.published.snapshot_version} written to {summary.published.out}")
 
 
 @app.command()
@@ -144,15 +146,17 @@ def override(
 def publish(ctx: typer.Context, ruleset: str = RULESET, as_json: bool = JSON) -> None:
     """Show this rule set's zones on the public layers and map, with the configured suppression of small counts
     (COVIDGIS_SERVE_SUPPRESS_BELOW); a change is a new snapshot, so every cache turns over. The server only reads."""
-    from gis.risk.publish import publish as publish_zones
+    from gis.jobs import publish_zones
 
     context: AppContext = ctx.obj
-    done = publish_zones(context.engine, load_ruleset(ruleset or context.risk.ruleset).id, context.serve.suppress_below)
+    done, static = publish_zones(context, load_ruleset(ruleset or context.risk.ruleset).id)
     if as_json:
         print(json.dumps(done.to_json(), ensure_ascii=False))
         return
     change = f"snapshot {done.snapshot_version}" if done.snapshot_version else "unchanged"
     out.print(f"public zones: {done.ruleset}, counts below {done.suppress_below} suppressed ({change})")
+    if static is not None:
+        out.print(f"static snapshot {static.snapshot_version} written to {static.out}")
 
 
 def _fmt(value: object) -> str:

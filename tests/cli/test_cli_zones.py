@@ -41,7 +41,8 @@ def args(options: dict) -> list[str]:
 def test_compute_prints_the_recompute_summary(db_url, engine):
     put_indicators(engine, DAY)
     out = json.loads(run_cli("zones", "compute", "--date", str(DAY), "--json", database_url=db_url).stdout)
-    assert set(out) == {"first", "last", "days", "indicators", "zones"}
+    assert set(out) == {"first", "last", "days", "indicators", "zones", "published"}
+    assert out["published"] is None  # COVIDGIS_PUBLISH_AFTER_CHANGE is off in the tests (tests/publish turn it on)
     assert (out["first"], out["last"], out["days"]) == (str(DAY), str(DAY), 1)
     assert out["zones"]["ruleset"] == "vn-4800-2021" and out["zones"]["zones"] > 1900
     assert out["indicators"]["days"] == 1 and out["indicators"]["seconds"] >= 0
