@@ -5,8 +5,10 @@ set -euo pipefail
 # pgbackrest: `covidgis db backup|restore` (the backup tests need it too)
 PACKAGES=(postgresql-15-postgis-3 gdal-bin pgbackrest)
 if [ "${1:-}" = "--test" ]; then
-  # chromium: the map tests (headless); qgis*: QGIS reads our OGC API in the tests (qgis_process.bin)
-  PACKAGES+=(chromium qgis python3-qgis qgis-providers)
+  # chromium: the map tests (headless); qgis*: QGIS reads our OGC API in the tests (qgis_process.bin);
+  # nginx: the publish folder served as deploy/nginx configures it; pgbouncer: the serving pool (deploy/pgbouncer);
+  # wrk: the HTTP benchmarks (benchmarks/serve.py, the capacity model)
+  PACKAGES+=(chromium qgis python3-qgis qgis-providers nginx pgbouncer wrk)
 fi
 missing=()
 for p in "${PACKAGES[@]}"; do
