@@ -18,6 +18,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.processes as processes_api
 import pygeoapi.api.tiles as tiles_api
 import yaml
-from pygeoapi.api import API, APIRequest, apply_gzip
+from pygeoapi.api import API, F_JSON, APIRequest, apply_gzip
 from pygeoapi.openapi import get_oas
 from pygeoapi.process.base import JobNotFoundError
 from pygeoapi.provider.base import ProviderGenericError
@@ -38,6 +39,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gis.errors import CovidGisError
+from gis.serve import fastjson
 from gis.serve.provider import shown
 
 STATIC_DIR = Path(core_api.__file__).resolve().parent.parent / "static"
@@ -277,12 +279,22 @@ def _job_exists(api: API, job_id: str) -> bool:
     return True
 
 
-def _call_in_thread(loop: asyncio.AbstractEventLoop, function, api: API, api_request: APIRequest, *args):
+def _call_in_thread(
+    loop: asyncio.AbstractEventLoop, prebuilt: bool, function, api: API, api_request: APIRequest, *args
+):
     """pygeoapi's process manager expects an event loop in the calling thread. A provider's error that pygeoapi
-    does not catch (tile-set metadata) is still the caller's: its status and message, as pygeoapi answers others."""
+    does not catch (tile-set metadata) is still the caller's: its status and message, as pygeoapi answers others.
+    prebuilt: the provider may write the features in PostGIS (gis/serve/fastjson.py); they are spliced in here."""
     asyncio.set_event_loop(loop)
     try:
-        return function(api, api_request, *args)
+        if not prebuilt:
+            return function(api, api_request, *args)
+        with fastjson.allowed():
+            headers, status, content = function(api, api_request, *args)
+            body = fastjson.take()
+        if body is not None and status == HTTPStatus.OK:
+            content = fastjson.splice(content, body)
+        return headers, status, content
     except ProviderGenericError as err:
         return api.get_exception(
             err.http_status_code,
@@ -304,8 +316,15 @@ async def _execute(api: API, function, request: Request, args: list, skip_valid_
         headers, status, content = api.get_format_exception(api_request)
     else:
         loop = asyncio.get_running_loop()
+        # Features written by PostGIS: a GET of items as GeoJSON (f=json, or no format and no Accept naming another).
+        prebuilt = (
+            function is itemtypes_api.get_collection_items
+            and request.method == "GET"
+            and api_request.format in (None, F_JSON)
+            and not api.pretty_print
+        )
         headers, status, content = await loop.run_in_executor(
-            None, _call_in_thread, loop, function, api, api_request, *args
+            None, _call_in_thread, loop, prebuilt, function, api, api_request, *args
         )
         content = apply_gzip(headers, content)
     response: Response

@@ -1,7 +1,9 @@
 """pygeoapi's PostgreSQL provider, fixed for serving (referenced by dotted path in pygeoapi-config.yml).
 
 What changes against pygeoapi.provider.sql.PostgreSQLProvider:
-- GeoJSON geometry is written by PostGIS (ST_AsGeoJSON) instead of WKB → shapely → mapping per feature;
+- GeoJSON geometry is written by PostGIS (ST_AsGeoJSON) instead of WKB → shapely → mapping per feature; for a plain
+  GeoJSON page (no CQL, sortby, properties, skipGeometry or crs: gis/serve/fastjson.py) the whole feature is, and its
+  text goes into the response without a dict per feature;
 - numberMatched without a count per request: one row more than the page tells whether the page is the last one
   (then the total is known), otherwise the count is cached per filter and data version (gis/serve/version.py);
   providers with `count: exact` (restricted ones, whose data the version does not track) count every time;
@@ -46,10 +48,27 @@ from pygeoapi.provider.base import (
 from pygeoapi.provider.sql import PostgreSQLProvider as _PygeoapiPostgreSQLProvider
 from pygeofilter import ast, values
 from pygeofilter.backends.sqlalchemy.filters import function_map
-from sqlalchemy import JSON, ColumnElement, Engine, Row, and_, column, false, func, literal, or_, select, table, true
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Engine,
+    Row,
+    Text,
+    and_,
+    column,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from gis.serve import fastjson
 from gis.serve.version import DataVersion
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +77,8 @@ CRS84_NAMES = ("CRS84", "OGC::CRS84", "OGC/1.3/CRS84", "OGC/0/CRS84")
 GEOJSON_DECIMALS = 7  # ~1 cm at the equator
 # The deepest page served. Paging through more than a million features is a download, not a map: narrow it.
 MAX_OFFSET = 1_000_000
+# PostgreSQL's FUNC_MAX_ARGS: json_build_object takes a name and a value per property; wider rows take the usual path.
+MAX_FUNCTION_ARGS = 100
 MAX_FILTER_DEPTH = 100  # nesting of a CQL filter; deeper ones would exhaust Python's recursion translating them
 # ServeSettings.statement_timeout_seconds reaches providers as `statement_timeout_seconds` in their `data`.
 DEFAULT_STATEMENT_TIMEOUT_SECONDS = 10.0
@@ -368,7 +389,14 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
             if resulttype == "hits":
                 response["numberMatched"] = self._count(session, where, scope)
                 return response
+            prebuilt = fastjson.enabled() and not (
+                select_properties or skip_geometry or sortby or filterq is not None or crs_transform_spec is not None
+            )
             columns = self._columns(select_properties, skip_geometry)
+            if prebuilt:
+                prebuilt = 2 * len(columns) <= MAX_FUNCTION_ARGS
+                if prebuilt:
+                    columns = [columns[0], _feature_text(columns).label("__feature")]
             rows = self._page(session, columns, where, order, offset, limit, scope)
             more = len(rows) > limit
             rows = rows[:limit]
@@ -376,7 +404,11 @@ class PostgreSQLProvider(_PygeoapiPostgreSQLProvider):
                 matched = offset + len(rows)
             else:
                 matched = self._count(session, where, scope)
-        features = self._features(rows, crs_transform_spec)
+        features: list = (
+            fastjson.offer(",".join(row[1] for row in rows), len(rows))  # (__id, __feature, keys)
+            if prebuilt
+            else self._features(rows, crs_transform_spec)
+        )
         response.update(features=features, numberMatched=matched, numberReturned=len(features))
         return response
 
@@ -622,6 +654,24 @@ def _after(order: list[tuple], key) -> ColumnElement[bool]:
             for i, (column, descending) in enumerate(order)
         )
     )
+
+
+def _feature_text(columns: list) -> ColumnElement:
+    """A GeoJSON Feature as JSON text written by PostgreSQL, as `_features` builds it from `columns` (`_columns`): the
+    id, the properties by their names, the geometry as ST_AsGeoJSON wrote it (json: no re-encoding)."""
+    by_name = {c.name: c for c in columns}
+    props = [part for name, c in by_name.items() if name not in ("__id", "__geom") for part in (literal(name), c)]
+    geometry = by_name["__geom"].element.cast(JSON) if "__geom" in by_name else null()
+    return func.json_build_object(
+        literal("type"),
+        literal("Feature"),
+        literal("id"),
+        by_name["__id"].element,
+        literal("geometry"),
+        geometry,
+        literal("properties"),
+        func.json_build_object(*props),
+    ).cast(Text)
 
 
 def _require_finite(coordinates) -> None:
