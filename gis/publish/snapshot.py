@@ -5,6 +5,7 @@ Layout of the output folder (DIR):
     DIR/latest.json                       the only file rewritten in place (written last, by rename)
     DIR/v{VERSION}/zones-l{N}.{sha12}.geojson|fgb|csv   per admin level (1 province … 4 hamlet)
     DIR/v{VERSION}/search.{sha12}.json    code, name, level, colour and bbox of every area (for a static map's search)
+    DIR/v{VERSION}/zones.{sha12}.pmtiles  every admin level as vector tiles, z5–z14 (gis/publish/tiles.py)
     DIR/v{VERSION}/locations-of-interest.{sha12}.geojson   when tracing exists
     DIR/v{VERSION}/{name}.{sha12}.json    extra documents given by the composition (e.g. travel measures)
 
@@ -24,19 +25,21 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RowMapping
 
 from gis import sqlfiles
 from gis.csvcell import cell
 from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, AdminLevel
 from gis.publish.errors import PublishError
+from gis.publish.tiles import write_pmtiles
 from gis.summary import Summary
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "publish.sql")
@@ -81,6 +84,7 @@ class PublishSnapshotSummary(Summary):
     seconds: float
     unchanged: bool = False  # this version was already published (its files are kept as they were)
     pruned: list[int] = field(default_factory=list)  # older snapshot folders deleted
+    parts: dict[str, float] = field(default_factory=dict)  # seconds of each part ("zones-l4 geojson", "pmtiles z14")
 
 
 # Writes one file of the snapshot into `folder` and returns its entry fields (kind, admin_level…), or None.
@@ -101,6 +105,7 @@ def publish_snapshot(
                 "then `covidgis zones publish`)"
             )
         version = int(snapshot["version"])
+        parts: dict[str, float] = {}
         target = out / f"v{version}"
         latest = _read_latest(out)
         unchanged = latest is not None and latest.get("snapshot_version") == version and _complete(out, latest)
@@ -112,7 +117,7 @@ def publish_snapshot(
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
             try:
-                entries = _write_files(conn, staging, extra_documents or {})
+                entries = _write_files(conn, staging, extra_documents or {}, snapshot, parts)
                 shutil.rmtree(target, ignore_errors=True)  # a half folder of a crashed run of this version
                 staging.rename(target)
             finally:
@@ -141,6 +146,7 @@ def publish_snapshot(
         seconds=round(time.monotonic() - started, 3),
         unchanged=unchanged,
         pruned=pruned,
+        parts=parts,
     )
 
 
@@ -155,18 +161,30 @@ def _usable_folder(out: Path) -> Path:
     return out
 
 
-def _write_files(conn: Connection, folder: Path, extra_documents: dict[str, dict]) -> list[dict[str, Any]]:
-    """Every file of the snapshot, each renamed to carry its content hash; the entries of latest.json."""
+def _write_files(
+    conn: Connection,
+    folder: Path,
+    extra_documents: dict[str, dict],
+    snapshot: RowMapping,
+    parts: dict[str, float],
+) -> list[dict[str, Any]]:
+    """Every file of the snapshot, each renamed to carry its content hash; the entries of latest.json. `parts` gets
+    the seconds of each part."""
     entries: list[dict[str, Any]] = []
     search: list[dict[str, Any]] = []
     levels = list(conn.exec_driver_sql(SQL["levels_present"]).scalars())
     for admin_level in levels:
-        rows = conn.exec_driver_sql(SQL["zones"], {"admin_level": admin_level}).mappings().all()
         stem = f"zones-l{admin_level}"
+        with _timed(parts, f"{stem} read"):
+            rows = conn.exec_driver_sql(SQL["zones"], {"admin_level": admin_level}).mappings().all()
         meta = {"admin_level": admin_level, "features": len(rows)}
-        entries.append(_hashed(folder, f"{stem}.geojson", _geojson(rows, ZONE_COLUMNS, "code"), "geojson", meta))
-        entries.append(_hashed(folder, f"{stem}.csv", _csv(rows, ZONE_COLUMNS), "csv", meta))
-        entries.append(_hashed(folder, f"{stem}.fgb", _flatgeobuf(rows, folder / f"{stem}.fgb"), "flatgeobuf", meta))
+        with _timed(parts, f"{stem} geojson"):
+            entries.append(_hashed(folder, f"{stem}.geojson", _geojson(rows, ZONE_COLUMNS, "code"), "geojson", meta))
+        with _timed(parts, f"{stem} csv"):
+            entries.append(_hashed(folder, f"{stem}.csv", _csv(rows, ZONE_COLUMNS), "csv", meta))
+        with _timed(parts, f"{stem} flatgeobuf"):
+            body = _flatgeobuf(rows, folder / f"{stem}.fgb")
+            entries.append(_hashed(folder, f"{stem}.fgb", body, "flatgeobuf", meta))
         search += [
             {
                 "code": r["code"],
@@ -181,7 +199,11 @@ def _write_files(conn: Connection, folder: Path, extra_documents: dict[str, dict
             }
             for r in rows
         ]
-    entries.append(_hashed(folder, "search.json", _json(search), "search", {"features": len(search)}))
+        del rows
+    with _timed(parts, "search"):
+        entries.append(_hashed(folder, "search.json", _json(search), "search", {"features": len(search)}))
+    with _timed(parts, "pmtiles"):
+        entries.append(_pmtiles(conn, folder, levels, snapshot, parts))
     if conn.exec_driver_sql(SQL["has_locations"]).scalar_one():
         rows = conn.exec_driver_sql(SQL["locations"]).mappings().all()
         body = _geojson(rows, LOCATION_COLUMNS, "event_id")
@@ -189,6 +211,24 @@ def _write_files(conn: Connection, folder: Path, extra_documents: dict[str, dict
     for name, document in sorted(extra_documents.items()):
         entries.append(_hashed(folder, f"{name}.json", _json(document), "json", {}))
     return entries
+
+
+def _pmtiles(conn: Connection, folder: Path, levels: list[int], snapshot: RowMapping, parts: dict[str, float]) -> dict:
+    """The zones as one PMTiles archive, written under a scratch name and renamed to carry its hash."""
+    scratch = folder / "zones.pmtiles"
+    ours = {"snapshot_version": int(snapshot["version"]), "ruleset": snapshot["ruleset_id"]}
+    written = write_pmtiles(conn, scratch, levels, ours)
+    path = folder / f"zones.{written.sha256[:12]}.pmtiles"
+    scratch.rename(path)
+    parts.update({f"pmtiles z{z}": s for z, s in written.seconds_by_zoom.items()})
+    return {"path": path.name, "kind": "pmtiles", **written.entry()}
+
+
+@contextmanager
+def _timed(parts: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    parts[name] = round(time.monotonic() - started, 3)
 
 
 def _hashed(folder: Path, name: str, body: bytes, kind: str, meta: dict[str, Any]) -> dict[str, Any]:
