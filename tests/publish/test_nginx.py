@@ -35,7 +35,8 @@ def folder(tmp_path_factory) -> Path:
     (out / "v7/zones-l4.aaaaaaaaaaaa.geojson").write_text(
         json.dumps({"type": "FeatureCollection", "features": features})
     )
-    (out / "v7/zones-l4.bbbbbbbbbbbb.csv").write_text("code,name\n" + "".join(f"{i},Ấp {i}\n" for i in range(500)))
+    rows = "".join(f"{i},Ấp {i}\n" for i in range(500))
+    (out / "v7/zones-l4.bbbbbbbbbbbb.csv").write_text("code,name\n" + rows, encoding="utf-8")
     (out / "v7/zones-l4.cccccccccccc.fgb").write_bytes(os.urandom(5_000))
     (out / "v7/search.dddddddddddd.json").write_text(json.dumps([{"code": str(i)} for i in range(500)]))
     (out / "latest.json").write_text(json.dumps({"format": 1, "snapshot_version": 7, "files": [{"path": ARCHIVE}]}))
