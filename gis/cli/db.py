@@ -285,6 +285,28 @@ def replica_stop(ctx: typer.Context, directory: Path = REPLICA_DIR) -> None:
     out.print("replica stopped", highlight=False)
 
 
+@replica_app.command("remove")
+def replica_remove(
+    ctx: typer.Context,
+    directory: Path = REPLICA_DIR,
+    primary: str = typer.Option(None, "--primary", help="The primary's URL (default: the one given at init)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Retire the replica: stop it, drop its replication slot on the primary (which otherwise keeps WAL for it until
+    its disk fills), delete its directory. Nothing changes when the primary does not answer."""
+    settings = _settings(ctx)
+    engine = make_engine(primary or replicas.primary_url(directory))
+    try:
+        done = replicas.remove(directory, settings.pg_bin, engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(done.to_json()))
+        return
+    slot = f"slot {done.slot} dropped ({_size(done.freed_bytes)} of WAL freed)" if done.slot_dropped else "no slot left"
+    out.print(f"replica in {done.directory} removed; {slot}", highlight=False)
+
+
 @replica_app.command("status")
 def replica_status(
     ctx: typer.Context,

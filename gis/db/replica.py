@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -67,6 +68,16 @@ class ReplicaStatus(Summary):
     bytes_behind: int | None = None  # the primary's WAL not replayed yet (None: the primary did not answer)
     slot_active: bool | None = None
     slot_retained_bytes: int | None = None  # WAL the primary keeps for this slot
+
+
+@dataclass(frozen=True)
+class ReplicaRemoved(Summary):
+    """A retired replica: its directory deleted, and whether its slot was dropped on the primary (None: no slot)."""
+
+    directory: Path
+    slot: str
+    slot_dropped: bool
+    freed_bytes: int  # WAL the primary no longer keeps for it
 
 
 def cluster(directory: Path, port: int, bin_dir: Path) -> Cluster:
@@ -147,6 +158,47 @@ def start(directory: Path, bin_dir: Path) -> Cluster:
 def stop(directory: Path, bin_dir: Path) -> None:
     """Stop the replica (fast shutdown); its slot keeps the primary's WAL until it is back."""
     cluster(directory, _state(directory)["port"], bin_dir).stop()
+
+
+def remove(directory: Path, bin_dir: Path, primary: Engine, timeout_s: float = 10.0) -> ReplicaRemoved:
+    """Retire a replica: stop it, drop its slot on the primary (else the primary keeps WAL for it until its disk is
+    full), then delete its directory. The primary is asked first: when it does not answer, nothing is changed."""
+    state = _state(directory)
+    slot = str(state["slot"])
+    where = libpq_url(primary.url)
+    try:
+        with primary.connect() as conn:
+            conn.exec_driver_sql(SQL["slot_retained"], {"slot": slot}).first()
+    except exc.OperationalError as error:
+        raise ReplicaError(
+            f"cannot reach the primary {where} to drop the slot {slot!r}: {_first_line(error)}; nothing was changed "
+            "(give --primary URL, or retry when it answers)"
+        ) from error
+    cluster(directory, state["port"], bin_dir).stop()
+    deadline = time.monotonic() + timeout_s
+    with primary.connect() as conn:
+        while True:  # the primary's WAL sender exits shortly after its replica stops
+            row = conn.exec_driver_sql(SQL["slot_retained"], {"slot": slot}).mappings().first()
+            if row is None or not row["active"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+            conn.rollback()
+        dropped = row is not None
+        if row is not None:
+            if row["active"]:
+                raise ReplicaError(
+                    f"the slot {slot!r} is still in use on the primary {timeout_s:.0f} s after the replica stopped "
+                    "(another standby streams from it?): the replica is stopped and kept"
+                )
+            conn.exec_driver_sql(SQL["drop_slot"], {"slot": slot})
+            conn.commit()
+    shutil.rmtree(directory)
+    return ReplicaRemoved(
+        directory=directory.resolve(),
+        slot=slot,
+        slot_dropped=dropped,
+        freed_bytes=int(row["retained"] or 0) if row else 0,
+    )
 
 
 def status(directory: Path, bin_dir: Path, primary: Engine | None) -> ReplicaStatus:

@@ -270,3 +270,37 @@ def test_bad_input_is_one_line_exit_2(primary_url, replica_dir, tmp_path):
     ]:
         assert_one_line_error(run_cli("db", "replica", *args, database_url=primary_url, check=False), *words)
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()  # checked before anything is made
+
+
+def test_remove_stops_the_replica_drops_its_slot_and_deletes_it(primary, primary_url):
+    top = Path(tempfile.mkdtemp(prefix="covidgis-test-replica-rm-"))
+    top.chmod(0o755)
+    directory, slot = top / "retired", "covidgis_test_retired"
+    engine = make_engine(primary_url)
+    slots = "SELECT slot_name FROM pg_replication_slots"
+    try:
+        run_cli(
+            "db", "replica", "init", "--primary", primary_url, "--dir", str(directory), "--slot", slot,
+            "--port", str(free_port()), database_url=primary_url,
+        )  # fmt: skip
+        with engine.connect() as conn:
+            assert slot in conn.execute(text(slots)).scalars().all()
+        offline = "postgresql://postgres@127.0.0.1:1/nowhere"
+        refused = run_cli("db", "replica", "remove", "--dir", str(directory), "--primary", offline,
+                          database_url=primary_url, check=False)  # fmt: skip
+        assert_one_line_error(refused, "cannot reach the primary", "nothing was changed")
+        assert status((directory, None), primary_url)[1]["running"] is True  # untouched
+        done = json.loads(
+            run_cli("db", "replica", "remove", "--dir", str(directory), "--json", database_url=primary_url).stdout
+        )
+        assert done["slot"] == slot and done["slot_dropped"] is True and done["freed_bytes"] >= 0
+        assert not directory.exists()
+        with engine.connect() as conn:
+            assert slot not in conn.execute(text(slots)).scalars().all()
+        gone = run_cli("db", "replica", "remove", "--dir", str(directory), database_url=primary_url, check=False)
+        assert_one_line_error(gone, "no replica")
+    finally:
+        engine.dispose()
+        if directory.exists():
+            run_cli("db", "replica", "stop", "--dir", str(directory), database_url=primary_url, check=False)
+        shutil.rmtree(top, ignore_errors=True)

@@ -39,3 +39,11 @@ SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(%(replayed)s AS pg_lsn))::bigi
        (SELECT active FROM pg_replication_slots WHERE slot_name = %(slot)s) AS slot_active,
        (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint
         FROM pg_replication_slots WHERE slot_name = %(slot)s) AS slot_retained_bytes;
+
+-- name: slot_retained
+-- A slot on the primary: whether a WAL sender streams from it and how much WAL it keeps (no row: no such slot).
+SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint AS retained
+FROM pg_replication_slots WHERE slot_name = %(slot)s;
+
+-- name: drop_slot
+SELECT pg_drop_replication_slot(%(slot)s);
