@@ -13,6 +13,7 @@ from pathlib import Path
 from gis.context import AppContext
 from gis.publish.errors import PublishError
 from gis.publish.snapshot import PublishSnapshotSummary, publish_snapshot
+from gis.publish.staticmap import install_static_map
 from gis.risk.publish import PublishSummary, publish
 from gis.risk.ruleset import load_ruleset
 from gis.risk.zones import ComputeSummary, compute_zones
@@ -61,13 +62,16 @@ def recompute(
 
 def publish_static(ctx: AppContext, out: Path | None = None, keep: int | None = None) -> PublishSnapshotSummary:
     """The static snapshot folder (`covidgis publish`): the public zones' files, the search index, the locations of
-    interest and the travel measures of the configured travel rule set, then latest.json."""
-    return publish_snapshot(
+    interest and the travel measures of the configured travel rule set, then latest.json; then the static map that
+    reads them (index.html and its vendored scripts, replaced only when they changed)."""
+    summary = publish_snapshot(
         ctx.engine,
         out or ctx.publish.folder(ctx.settings.var_dir),
         keep or ctx.publish.keep,
         extra_documents={"travel-measures": travel_measures_document(ctx.travel.ruleset)},
     )
+    install_static_map(summary.out)
+    return summary
 
 
 def publish_after_change(ctx: AppContext, snapshot_version: int | None) -> PublishSnapshotSummary | None:

@@ -49,6 +49,7 @@ def test_a_recompute_that_changes_the_snapshot_publishes_it(filled, db_url, tmp_
         assert len(travel) == 1
         document = json.loads((folder / travel[0]["path"]).read_text(encoding="utf-8"))
         assert document == json.loads(json.dumps(travel_measures_document(ctx.travel.ruleset)))
+        assert (folder / "index.html").is_file() and (folder / "map.js").is_file()  # the map that reads them
 
         again = recompute(ctx, [DAYS[-1]], "vn-4800-2021")  # nothing changed: no new snapshot
         assert again.zones.snapshot_version is None and again.published is None
