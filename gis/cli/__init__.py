@@ -71,6 +71,7 @@ def _main(
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False, show_time=False)],
     )
+    logging.getLogger("pyogrio").setLevel(logging.DEBUG if verbose else logging.WARNING)  # "Created N records"
     context = AppContext()
     context.settings.log_sources()
     ctx.obj = context
