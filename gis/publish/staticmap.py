@@ -144,3 +144,29 @@ def running_nginx(folder: Path, port: int, prefix: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m gis.publish.staticmap DIR [--port N]`: try a publish folder on nginx with the deploy config."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--port", type=int, default=8088)
+    args = parser.parse_args(argv)
+    install_static_map(args.folder)
+    with (
+        tempfile.TemporaryDirectory(prefix="covidgis-nginx-") as prefix,
+        running_nginx(args.folder, args.port, Path(prefix)) as base,
+    ):
+        print(f"{base}/ serves {args.folder.resolve()} (Ctrl-C stops it)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
