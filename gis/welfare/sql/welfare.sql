@@ -1,0 +1,68 @@
+-- The welfare stage's statements (gis/welfare/programmes.py, gis/welfare/ledger.py), psycopg2 parameters.
+
+-- name: published_ruleset
+SELECT ruleset_id FROM risk.published WHERE id
+
+-- name: eligible
+-- Every household with its flags and its hamlet's zone level on the day ({verdict}: the programme's conditions as
+-- one boolean expression over h and z, NULL where an officer must confirm).
+SELECT h.household_id, h.area_code, h.commune_code,
+       h.poor, h.near_poor, h.elderly_alone, h.disabled, h.lost_income, h.migrant_worker, h.covid_household,
+       z.level AS zone_level,
+       ({verdict}) AS verdict
+FROM welfare.household h
+LEFT JOIN risk.zone z ON z.ruleset_id = %(ruleset_id)s AND z.day = %(day)s AND z.area_code = h.area_code
+ORDER BY h.commune_code, h.area_code, h.household_id
+
+-- name: household
+SELECT h.household_id, h.area_code, h.commune_code
+FROM welfare.household h
+WHERE h.household_id = %(household_id)s
+
+-- name: members
+SELECT DISTINCT m.person_key FROM welfare.member m WHERE m.household_id = %(household_id)s ORDER BY 1
+
+-- name: insert_delivery
+INSERT INTO welfare.delivery (
+    distribution_id, kind, reverses, programme, period_start, household_id, area_code, commune_code, amount_vnd,
+    kit, at, day, officer, warehouse_id, receipt_code, reason, lon, lat)
+VALUES (
+    %(distribution_id)s, %(kind)s, %(reverses)s, %(programme)s, %(period_start)s, %(household_id)s, %(area_code)s,
+    %(commune_code)s, %(amount_vnd)s, %(kit)s, %(at)s, %(day)s, %(officer)s, %(warehouse_id)s, %(receipt_code)s,
+    %(reason)s, %(lon)s, %(lat)s)
+ON CONFLICT (distribution_id) DO NOTHING
+RETURNING entry_id, recorded_at
+
+-- name: claim
+-- The delivery's dedup keys, in sorted order (two transactions claiming overlapping keys take them in the same
+-- order, so they queue rather than deadlock). A key another transaction holds makes this wait for it; a key
+-- taken by a committed delivery is skipped: fewer rows returned than keys given = a duplicate.
+INSERT INTO welfare.delivery_claim (programme, period_start, subject, subject_key, distribution_id)
+SELECT %(programme)s, %(period_start)s, k.subject, k.subject_key, %(distribution_id)s
+FROM unnest(%(subjects)s::text[], %(keys)s::text[]) AS k(subject, subject_key)
+ORDER BY k.subject, k.subject_key
+ON CONFLICT DO NOTHING
+RETURNING subject, subject_key
+
+-- name: earlier
+-- The delivery holding one of the keys (the first by time), with its commune's name.
+SELECT d.distribution_id, d.programme, d.household_id, d.area_code, d.commune_code, a.name AS commune_name,
+       d.day, d.at, d.officer, c.subject, c.subject_key
+FROM welfare.delivery_claim c
+JOIN welfare.delivery d ON d.distribution_id = c.distribution_id
+LEFT JOIN admin.area a ON a.code = d.commune_code AND a.valid_to IS NULL
+WHERE c.programme = %(programme)s AND c.period_start = %(period_start)s
+  AND (c.subject, c.subject_key) IN (SELECT * FROM unnest(%(subjects)s::text[], %(keys)s::text[]))
+ORDER BY d.at, d.entry_id
+LIMIT 1
+
+-- name: delivery_for_reversal
+SELECT d.distribution_id, d.kind, d.programme, d.period_start, d.household_id, d.area_code, d.commune_code,
+       d.amount_vnd, d.kit, d.warehouse_id,
+       (SELECT r.distribution_id FROM welfare.delivery r WHERE r.reverses = d.distribution_id) AS reversed_by
+FROM welfare.delivery d
+WHERE d.distribution_id = %(distribution_id)s
+FOR UPDATE
+
+-- name: release_claims
+DELETE FROM welfare.delivery_claim WHERE distribution_id = %(distribution_id)s
