@@ -59,7 +59,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    null,
     or_,
     select,
     table,
@@ -658,20 +657,19 @@ def _after(order: list[tuple], key) -> ColumnElement[bool]:
 
 def _feature_text(columns: list) -> ColumnElement:
     """A GeoJSON Feature as JSON text written by PostgreSQL, as `_features` builds it from `columns` (`_columns`): the
-    id, the properties by their names, the geometry as ST_AsGeoJSON wrote it (json: no re-encoding)."""
+    id, the properties by their names, the geometry as ST_AsGeoJSON wrote it (concatenated: not parsed again)."""
     by_name = {c.name: c for c in columns}
     props = [part for name, c in by_name.items() if name not in ("__id", "__geom") for part in (literal(name), c)]
-    geometry = by_name["__geom"].element.cast(JSON) if "__geom" in by_name else null()
-    return func.json_build_object(
-        literal("type"),
-        literal("Feature"),
-        literal("id"),
-        by_name["__id"].element,
-        literal("geometry"),
-        geometry,
-        literal("properties"),
-        func.json_build_object(*props),
-    ).cast(Text)
+    geometry = func.coalesce(by_name["__geom"].element, "null") if "__geom" in by_name else literal("null")
+    return (
+        literal('{"type":"Feature","id":', Text)
+        + func.to_json(by_name["__id"].element).cast(Text)
+        + literal(',"geometry":', Text)
+        + geometry
+        + literal(',"properties":', Text)
+        + func.json_build_object(*props).cast(Text)
+        + literal("}", Text)
+    )
 
 
 def _require_finite(coordinates) -> None:
