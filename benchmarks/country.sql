@@ -1,25 +1,35 @@
 -- A synthetic country for benchmarks: nested grid cells as provinces → districts → communes → hamlets, loaded as
 -- one boundary load. :provinces provinces in a grid, :districts per province, :communes per district, :hamlets per
 -- commune. Codes: P<p>, P<p>D<d>, P<p>D<d>C<c>, P<p>D<d>C<c>-<h>.
+-- A province is a cell of 0.8° × 2° (63 of them: ~1.2 million km²) unless the transaction sets the cell's size in
+-- degrees first (`SET LOCAL covidgis_bench.cell_width = '0.42'`, and `covidgis_bench.cell_height`):
+-- benchmarks/publish.py sizes the country to Vietnam's land area that way; callers that set nothing get the old cells.
 
 -- name: load
 INSERT INTO admin.boundary_load (dataset, source, files, summary)
 VALUES ('synthetic-country', 'benchmarks/country.sql (synthetic)', '{}', '{}') RETURNING id;
 
 -- name: areas
-WITH p AS (
-    SELECT i AS p, 102.0 + (i % 9) * 0.8 AS x0, 9.0 + (i / 9) * 2.0 AS y0 FROM generate_series(0, :provinces - 1) i
+WITH cell AS (
+    SELECT coalesce(nullif(current_setting('covidgis_bench.cell_width', true), '')::float8, 0.8) AS cell_w,
+           coalesce(nullif(current_setting('covidgis_bench.cell_height', true), '')::float8, 2.0) AS cell_h
+), p AS (
+    SELECT i AS p, 102.0 + (i % 9) * cell.cell_w AS x0, 9.0 + (i / 9) * cell.cell_h AS y0, cell.cell_w, cell.cell_h
+    FROM cell, generate_series(0, :provinces - 1) i
 ), d AS (
-    SELECT p.p, j AS d, p.x0, p.y0 + j * (2.0 / :districts) AS y0 FROM p, generate_series(0, :districts - 1) j
+    SELECT p.p, j AS d, p.x0, p.y0 + j * (p.cell_h / :districts) AS y0, p.cell_w, p.cell_h
+    FROM p, generate_series(0, :districts - 1) j
 ), c AS (
-    SELECT d.p, d.d, k AS c, d.x0 + k * (0.8 / :communes) AS x0, d.y0 FROM d, generate_series(0, :communes - 1) k
+    SELECT d.p, d.d, k AS c, d.x0 + k * (d.cell_w / :communes) AS x0, d.y0, d.cell_w, d.cell_h
+    FROM d, generate_series(0, :communes - 1) k
 ), h AS (
-    SELECT c.p, c.d, c.c, m AS h, c.x0, c.y0 + m * (2.0 / :districts / :hamlets) AS y0
+    SELECT c.p, c.d, c.c, m AS h, c.x0, c.y0 + m * (c.cell_h / :districts / :hamlets) AS y0, c.cell_w, c.cell_h
     FROM c, generate_series(0, :hamlets - 1) m
 ), hamlets AS (
     SELECT format('P%sD%sC%s-%s', p, d, c, lpad(h::text, 2, '0')) AS code, 4 AS level,
            format('P%sD%sC%s', p, d, c) AS parent_code,
-           ST_Multi(ST_MakeEnvelope(x0, y0, x0 + 0.8 / :communes, y0 + 2.0 / :districts / :hamlets, 4326)) AS geom,
+           ST_Multi(ST_MakeEnvelope(x0, y0, x0 + cell_w / :communes, y0 + cell_h / :districts / :hamlets, 4326))
+               AS geom,
            800 + (hashtext(format('%s-%s-%s-%s', p, d, c, h)) & 1023) AS population
     FROM h
 ), communes AS (
@@ -89,3 +99,15 @@ SELECT 'bench-q-' || n, md5('q' || n), CASE WHEN n % 3 = 0 THEN 'F' || (n % 500)
 FROM generate_series(:days - 1, 0, -1) d, generate_series(0, :per_day - 1) k, LATERAL (SELECT d * :per_day + k AS n) x
 JOIN bench_hamlet h ON h.i = (hashtext('q' || n) & 2147483647) % :hamlets
 ORDER BY d DESC, k;  -- arrival order on disk
+
+-- name: zone_day
+-- One day of indicators for every current area without events behind them: 90 per cent coverage, capacity met, and
+-- a spread of community cases (0–39 a week by the code's hash), so that a day of zones has every level.
+DELETE FROM stats.indicator WHERE day = :day;
+INSERT INTO stats.indicator (day, area_code, admin_level, population, population_18plus, population_50plus,
+                             population_65plus, vaccinated_18plus_1dose, vaccinated_50plus_full, vaccinated_65plus_full,
+                             treatment_capacity_met, community_cases_7d)
+SELECT :day, code, level, population, round(population * 0.7), round(population * 0.25), round(population * 0.08),
+       round(population * 0.7 * 0.9), round(population * 0.25 * 0.9), round(population * 0.08 * 0.9), true,
+       abs(hashtext(code)) % 40
+FROM pub.areas;

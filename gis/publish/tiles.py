@@ -91,6 +91,7 @@ def write_pmtiles(conn: Connection, path: Path, levels: list[int], metadata: dic
     zooms = zoom_ranges(levels)
     if not zooms:
         raise PublishError("no admin level to draw as tiles: the public zones have no province … hamlet level")
+    conn.exec_driver_sql(SQL["tile_settings"])
     b = conn.exec_driver_sql(SQL["bounds"]).mappings().one()
     bounds = (b["west"], b["south"], b["east"], b["north"])
     seconds: dict[int, float] = {}
@@ -126,7 +127,7 @@ def write_pmtiles(conn: Connection, path: Path, levels: list[int], metadata: dic
 def _zoom_tiles(conn: Connection, z: int, level: int, bounds: tuple[float, ...]) -> Iterator[tuple[int, bytes]]:
     """The gzipped tiles of zoom z in tile-id order, read block by block from one streamed statement."""
     shift = min(z, BLOCK_SHIFT)
-    blocks = _blocks(z, shift, bounds)
+    x0, y0, rows, ranks = _blocks(z, shift, bounds)
     params = {
         "z": z,
         "admin_level": level,
@@ -137,10 +138,13 @@ def _zoom_tiles(conn: Connection, z: int, level: int, bounds: tuple[float, ...])
         "buffer": BUFFER,
         "layer": LAYER,
         "shift": shift,
-        "block_x": [x for x, _ in blocks],
-        "block_y": [y for _, y in blocks],
+        "block_x0": x0,
+        "block_y0": y0,
+        "block_rows": rows,
+        "ranks": ranks,
     }
-    result = conn.execution_options(stream_results=True, yield_per=512).exec_driver_sql(SQL["zoom_tiles"], params)
+    streamed = {"stream_results": True, "yield_per": 1024}  # this statement only (a connection's options stay)
+    result = conn.exec_driver_sql(SQL["zoom_tiles"], params, execution_options=streamed)
     block: list[tuple[int, bytes]] = []
     current = None
     for x, y, mvt in result:
@@ -152,23 +156,28 @@ def _zoom_tiles(conn: Connection, z: int, level: int, bounds: tuple[float, ...])
     yield from sorted(block)
 
 
-def _blocks(z: int, shift: int, bounds: tuple[float, ...]) -> list[tuple[int, int]]:
-    """The parent tiles (zoom z - shift) over the bounds and a tile's buffer, in tile-id order."""
+def _blocks(z: int, shift: int, bounds: tuple[float, ...]) -> tuple[int, int, int, list[int]]:
+    """The parent tiles (zoom z - shift) over the bounds, one more all round, as a grid of their places in tile-id
+    order: (first x, first y, rows, ranks column by column)."""
     west, south, east, north = bounds
     n = 2**z
-    margin = BUFFER / EXTENT
-    x0, y0 = _tile(west, north, n, -margin)
-    x1, y1 = _tile(east, south, n, margin)
-    b = z - shift
-    parents = [(x, y) for x in range(x0 >> shift, (x1 >> shift) + 1) for y in range(y0 >> shift, (y1 >> shift) + 1)]
-    return sorted(parents, key=lambda p: zxy_to_tileid(b, p[0], p[1]))
+    x0, y0 = (v >> shift for v in _tile(west, north, n))
+    x1, y1 = (v >> shift for v in _tile(east, south, n))
+    last = (n >> shift) - 1
+    x0, y0, x1, y1 = max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 1, last), min(y1 + 1, last)
+    grid = [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+    order = sorted(range(len(grid)), key=lambda i: zxy_to_tileid(z - shift, *grid[i]))
+    ranks = [0] * len(grid)
+    for rank, i in enumerate(order, start=1):
+        ranks[i] = rank
+    return x0, y0, y1 - y0 + 1, ranks
 
 
-def _tile(lon: float, lat: float, n: int, margin: float) -> tuple[int, int]:
-    """The tile (x, y) of a point at a zoom of n tiles across, moved by `margin` tiles; clamped to the world."""
+def _tile(lon: float, lat: float, n: int) -> tuple[int, int]:
+    """The tile (x, y) of a point at a zoom of n tiles across, clamped to the world."""
     lat = max(min(lat, 85.0511287798), -85.0511287798)
-    x = (lon + 180) / 360 * n + margin
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n + margin
+    x = (lon + 180) / 360 * n
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
     return min(max(int(math.floor(x)), 0), n - 1), min(max(int(math.floor(y)), 0), n - 1)
 
 

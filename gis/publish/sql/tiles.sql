@@ -6,23 +6,31 @@
 SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
 FROM (SELECT ST_Extent(geom) AS e FROM pub.zones) s;
 
+-- name: tile_settings
+-- For the rest of the publish transaction: no JIT (the zoom statements' cost estimates ask for seconds of it, for
+-- nothing), and room to sort a zoom's pieces in memory.
+SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
+
 -- name: zoom_tiles
 -- Every tile of zoom `z` with a zone of `admin_level` in it, in one pass: each zone goes to the tiles its bounding
 -- box spans that its geometry meets (with the tile's buffer), is clipped and quantised into each by ST_AsMVTGeom
 -- (`extent` 4096, `buffer` 64), and the pieces are grouped by tile into one MVT layer (`layer`). A tile whose only
 -- content is other tiles' buffers is left out. The rows come block by block: a block is the tiles under one parent
--- tile `shift` zooms up, the blocks in the order given (`block_x`, `block_y`: the parents in tile-id order), so the
--- caller sorts one block at a time (the tile ids of a parent's children are one contiguous run). `size` is a tile's
--- width in metres, `n` the tiles across the world (2^z), `margin` the buffer over the extent.
-WITH block AS (
-    SELECT px, py, rank
-    FROM unnest(CAST(%(block_x)s AS int[]), CAST(%(block_y)s AS int[])) WITH ORDINALITY AS b(px, py, rank)
-), zone AS (
+-- tile `shift` zooms up, the blocks in the order `ranks` gives them (the parents' places in tile-id order, as a grid
+-- from parent `block_x0`, `block_y0`, column by column, `block_rows` tall), so the caller sorts one block at a time
+-- (the tile ids of a parent's children are one contiguous run). `size` is a tile's width in metres, `n` the tiles
+-- across the world (2^z), `margin` the buffer over the extent. The zones are read and projected once (MATERIALIZED,
+-- which also keeps ST_AsMVT out of parallel workers, whose partial tiles it would concatenate).
+WITH zone AS MATERIALIZED (
     SELECT code, name, admin_level, level, colour, label_vi, label_en, ST_Transform(geom, 3857) AS geom
     FROM pub.zones
     WHERE admin_level = %(admin_level)s
 ), piece AS (
-    SELECT zone.*, x, y, ST_TileEnvelope(%(z)s, x, y) AS tile
+    SELECT zone.*, x, y, ST_TileEnvelope(%(z)s, x, y) AS tile,
+           -- the place of the tile's block in the order
+           (CAST(%(ranks)s AS int[]))[1 + ((x >> %(shift)s) - %(block_x0)s) * %(block_rows)s
+                                        + ((y >> %(shift)s) - %(block_y0)s)] AS rank
     FROM zone,
          generate_series(greatest(0, floor((ST_XMin(geom) + 20037508.342789244) / %(size)s - %(margin)s)::int),
                          least(%(n)s - 1, floor((ST_XMax(geom) + 20037508.342789244) / %(size)s + %(margin)s)::int))
@@ -34,11 +42,11 @@ WITH block AS (
 )
 SELECT piece.x, piece.y, ST_AsMVT(feature, %(layer)s, %(extent)s, 'geom') AS mvt
 FROM piece
-JOIN block ON block.px = piece.x >> %(shift)s AND block.py = piece.y >> %(shift)s
 CROSS JOIN LATERAL (
     SELECT piece.code, piece.name, piece.admin_level, piece.level, piece.colour, piece.label_vi, piece.label_en,
            ST_AsMVTGeom(piece.geom, piece.tile, %(extent)s, %(buffer)s, true) AS geom
 ) feature
-GROUP BY block.rank, piece.x, piece.y
+WHERE piece.rank IS NOT NULL
+GROUP BY piece.rank, piece.x, piece.y
 HAVING bool_or(piece.geom && piece.tile)
-ORDER BY block.rank;
+ORDER BY piece.rank;
