@@ -427,7 +427,7 @@ def _reasons(p: Programme, row: dict[str, Any], day: dt.date) -> list[dict]:
             vi = f"cấp độ dịch của ấp trong ngày: {level if level is not None else 'chưa có'} (cần {zone.levels})"
         reasons.append(
             {
-                "zone": zone.zone_measure or str(zone.required),
+                "zone": zone.zone_measure or "zone_level",
                 "level": level,
                 "levels": zone.levels,
                 "met": met,
