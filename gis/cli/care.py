@@ -1,0 +1,101 @@
+"""`covidgis care`: occupancy as the replay of admissions, and the clinical rule set's classes (gis/care/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from gis.care.errors import CareError
+from gis.care.occupancy import end_of_day, occupancy
+from gis.care.rules import DEFAULT_CLINICAL_RULESET, listing, load_clinical_rules
+from gis.context import AppContext
+from gis.ingest.feeds import load_feed
+
+app = typer.Typer(
+    help="Quarantine and treatment: occupancy replayed from admissions; clinical warning rules.", no_args_is_help=True
+)
+out = Console()
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
+OPS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "=", "between": "∈"}
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else escape(str(value))
+
+
+@app.command("occupancy")
+def occupancy_command(
+    ctx: typer.Context,
+    date: dt.datetime = typer.Option(
+        None, "--date", formats=["%Y-%m-%d"], help="Occupancy at the end of this local day (default: now)."
+    ),
+    facility: str = typer.Option(None, "--facility", help="One facility (its facility_id)."),
+    as_json: bool = JSON,
+) -> None:
+    """Beds, staffed beds, occupied and free per room, facility, tier and commune — replayed from admissions."""
+    context: AppContext = ctx.obj
+    timezone = load_feed("admissions", context.ingest.feeds_dir).timezone  # the feed's local days
+    day = date.date() if date is not None else None
+    result = occupancy(context.engine, at=end_of_day(day, timezone) if day else None, facility=facility, day=day)
+    if facility is not None and not result.facilities:
+        raise CareError(f"unknown facility {facility!r}: no room (rooms feed) and no stay (admissions feed) of it")
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    when = f"cuối ngày {day:%d/%m/%Y} (end of day)" if day else "hiện tại (live)"
+    table = Table(title=f"Công suất cơ sở — facility occupancy, {when}")
+    columns = ("facility_id", "name", "tier", "beds", "staffed_beds", "occupied", "free_staffed_beds")
+    for c in [*columns, "reported_occupied"]:
+        table.add_column(c)
+    for f in result.facilities:
+        table.add_row(*(_cell(f[c]) for c in [*columns, "reported_occupied"]))
+    out.print(table)
+    tiers = Table(title="Theo tầng — by tier")
+    for c in ("kind", "tier", "facilities", "beds", "staffed_beds", "occupied", "free_staffed_beds"):
+        tiers.add_column(c)
+    for t in result.tiers:
+        tiers.add_row(
+            *(_cell(t[c]) for c in ("kind", "tier", "facilities", "beds", "staffed_beds", "occupied")),
+            _cell(t["free_staffed_beds"]),
+        )
+    out.print(tiers)
+    for finding in result.findings:
+        detail = ", ".join(f"{k} {v}" for k, v in finding.items() if k != "finding")
+        out.print(f"[yellow]{escape(finding['finding'])}[/]: {escape(detail)}")
+
+
+@app.command("rules")
+def rules_command(
+    ruleset: str = typer.Option(DEFAULT_CLINICAL_RULESET, "--ruleset", help="Clinical rule set id or YAML path."),
+    as_json: bool = JSON,
+) -> None:
+    """The severity classes in the order they are tried, their thresholds, required tier and citations."""
+    summary = listing(load_clinical_rules(ruleset))
+    if as_json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"{escape(summary.title_vi)} — {escape(summary.title_en)} ({escape(summary.version)})")
+    for c in ("class", "tier", "thresholds", "status", "source"):
+        table.add_column(c)
+    for cls in summary.classes:
+        thresholds = (" or " if cls["match"] == "any" else " and ").join(
+            f"{c['vital']} {OPS[c['op']]} {c['value']}{c['unit'] and ' ' + c['unit']}" for c in cls["criteria"]
+        ) or (f"assessed by {cls['assessed_by']}" if cls["assessed_by"] else "")
+        sources = sorted(
+            {c["citation"]["number"] if "number" in c["citation"] else c["citation"]["title"] for c in cls["criteria"]}
+        )
+        statuses = sorted({c["status"] for c in cls["criteria"]} | ({cls["status"]} if cls["status"] else set()))
+        table.add_row(
+            escape(f"{cls['label_vi']} ({cls['label_en']})"),
+            str(cls["required_tier"]),
+            escape(thresholds),
+            escape(", ".join(statuses)),
+            escape("; ".join(sources)),
+        )
+    out.print(table)
