@@ -12,7 +12,21 @@ from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
-from gis.cli import boundaries, db, export, ingest, pseudonymise, publish, report, risk, serve, trace, users, zones
+from gis.cli import (
+    boundaries,
+    care,
+    db,
+    export,
+    ingest,
+    pseudonymise,
+    publish,
+    report,
+    risk,
+    serve,
+    trace,
+    users,
+    zones,
+)
 from gis.context import AppContext
 from gis.errors import CovidGisError
 
@@ -53,6 +67,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(risk.app, name="risk")
 app.add_typer(zones.app, name="zones")
 app.add_typer(trace.app, name="trace")
+app.add_typer(care.app, name="care")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(export.app, name="export")
