@@ -97,7 +97,8 @@ def test_the_scheduler_keeps_its_jobs_in_postgres_and_ingests_dropped_files(engi
         proc.terminate()
         proc.wait(20)
     assert done and venue == "26020"
-    feeds = ("cases", "checkins", "facilities", "quarantine", "tests", "vaccinations", "venues")
+    feeds = sorted(p.stem for p in (ROOT / "ingest" / "feeds").glob("*.yml"))
+    assert {"cases", "checkins", "facilities", "quarantine", "tests", "vaccinations", "venues"} <= set(feeds)
     assert jobs == [f"ingest:{f}" for f in feeds] + ["trace:retention"]  # the daily check-in retention (gis/scheduler)
     failed = Path(ingest_env["COVIDGIS_VAR_DIR"]) / "drop" / "tests" / "failed"
     assert "required column(s) missing" in (failed / "broken.csv.error.txt").read_text()
