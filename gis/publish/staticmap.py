@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from gis.levels import COLOURS, NO_ZONE_HEX
+from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, COLOURS, NO_ZONE_HEX
 from gis.publish.errors import PublishError
 
 STATIC = Path(__file__).parent / "static"
@@ -43,16 +43,21 @@ def install_static_map(out: Path) -> list[str]:
         relative = source.relative_to(STATIC).as_posix()
         body = source.read_bytes()
         if relative == "index.html":
-            body = body.replace(b"{{colours}}", _colours_attribute().encode())
+            body = _with_vocabulary(body)
         if _replace_if_changed(body, out / relative):
             written.append(relative)
     return written
 
 
-def _colours_attribute() -> str:
-    """The zone colours of the vocabulary (gis/levels.py) as the page needs them: key → hex, "" → no zone."""
+def _with_vocabulary(page: bytes) -> bytes:
+    """index.html with the vocabulary of gis/levels.py the script needs (the page has no copy of its own): zone
+    colour key → hex ("" → a unit without a zone), admin level → its Vietnamese and English names."""
     colours = {"": NO_ZONE_HEX, **{key: c.hex for key, c in COLOURS.items()}}
-    return html.escape(json.dumps(colours, separators=(",", ":")), quote=True)
+    admin_levels = {int(level): {"vi": ADMIN_LEVEL_VI[level], "en": ADMIN_LEVEL_EN[level]} for level in ADMIN_LEVEL_VI}
+    for name, value in (("colours", colours), ("admin_levels", admin_levels)):
+        attribute = html.escape(json.dumps(value, ensure_ascii=False, separators=(",", ":")), quote=True)
+        page = page.replace(f"{{{{{name}}}}}".encode(), attribute.encode())
+    return page
 
 
 def _replace_if_changed(body: bytes, target: Path) -> bool:

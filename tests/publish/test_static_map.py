@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 from conftest import ROOT, free_port  # noqa: E402
 from serve_support import filled  # noqa: E402, F401
 
-from gis.levels import COLOURS, NO_ZONE_HEX  # noqa: E402
+from gis.levels import ADMIN_LEVEL_EN, ADMIN_LEVEL_VI, COLOURS, NO_ZONE_HEX  # noqa: E402
 from gis.publish.snapshot import publish_snapshot  # noqa: E402
 from gis.publish.staticmap import install_static_map, nginx_binary, running_nginx  # noqa: E402
 
@@ -203,6 +203,22 @@ def blend(colour: str, opacity: float = 0.8, background: str = "#eef1f4") -> tup
     return tuple(round(opacity * c + (1 - opacity) * b) for c, b in zip(rgb, bg, strict=True))
 
 
+def rgb(colour: str) -> str:
+    """A zone colour key's hex as getComputedStyle reports it."""
+    r, g, b = (int(COLOURS[colour].hex[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def read_legend(page) -> dict[int, tuple[str, str]]:
+    """The legend as shown: level → (swatch colour, label)."""
+    rows = page.eval_on_selector_all(
+        "#legend .legend-item",
+        """items => items.map(i => [Number(i.dataset.level),
+            getComputedStyle(i.querySelector('.swatch')).backgroundColor, i.innerText.trim()])""",
+    )
+    return {level: (colour, label) for level, colour, label in rows}
+
+
 def pixel(page, lon: float, lat: float) -> tuple[int, ...]:
     """The colour Chromium painted at a point of the map (a screenshot of the canvas, decoded in the page)."""
     x, y = page.evaluate(
@@ -245,19 +261,22 @@ def test_the_map_draws_the_zones_with_legend_and_date(open_page, served, folder,
     # at the communes' zoom the same point is Tân Phong
     p.jump(hamlet["lon"], hamlet["lat"], 10.5)
     assert [r["code"] for r in p.rendered_at(hamlet["lon"], hamlet["lat"])] == [TAN_PHONG]
-    # legend: every level of the snapshot, in its colour, with the rule set's label once the tiles named it
+    # legend: the levels drawn so far, in their colour, with the rule set's label the tiles carry; once the search
+    # index is loaded (first use of the search box), every level of the snapshot
     with filled.connect() as conn:
-        levels = dict(conn.execute(text("SELECT DISTINCT level, colour FROM pub.zones")).all())
-    legend = page.eval_on_selector_all(
-        "#legend .legend-item",
-        """items => items.map(i => [Number(i.dataset.level),
-            getComputedStyle(i.querySelector('.swatch')).backgroundColor, i.innerText.trim()])""",
-    )
-    assert [row[0] for row in legend] == sorted(levels)
-    for level, colour, _ in legend:
-        r, g, b = (int(COLOURS[levels[level]].hex[i : i + 2], 16) for i in (1, 3, 5))
-        assert colour == f"rgb({r}, {g}, {b})"
-    assert hamlet["label_vi"] in [row[2] for row in legend if row[0] == hamlet["level"]]
+        levels = {
+            r.level: (r.colour, r.label_vi) for r in conn.execute(text("SELECT level, colour, label_vi FROM pub.zones"))
+        }
+    legend = read_legend(page)
+    assert {hamlet["level"], places["commune"]["level"]} <= set(legend) <= set(levels)
+    for level, (colour, label) in legend.items():
+        assert colour == rgb(levels[level][0]) and label == levels[level][1]
+    page.focus("#search")
+    page.wait_for_selector(f"#legend .legend-item:nth-child({len(levels)})", state="attached")
+    legend = read_legend(page)
+    assert list(legend) == sorted(levels)
+    for level, (colour, label) in legend.items():
+        assert colour == rgb(levels[level][0]) and label in (levels[level][1], f"Cấp độ {level}")
     page.screenshot(path=str(ARTIFACTS / f"static-map-{served[0]}.png"))
 
 
@@ -323,6 +342,7 @@ def test_markup_in_the_data_is_shown_as_text(open_page, places):
     p.click_at(xss["lon"], xss["lat"])
     page.wait_for_selector(".maplibregl-popup .name")
     assert page.inner_text(".maplibregl-popup .name") == XSS_NAME
+    assert page.inner_text(".maplibregl-popup .meta") == f"ấp · Mã {xss['code']}"  # admin level names: gis/levels
     assert page.locator("img, b").count() == 0 and page.evaluate("window.__xss") is None
 
 
@@ -394,5 +414,7 @@ def test_install_replaces_only_what_changed(tmp_path):
     assert all(re.match(r"(vendor/[a-z.-]+-\d+\.\d+\.\d+/|map\.)", n) for n in named)
     colours = json.loads(html_module.unescape(re.search(r'data-colours="([^"]+)"', html).group(1)))
     assert colours == {"": NO_ZONE_HEX, **{key: c.hex for key, c in COLOURS.items()}}
+    admin_levels = json.loads(html_module.unescape(re.search(r'data-admin-levels="([^"]+)"', html).group(1)))
+    assert admin_levels == {str(int(k)): {"vi": v, "en": ADMIN_LEVEL_EN[k]} for k, v in ADMIN_LEVEL_VI.items()}
     shutil.rmtree(tmp_path / "vendor")
     assert len(install_static_map(tmp_path)) == len(first) - 3

@@ -12,6 +12,7 @@
       searchLabel: "Tìm đơn vị (tên hoặc mã)",
       searchPlaceholder: "Ví dụ: Tân Phong",
       noResult: "Không tìm thấy đơn vị nào.",
+      searchLoading: "Đang tải danh sách đơn vị…",
       myZone: "Vùng của tôi",
       locate: "Dùng vị trí của tôi",
       pick: "Chọn một điểm trên bản đồ",
@@ -36,6 +37,7 @@
       searchLabel: "Find a unit (name or code)",
       searchPlaceholder: "e.g. Tan Phong",
       noResult: "No unit found.",
+      searchLoading: "Loading the list of units…",
       myZone: "My zone",
       locate: "Use my location",
       pick: "Pick a point on the map",
@@ -62,8 +64,8 @@
     lang: new URLSearchParams(window.location.search).get("lang") === "en" ? "en" : "vi",
     latest: null,
     tiles: null, // the latest.json entry of the PMTiles archive
-    search: [], // search.json entries, each with a normalised key
-    adminNames: {}, // admin_level → {vi, en}, from search.json
+    search: null, // search.json entries, each with normalised keys, once loaded
+    searchLoading: null, // the promise of search.json, fetched at the first use of the search box
     legend: new Map(), // level → {colour, label_vi, label_en}
     myZone: null, // the last "my zone" answer, re-rendered on a language switch
     picking: false,
@@ -133,7 +135,11 @@
       if (this.whole) {
         response.body?.cancel();
       } else {
-        this.whole = response.arrayBuffer();
+        const whole = response.arrayBuffer();
+        this.whole = whole;
+        whole.catch(() => {
+          if (this.whole === whole) this.whole = null; // an aborted download: the next request tries again
+        });
       }
       return { data: (await this.whole).slice(offset, offset + length) };
     }
@@ -172,7 +178,7 @@
   }
 
   function adminName(adminLevel) {
-    const names = state.adminNames[adminLevel];
+    const names = ADMIN_LEVELS[String(adminLevel)];
     return names ? names[state.lang] : "";
   }
 
@@ -192,6 +198,7 @@
     let changed = false;
     for (const f of features) {
       const p = f.properties || f;
+      if (p.level === null || p.level === undefined || p.level === "") continue;
       const level = Number(p.level);
       if (!Number.isFinite(level)) continue;
       const known = state.legend.get(level);
@@ -213,8 +220,13 @@
     list.replaceChildren();
     const query = normalise($("search").value);
     if (!query) return;
+    if (!state.search) {
+      list.append(element("li", "empty", t("searchLoading")));
+      loadSearch().then(renderResults);
+      return;
+    }
     const found = state.search
-      .filter((s) => s.key.includes(query) || normalise(s.code).startsWith(query))
+      .filter((s) => s.key.includes(query) || s.codeKey.startsWith(query))
       .sort(
         (a, b) =>
           Number(!a.key.startsWith(query)) - Number(!b.key.startsWith(query)) ||
@@ -427,7 +439,7 @@
       state.lang = state.lang === "vi" ? "en" : "vi";
       applyLanguage();
     });
-    const [latest, problem, detail] = await readLatest();
+    const [latest, problem, detail] = await latestRead;
     if (!latest) {
       fail(problem, detail);
       return;
@@ -440,8 +452,10 @@
     const protocol = new pmtiles.Protocol();
     const archive = new pmtiles.PMTiles(new FolderSource(archiveUrl));
     protocol.add(archive);
+    archive.getHeader().catch(() => {}); // the header and root directory now, while MapLibre starts (errors: below)
     maplibregl.addProtocol("pmtiles", protocol.tile);
     maplibregl.setWorkerUrl(new URL(workerUrl, window.location.href).href);
+    maplibregl.prewarm(); // the worker starts loading now, not at the style's first source
     const bounds = Array.isArray(state.tiles.bounds) && state.tiles.bounds.length === 4 ? state.tiles.bounds : null;
     const map = new maplibregl.Map({
       container: "map",
@@ -483,24 +497,33 @@
       state.picking = true;
       renderMyZone("picking");
     });
+    // search.json (every unit of the country: megabytes) only when the search box is first used
+    $("search").addEventListener("focus", loadSearch, { once: true });
     $("search").addEventListener("input", renderResults);
-    try {
-      const units = await readSearch(latest);
-      state.search = units.map((u) => ({ ...u, key: normalise(u.name) }));
-      for (const u of units) {
-        state.adminNames[u.admin_level] = { vi: u.admin_level_vi, en: u.admin_level_en };
-      }
-      learnLegend(units);
-      renderResults();
-      renderMyZone();
-    } catch (error) {
-      fail("badSnapshot", String(error));
+  }
+
+  function loadSearch() {
+    if (!state.searchLoading) {
+      state.searchLoading = readSearch(state.latest)
+        .then((units) => {
+          state.search = units.map((u) => ({ ...u, key: normalise(u.name), codeKey: normalise(u.code) }));
+          learnLegend(units);
+        })
+        .catch((error) => {
+          state.searchLoading = null;
+          fail("badSnapshot", String(error));
+        });
     }
+    return state.searchLoading;
   }
 
   // Read while this script runs (document.currentScript is null afterwards).
   const workerUrl = document.currentScript.dataset.worker;
   // Zone colour keys → hex (gis/levels.py, written into index.html by install_static_map), "" → a unit without a zone.
   const COLOURS = JSON.parse(document.currentScript.dataset.colours);
+  // Admin level number → its names {vi, en} (gis/levels.py, the same way).
+  const ADMIN_LEVELS = JSON.parse(document.currentScript.dataset.adminLevels);
+  // latest.json is asked for as soon as this script runs (before the libraries after it are parsed)
+  const latestRead = readLatest();
   document.addEventListener("DOMContentLoaded", start);
 })();
