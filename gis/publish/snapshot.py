@@ -10,9 +10,10 @@ Layout of the output folder (DIR):
     DIR/v{VERSION}/{name}.{sha12}.json    extra documents given by the composition (e.g. travel measures)
 
 Every file is read from the same public views as the API (`pub.zones`, `pub.locations_of_interest`: the same
-suppression, nothing personal). A snapshot is written into a hidden temporary folder and renamed into place whole;
-`latest.json` is replaced only after it, so a crash at any point leaves the previous latest.json naming complete
-files. File names carry their content hash (they never change once written); the newest `keep` folders are kept.
+suppression, nothing personal), in one REPEATABLE READ transaction: every file shows the same moment. A snapshot is
+written into a hidden temporary folder and renamed into place whole; `latest.json` is replaced only after it, so a
+crash at any point leaves the previous latest.json naming complete files. File names carry their content hash (they
+never change once written); the newest `keep` folders are kept.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def publish_snapshot(
     """Write the current public snapshot under `out` (see the module docstring); idempotent per snapshot version."""
     started = time.monotonic()
     out = _usable_folder(out)
-    with engine.connect() as conn:
+    # one snapshot of the database for every file (a recompute committing meanwhile is the next publish's)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         snapshot = conn.exec_driver_sql(SQL["snapshot"]).mappings().one()
         if snapshot["ruleset_id"] is None or not conn.exec_driver_sql(SQL["levels_present"]).first():
             raise PublishError(

@@ -92,6 +92,7 @@ def write_pmtiles(conn: Connection, path: Path, levels: list[int], metadata: dic
     if not zooms:
         raise PublishError("no admin level to draw as tiles: the public zones have no province … hamlet level")
     conn.exec_driver_sql(SQL["tile_settings"])
+    conn.exec_driver_sql(SQL["materialise"])
     b = conn.exec_driver_sql(SQL["bounds"]).mappings().one()
     bounds = (b["west"], b["south"], b["east"], b["north"])
     seconds: dict[int, float] = {}
@@ -108,6 +109,7 @@ def write_pmtiles(conn: Connection, path: Path, levels: list[int], metadata: dic
         if not tiles:
             raise PublishError("the public zones fall in no Web Mercator tile: check their coordinates (EPSG:4326)")
         writer.finalize(_header(zooms, bounds), _metadata(zooms, bounds, metadata))
+    conn.exec_driver_sql(SQL["drop"])
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):

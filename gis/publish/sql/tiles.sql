@@ -1,10 +1,22 @@
 -- The public zones as Mapbox Vector Tiles for the snapshot's PMTiles archive (gis/publish/tiles.py): the same rows
 -- as the other files of the snapshot (pub.zones), only the contract's properties.
 
+-- name: materialise
+-- The public zones read once for every zoom (pub.zones' joins and the projection to Web Mercator run once; every
+-- zoom draws the same rows). A temporary table is also never read by parallel workers, so ST_AsMVT is never split
+-- into partial tiles (which it would concatenate). Dropped after the archive, or with the transaction.
+DROP TABLE IF EXISTS publish_tile_zone;
+CREATE TEMP TABLE publish_tile_zone ON COMMIT DROP AS
+SELECT code, name, admin_level, level, colour, label_vi, label_en, ST_Transform(geom, 3857) AS geom
+FROM pub.zones;
+
+-- name: drop
+DROP TABLE publish_tile_zone;
+
 -- name: bounds
--- The extent of every public zone, west, south, east, north (EPSG:4326).
+-- The extent of every public zone, west, south, east, north (EPSG:4326; a box in Web Mercator is one in degrees).
 SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
-FROM (SELECT ST_Extent(geom) AS e FROM pub.zones) s;
+FROM (SELECT ST_Transform(ST_SetSRID(CAST(ST_Extent(geom) AS geometry), 3857), 4326) AS e FROM publish_tile_zone) s;
 
 -- name: tile_settings
 -- For the rest of the publish transaction: no JIT (the zoom statements' cost estimates ask for seconds of it, for
@@ -20,12 +32,9 @@ SET LOCAL work_mem = '64MB';
 -- tile `shift` zooms up, the blocks in the order `ranks` gives them (the parents' places in tile-id order, as a grid
 -- from parent `block_x0`, `block_y0`, column by column, `block_rows` tall), so the caller sorts one block at a time
 -- (the tile ids of a parent's children are one contiguous run). `size` is a tile's width in metres, `n` the tiles
--- across the world (2^z), `margin` the buffer over the extent. The zones are read and projected once (MATERIALIZED,
--- which also keeps ST_AsMVT out of parallel workers, whose partial tiles it would concatenate).
-WITH zone AS MATERIALIZED (
-    SELECT code, name, admin_level, level, colour, label_vi, label_en, ST_Transform(geom, 3857) AS geom
-    FROM pub.zones
-    WHERE admin_level = %(admin_level)s
+-- across the world (2^z), `margin` the buffer over the extent.
+WITH zone AS (
+    SELECT * FROM publish_tile_zone WHERE admin_level = %(admin_level)s
 ), piece AS (
     SELECT zone.*, x, y, ST_TileEnvelope(%(z)s, x, y) AS tile,
            -- the place of the tile's block in the order
