@@ -49,7 +49,8 @@ def programmes(as_json: bool = JSON) -> None:
         print(json.dumps(listing.to_json(), ensure_ascii=False))
         return
     table = Table(title=f"{len(listing.programmes)} chương trình / programmes")
-    for column in ("id", "chương trình / programme", "văn bản / decision", "thời gian / period"):
+    table.add_column("id", overflow="fold")
+    for column in ("chương trình / programme", "văn bản / decision", "thời gian / period"):
         table.add_column(column)
     for p in listing.programmes:
         table.add_row(
@@ -79,7 +80,7 @@ def eligible(
         f"confirm, {result.not_eligible} not eligible" + ("" if result.open else " (programme not open)")
     )
     for column in ("hộ / household", "ấp / hamlet", "kết quả / verdict", "lý do / reasons"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for h in result.households:
         reasons = [f"{'✓' if r['met'] else '✗' if r['met'] is False else '?'} {r['vi']}" for r in h["reasons"]]
         table.add_row(
