@@ -25,6 +25,7 @@ from gis.cli import (
     serve,
     trace,
     users,
+    welfare,
     zones,
 )
 from gis.context import AppContext
@@ -71,6 +72,7 @@ app.add_typer(care.app, name="care")
 app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(export.app, name="export")
+app.add_typer(welfare.app, name="welfare")
 app.command("publish")(publish.publish)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
