@@ -418,3 +418,12 @@ def test_install_replaces_only_what_changed(tmp_path):
     assert admin_levels == {str(int(k)): {"vi": v, "en": ADMIN_LEVEL_EN[k]} for k, v in ADMIN_LEVEL_VI.items()}
     shutil.rmtree(tmp_path / "vendor")
     assert len(install_static_map(tmp_path)) == len(first) - 3
+
+
+def test_my_zone_outside_the_data_says_so(open_page):
+    p = open_page(geolocation={"longitude": 100.0, "latitude": 20.0}, permissions=["geolocation"])
+    page = p.open()
+    page.click("#locate")
+    page.wait_for_selector("#my-zone:has-text('không thuộc đơn vị nào')", timeout=30_000)
+    assert page.inner_text("#my-zone") == "Điểm này không thuộc đơn vị nào có dữ liệu."
+    assert page.get_attribute("#my-zone", "data-code") is None

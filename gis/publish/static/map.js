@@ -279,31 +279,39 @@
 
   // --- my zone: the deepest unit under a point ---
 
-  function deepestZoom() {
+  // The zoom at which the archive draws each admin level, deepest first (latest.json's zooms).
+  function zoomsDeepestFirst() {
     const zooms = (state.tiles && state.tiles.zooms) || {};
-    const levels = Object.keys(zooms).map(Number);
-    if (!levels.length) return state.tiles ? state.tiles.maxzoom : 14;
-    return zooms[String(Math.max(...levels))][0] + 0.5;
+    const levels = Object.keys(zooms).map(Number).sort((a, b) => b - a);
+    if (!levels.length) return [state.tiles ? state.tiles.maxzoom : 14];
+    return levels.map((level) => zooms[String(level)][0] + 0.5);
   }
 
+  // Jump to the deepest level's zoom and ask what is drawn there; where that level has no unit (an area without
+  // hamlets), the next level up.
   async function myZoneAt(lngLat) {
     state.picking = false;
     const map = state.map;
-    map.jumpTo({ center: lngLat, zoom: Math.max(deepestZoom(), map.getZoom()) });
-    await new Promise((resolve) => {
-      map.once("idle", resolve);
-      map.triggerRepaint();
-    });
-    const features = map.queryRenderedFeatures(map.project(lngLat), { layers: ["zones-fill"] });
-    const deepest = features.sort((a, b) => b.properties.admin_level - a.properties.admin_level)[0];
-    state.myZone = deepest ? { ...deepest.properties } : { outside: true };
-    if (deepest) learnLegend([deepest]);
+    let found = null;
+    for (const zoom of zoomsDeepestFirst()) {
+      map.jumpTo({ center: lngLat, zoom });
+      await new Promise((resolve) => {
+        map.once("idle", resolve);
+        map.triggerRepaint();
+      });
+      const features = map.queryRenderedFeatures(map.project(lngLat), { layers: ["zones-fill"] });
+      found = features.sort((a, b) => b.properties.admin_level - a.properties.admin_level)[0];
+      if (found) break;
+    }
+    state.myZone = found ? { ...found.properties } : { outside: true };
+    if (found) learnLegend([found]);
     renderMyZone();
   }
 
   function renderMyZone(message) {
     const node = $("my-zone");
     node.replaceChildren();
+    delete node.dataset.code;
     if (message) {
       node.textContent = t(message);
       return;
