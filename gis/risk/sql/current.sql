@@ -6,10 +6,9 @@
 -- day) whose stored row is missing or was computed from other row versions of its zone, indicator row or
 -- risk.published gets its masked columns computed as layers/zones-history.sql computes them (published_numbers once
 -- per zone, not once per column); rows of zones no longer current go. Returns how many rows were computed.
-WITH now_public AS (
+WITH now_public AS (  -- keys and row versions only: a zone's counts are built below, for the stale ones
     SELECT z.area_code AS code, z.day, z.ruleset_id, z.xmin AS zone_xmin, ind.xmin AS indicator_xmin,
-           p.xmin AS published_xmin, z.decisive, z.reasons, p.suppress_below,
-           z.inputs || coalesce(to_jsonb(ind), '{}'::jsonb) AS counts
+           p.xmin AS published_xmin
     FROM risk.zone z
     JOIN risk.published p ON p.ruleset_id = z.ruleset_id
     JOIN admin.area a ON a.code = z.area_code AND a.valid_from <= z.day AND (a.valid_to IS NULL OR a.valid_to > z.day)
@@ -25,14 +24,21 @@ WITH now_public AS (
 ), gone AS (
     DELETE FROM risk.zone_current s WHERE NOT EXISTS (SELECT 1 FROM now_public n WHERE n.code = s.code)
     RETURNING s.code
+), computed AS MATERIALIZED (  -- published_numbers once per zone
+    SELECT t.*, z.reasons, p.suppress_below, c.counts,
+           pub.published_numbers(z.decisive, c.counts, p.suppress_below) AS numbers
+    FROM stale t
+    JOIN risk.zone z ON z.ruleset_id = t.ruleset_id AND z.day = t.day AND z.area_code = t.code
+    JOIN risk.published p ON p.ruleset_id = t.ruleset_id
+    LEFT JOIN stats.indicator ind ON ind.day = t.day AND ind.area_code = t.code
+    CROSS JOIN LATERAL (SELECT z.inputs || coalesce(to_jsonb(ind), '{}'::jsonb) AS counts) c
 ), stored AS (
     INSERT INTO risk.zone_current AS s (code, day, ruleset_id, zone_xmin, indicator_xmin, published_xmin,
                                         details_suppressed, decisive, reasons)
     SELECT t.code, t.day, t.ruleset_id, t.zone_xmin, t.indicator_xmin, t.published_xmin,
-           pub.has_small_count(t.counts, t.suppress_below), n.numbers -> 'decisive',
-           pub.published_reasons(t.reasons, n.numbers -> 'shown')
-    FROM stale t
-    CROSS JOIN LATERAL (SELECT pub.published_numbers(t.decisive, t.counts, t.suppress_below) AS numbers OFFSET 0) n
+           pub.has_small_count(t.counts, t.suppress_below), t.numbers -> 'decisive',
+           pub.published_reasons(t.reasons, t.numbers -> 'shown')
+    FROM computed t
     ON CONFLICT (code) DO UPDATE SET day = excluded.day, ruleset_id = excluded.ruleset_id,
         zone_xmin = excluded.zone_xmin, indicator_xmin = excluded.indicator_xmin,
         published_xmin = excluded.published_xmin, details_suppressed = excluded.details_suppressed,
