@@ -112,6 +112,12 @@ class Zone(_Cited):
     title_vi: str = ""
     title_en: str = ""
 
+    @model_validator(mode="after")
+    def _levels_need_a_condition(self) -> Zone:
+        if self.levels is not None and self.required is False:
+            raise ValueError("`levels` name the zone levels a required zone counts; this zone is not required")
+        return self
+
     @property
     def applies(self) -> bool:
         return self.required is not False

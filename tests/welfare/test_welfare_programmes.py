@@ -96,6 +96,12 @@ def test_an_unknown_flag_and_a_bad_status_are_errors(tmp_path):
         parse_programme(path)
 
 
+def test_zone_levels_only_on_a_required_zone(tmp_path):
+    path = _broken(tmp_path, lambda d: d["eligibility"]["zone"].update(required=False))
+    with pytest.raises(InvalidProgramme, match="eligibility.zone: .*not required"):
+        parse_programme(path)
+
+
 def test_an_unknown_programme_names_the_shipped_ones():
     with pytest.raises(UnknownProgramme, match="dongnai-4346-2021-renters"):
         load_programme("no-such-programme")
