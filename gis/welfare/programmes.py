@@ -483,6 +483,8 @@ def eligible(engine: Engine, programme: Programme, day: dt.date) -> EligibilityR
                 "eligible": v,
                 "zone_level": row["zone_level"],
                 "reasons": _reasons(programme, dict(row), day),
+                # flags that point to likely recipients (the not-yet-reached list ranks by them), never a condition
+                "hints": [c.flag for c in programme.eligibility.hints if c.flag and row[c.flag] == c.value],
             }
         )
     return result

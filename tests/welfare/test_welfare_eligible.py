@@ -85,5 +85,7 @@ def test_shipped_programmes(engine, seeded):
     # a fact only an officer can confirm: at best "to confirm", never eligible from the household alone
     renters = eligible(engine, load_programme("dongnai-4346-2021-renters"), DAY)
     assert renters.eligible == 0 and renters.to_confirm > 0
+    hinted = {h["household_id"]: h["hints"] for h in renters.households}
+    assert hinted["E3"] == ["migrant_worker"] and hinted["E1"] == []  # renters' hint: a proxy, not a condition
     facts = [r for r in renters.households[0]["reasons"] if "fact" in r or "any" in r or "all" in r]
     assert facts and all(r["met"] is None or "fact" not in r for r in facts)
