@@ -27,6 +27,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,6 +176,30 @@ def _write_files(
     entries: list[dict[str, Any]] = []
     search: list[dict[str, Any]] = []
     levels = list(conn.exec_driver_sql(SQL["levels_present"]).scalars())
+    shared = conn.exec_driver_sql(SQL["export_snapshot"]).scalar_one()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-tiles") as pool:
+        # the tiles are PostgreSQL's work, the files below this process's: both at once, on two connections
+        tiles = pool.submit(_pmtiles, conn.engine, shared, folder, levels, snapshot)
+        entries += _zone_files(conn, folder, levels, search, parts)
+        with _timed(parts, "search"):
+            entries.append(_hashed(folder, "search.json", _json(search), "search", {"features": len(search)}))
+        entry, tile_parts = tiles.result()
+    entries.append(entry)
+    parts.update(tile_parts)
+    if conn.exec_driver_sql(SQL["has_locations"]).scalar_one():
+        rows = conn.exec_driver_sql(SQL["locations"]).mappings().all()
+        body = _geojson(rows, LOCATION_COLUMNS, "event_id")
+        entries.append(_hashed(folder, "locations-of-interest.geojson", body, "geojson", {"features": len(rows)}))
+    for name, document in sorted(extra_documents.items()):
+        entries.append(_hashed(folder, f"{name}.json", _json(document), "json", {}))
+    return entries
+
+
+def _zone_files(
+    conn: Connection, folder: Path, levels: list[int], search: list[dict[str, Any]], parts: dict[str, float]
+) -> list[dict[str, Any]]:
+    """GeoJSON, CSV and FlatGeobuf of each admin level; each area's search entry added to `search`."""
+    entries: list[dict[str, Any]] = []
     for admin_level in levels:
         stem = f"zones-l{admin_level}"
         with _timed(parts, f"{stem} read"):
@@ -202,28 +227,25 @@ def _write_files(
             for r in rows
         ]
         del rows
-    with _timed(parts, "search"):
-        entries.append(_hashed(folder, "search.json", _json(search), "search", {"features": len(search)}))
-    with _timed(parts, "pmtiles"):
-        entries.append(_pmtiles(conn, folder, levels, snapshot, parts))
-    if conn.exec_driver_sql(SQL["has_locations"]).scalar_one():
-        rows = conn.exec_driver_sql(SQL["locations"]).mappings().all()
-        body = _geojson(rows, LOCATION_COLUMNS, "event_id")
-        entries.append(_hashed(folder, "locations-of-interest.geojson", body, "geojson", {"features": len(rows)}))
-    for name, document in sorted(extra_documents.items()):
-        entries.append(_hashed(folder, f"{name}.json", _json(document), "json", {}))
     return entries
 
 
-def _pmtiles(conn: Connection, folder: Path, levels: list[int], snapshot: RowMapping, parts: dict[str, float]) -> dict:
-    """The zones as one PMTiles archive, written under a scratch name and renamed to carry its hash."""
+def _pmtiles(
+    engine: Engine, shared: str, folder: Path, levels: list[int], snapshot: RowMapping
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The zones as one PMTiles archive, on a connection of its own that sees the publish's database snapshot
+    (`shared`, exported by it), written under a scratch name and renamed to carry its hash; the entry and seconds."""
+    started = time.monotonic()
     scratch = folder / "zones.pmtiles"
     ours = {"snapshot_version": int(snapshot["version"]), "ruleset": snapshot["ruleset_id"]}
-    written = write_pmtiles(conn, scratch, levels, ours)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        conn.exec_driver_sql(SQL["import_snapshot"], {"snapshot": shared})
+        written = write_pmtiles(conn, scratch, levels, ours)
     path = folder / f"zones.{written.sha256[:12]}.pmtiles"
     scratch.rename(path)
-    parts.update({f"pmtiles z{z}": s for z, s in written.seconds_by_zoom.items()})
-    return {"path": path.name, "kind": "pmtiles", **written.entry()}
+    parts = {f"pmtiles z{z}": s for z, s in written.seconds_by_zoom.items()}
+    parts["pmtiles"] = round(time.monotonic() - started, 3)
+    return {"path": path.name, "kind": "pmtiles", **written.entry()}, parts
 
 
 @contextmanager

@@ -15,6 +15,14 @@ FROM pub.zones
 WHERE admin_level = %(admin_level)s
 ORDER BY code;
 
+-- name: export_snapshot
+-- The publish transaction's snapshot, for the connection that writes the tiles beside it (pg_dump -j's way).
+SELECT pg_export_snapshot();
+
+-- name: import_snapshot
+-- First in that connection's REPEATABLE READ transaction: see exactly what the publish transaction sees.
+SET TRANSACTION SNAPSHOT %(snapshot)s;
+
 -- name: levels_present
 SELECT DISTINCT admin_level FROM pub.zones ORDER BY admin_level;
 
