@@ -427,3 +427,16 @@ def test_my_zone_outside_the_data_says_so(open_page):
     page.wait_for_selector("#my-zone:has-text('không thuộc đơn vị nào')", timeout=30_000)
     assert page.inner_text("#my-zone") == "Điểm này không thuộc đơn vị nào có dữ liệu."
     assert page.get_attribute("#my-zone", "data-code") is None
+
+
+@pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (scripts/system-deps.sh --test installs it)")
+def test_the_first_paint_benchmark_runs_on_a_published_folder(folder):
+    """benchmarks/static_map.py keeps working (one run over this module's folder; its numbers are not asserted)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "static_map.py"), "--runs", "1", "--folder", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "reference, the empty map" in done.stdout and "FIRST PAINT of the national zones" in done.stdout
