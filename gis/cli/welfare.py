@@ -67,11 +67,12 @@ def eligible(
     ctx: typer.Context,
     programme: str = typer.Option(..., "--programme", help="Programme id (`covidgis welfare programmes`)."),
     date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="The day."),
+    commune: str = typer.Option(None, "--commune", help="Only the households of this commune (its code)."),
     as_json: bool = JSON,
 ) -> None:
     """Per household: eligible, not, or if an officer confirms a fact, with the reasons; and the counts."""
     context: AppContext = ctx.obj
-    result = decide(context.engine, load_programme(programme), date.date())
+    result = decide(context.engine, load_programme(programme), date.date(), commune)
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return

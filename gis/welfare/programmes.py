@@ -452,21 +452,27 @@ class EligibilityResult(Summary):
     day: dt.date
     ruleset_id: str | None
     open: bool
+    commune_code: str | None = None
     eligible: int = 0
     to_confirm: int = 0
     not_eligible: int = 0
     households: list[dict] = field(default_factory=list)
 
 
-def eligible(engine: Engine, programme: Programme, day: dt.date) -> EligibilityResult:
-    """Every household's verdict for `programme` on `day`, decided in one statement (see the module's docstring)."""
+def eligible(engine: Engine, programme: Programme, day: dt.date, commune_code: str | None = None) -> EligibilityResult:
+    """Every household's (of one commune) verdict for `programme` on `day`, decided in one statement (see the
+    module's docstring)."""
     criteria = [_criterion_sql(c) for c in programme.eligibility.all] + [_zone_sql(programme.eligibility.zone)]
     verdict = sql.SQL(" AND ").join(criteria) if programme.is_open(day) else sql.SQL("FALSE")
     with engine.connect() as conn:
         statement = compose(conn, SQL["eligible"], verdict=verdict)
         ruleset = conn.exec_driver_sql(SQL["published_ruleset"]).scalar()
-        rows = conn.exec_driver_sql(statement, {"day": day, "ruleset_id": ruleset}).mappings().all()
-    result = EligibilityResult(programme.id, day, ruleset, programme.is_open(day))
+        rows = (
+            conn.exec_driver_sql(statement, {"day": day, "ruleset_id": ruleset, "commune_code": commune_code})
+            .mappings()
+            .all()
+        )
+    result = EligibilityResult(programme.id, day, ruleset, programme.is_open(day), commune_code)
     for row in rows:
         v = row["verdict"]
         if v is True:

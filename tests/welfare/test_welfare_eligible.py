@@ -54,6 +54,13 @@ def test_each_rule_decides(engine, seeded):
     assert (result.eligible, result.not_eligible, result.to_confirm) == (2, 3, 3)
 
 
+def test_one_commune(engine, seeded):
+    z4 = seeded[0]
+    result = eligible(engine, TEST, DAY, commune_code=z4[1])
+    assert result.commune_code == z4[1]
+    assert set(verdicts(result)) == {"E1", "E3", "E4", "E7"}
+
+
 def test_reasons_say_which_condition_failed(engine, seeded):
     households = {h["household_id"]: h for h in eligible(engine, TEST, DAY).households}
     e3 = households["E3"]["reasons"]

@@ -12,6 +12,7 @@ SELECT h.household_id, h.area_code, h.commune_code,
        ({verdict}) AS verdict
 FROM welfare.household h
 LEFT JOIN risk.zone z ON z.ruleset_id = %(ruleset_id)s AND z.day = %(day)s AND z.area_code = h.area_code
+WHERE %(commune_code)s::text IS NULL OR h.commune_code = %(commune_code)s
 ORDER BY h.commune_code, h.area_code, h.household_id
 
 -- name: household
