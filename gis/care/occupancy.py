@@ -1,9 +1,9 @@
 """Occupancy of rooms, facilities, tiers and communes as the replay of admissions, live or at the end of a past day.
 
 Nothing here counts people in Python: care.stay (migration 0013) replays each person's events with a window
-function, and sql/occupancy.sql counts the stays open at one instant, per room, then sums rooms per facility, tier
-and commune. The facilities feed's typed-in `occupied` is kept as `reported_occupied`; where it differs from the
-replay, the difference is a finding.
+function, and sql/occupancy.sql counts the stays open at one instant per room, once per call, into a temporary
+table; facilities, tiers and communes are sums of those rooms. The facilities feed's typed-in `occupied` is kept
+as `reported_occupied`; where it differs from the replay, the difference is a finding.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine
 
-from gis.sqlfiles import compose, fragment, load
+from gis.sqlfiles import load
 from gis.summary import Summary
 
 SQL = load(Path(__file__).parent / "sql" / "occupancy.sql")
@@ -48,28 +48,29 @@ def occupancy(
 ) -> Occupancy:
     """Occupancy at `at` (default: now, live), of one facility or all; `day` only labels the result."""
     started = time.perf_counter()
-    with engine.connect() as conn:
+    with engine.begin() as conn:  # one snapshot; the temporary tables go with it
         if at is None:
             at = conn.exec_driver_sql("SELECT now()").scalar_one()
         params = {"at": at, "facility": facility}
-        per_room = fragment(SQL["per_room"])
-        per_facility = fragment(SQL["per_facility"], per_room=per_room)
+        conn.exec_driver_sql(SQL["stays_at"], params)
+        conn.exec_driver_sql(SQL["per_room"], params)
+        conn.exec_driver_sql(SQL["per_facility"])
         result = Occupancy(
             at=at,
             day=day,
             facility=facility,
-            rooms=_rows(conn, compose(conn, SQL["rooms"], per_room=per_room), params),
-            facilities=_rows(conn, compose(conn, SQL["facilities"], per_facility=per_facility), params),
-            tiers=_rows(conn, compose(conn, SQL["tiers"], per_facility=per_facility), params),
-            communes=_rows(conn, compose(conn, SQL["communes"], per_facility=per_facility), params),
+            rooms=_rows(conn, SQL["rooms"]),
+            facilities=_rows(conn, SQL["facilities"]),
+            tiers=_rows(conn, SQL["tiers"]),
+            communes=_rows(conn, SQL["communes"]),
         )
-        doubles = _rows(conn, SQL["double_admissions"], params)
+        doubles = _rows(conn, SQL["double_admissions"])
     result.findings = findings(result, doubles)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
-def _rows(conn: Connection, statement: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _rows(conn: Connection, statement: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.exec_driver_sql(statement, params).mappings()]
 
 
