@@ -44,8 +44,10 @@ def wrk(url: str, duration: int, connections: int, headers: dict[str, str]) -> t
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"errors from {url}:\n{out}")
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    size = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    found, size = re.search(r"Requests/sec:\s+([\d.]+)", out), re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
+    if found is None or size is None:
+        raise SystemExit(f"unexpected wrk output:\n{out}")
+    rate = float(found.group(1))
     mb = float(size.group(1)) * {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3}[size.group(2)]
     return rate, mb
 
@@ -87,7 +89,7 @@ def main() -> None:
     )
     conf = conf.replace("worker_connections 256;", "worker_connections 4096;")
     (prefix / "nginx.conf").write_text(conf, encoding="utf-8")
-    nginx = subprocess.Popen([nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf")])
+    nginx = subprocess.Popen([str(nginx_binary()), "-p", str(prefix), "-c", str(prefix / "nginx.conf")])
     plain = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(plain_port), "--bind", "127.0.0.1", "--directory", str(folder)],
         stdout=subprocess.DEVNULL,

@@ -55,7 +55,7 @@ def checked_batch(engine: Engine, path: Path) -> list[tuple[int, str, str]]:
     q = FeedSql(feed)
     conn = engine.raw_connection()
     try:
-        cur = conn.driver_connection.cursor()
+        cur = conn.driver_connection.cursor()  # type: ignore[union-attr]
         with open_source(path, feed) as source:
             plan(feed, source.header, path.name)
             lines = records(feed, source.header, source.rows(), PSEUDONYMISER, path.name, source.width)

@@ -69,7 +69,7 @@ def replayed(instant: dt.datetime) -> Counter:
     last: dict[str, tuple] = {}
     for _e, p, _role, ev, fac, room, at in sorted(HISTORY, key=lambda h: (h[1], _local(h[6]), h[3] in OPENING)):
         if _local(at) < instant:
-            last[p] = (fac, room) if ev in OPENING else None
+            last[p] = (fac, room) if ev in OPENING else None  # type: ignore[assignment]
     return Counter(v for v in last.values() if v is not None)
 
 

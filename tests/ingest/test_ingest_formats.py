@@ -22,11 +22,14 @@ def test_each_feed_fills_its_table(engine, name):
     feed = load_feed(name, FEEDS)
     columns = {c["name"] for c in inspect(engine).get_columns(feed.table, schema="events")}
     assert set(FeedSql(feed).table_columns) <= columns
-    assert {"batch_id", "person_key"} <= columns or name in ("facilities", "venues")
+    assert {"batch_id", "person_key"} <= columns or name in ("facilities", "venues", "rooms")  # registries of places
 
 
-def test_the_seven_feeds_exist():
-    assert feed_names(FEEDS) == ["cases", "checkins", "facilities", "quarantine", "tests", "vaccinations", "venues"]
+def test_the_feeds_exist():
+    assert feed_names(FEEDS) == [
+        "admissions", "cases", "checkins", "facilities", "households", "quarantine", "rooms", "tests", "vaccinations",
+        "venues",
+    ]  # fmt: skip
 
 
 def test_json_array_and_ndjson_read_alike(engine, ingest_json, tmp_path):

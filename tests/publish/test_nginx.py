@@ -60,7 +60,9 @@ def test_the_shipped_file_is_valid_in_debians_http_block(tmp_path):
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"
         f"http {{ include /etc/nginx/mime.types; access_log off; include {NGINX_TEMPLATE}; }}\n"
     )
-    check = subprocess.run([nginx_binary(), "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True)
+    check = subprocess.run(
+        [str(nginx_binary()), "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stderr
 
 

@@ -412,9 +412,9 @@ def test_install_replaces_only_what_changed(tmp_path):
     named = [n for n in re.findall(r'(?:src|href|data-worker)="([^"]+)"', html) if n != "data:,"]
     assert len(named) == 6 and all((tmp_path / n).is_file() for n in named)
     assert all(re.match(r"(vendor/[a-z.-]+-\d+\.\d+\.\d+/|map\.)", n) for n in named)
-    colours = json.loads(html_module.unescape(re.search(r'data-colours="([^"]+)"', html).group(1)))
+    colours = json.loads(html_module.unescape(re.search(r'data-colours="([^"]+)"', html).group(1)))  # type: ignore[union-attr]
     assert colours == {"": NO_ZONE_HEX, **{key: c.hex for key, c in COLOURS.items()}}
-    admin_levels = json.loads(html_module.unescape(re.search(r'data-admin-levels="([^"]+)"', html).group(1)))
+    admin_levels = json.loads(html_module.unescape(re.search(r'data-admin-levels="([^"]+)"', html).group(1)))  # type: ignore[union-attr]
     assert admin_levels == {str(int(k)): {"vi": v, "en": ADMIN_LEVEL_EN[k]} for k, v in ADMIN_LEVEL_VI.items()}
     shutil.rmtree(tmp_path / "vendor")
     assert len(install_static_map(tmp_path)) == len(first) - 3

@@ -82,7 +82,7 @@ def test_following_next_links_reads_every_feature_once(uncached):
     while url:
         page = requests.get(url, timeout=60).json()
         seen += page["features"]
-        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)  # type: ignore[assignment]
         if url and not url.startswith("http"):
             url = uncached + url
     assert len(whole) > 4

@@ -42,7 +42,7 @@ pytestmark = pytest.mark.skipif(
 
 def shipped_config() -> configparser.ConfigParser:
     config = configparser.ConfigParser(interpolation=None, delimiters=("=",), comment_prefixes=(";",))
-    config.optionxform = str  # database names and keys keep their case
+    config.optionxform = str  # type: ignore[assignment,method-assign]  # names and keys keep their case
     config.read(SHIPPED)
     return config
 
@@ -56,7 +56,7 @@ def bouncer(filled, db_url):
     config = shipped_config()
     shipped_db = config["databases"]["covidgis"]
     config.remove_option("databases", "covidgis")
-    config["databases"][target.database] = shipped_db.replace("port=5432", f"port={target.port}").replace(
+    config["databases"][str(target.database)] = shipped_db.replace("port=5432", f"port={target.port}").replace(
         "dbname=covidgis", f"dbname={target.database}"
     )
     port = free_port()
