@@ -111,7 +111,12 @@ def publish_snapshot(
         parts: dict[str, float] = {}
         target = out / f"v{version}"
         latest = _read_latest(out)
-        unchanged = latest is not None and latest.get("snapshot_version") == version and _complete(out, latest)
+        unchanged = (
+            latest is not None
+            and latest.get("snapshot_version") == version
+            and _complete(out, latest)
+            and any(e.get("kind") == "pmtiles" for e in latest["files"])  # not a folder from before the tiles
+        )
         if unchanged:
             assert latest is not None
             entries = latest["files"]

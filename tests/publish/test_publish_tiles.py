@@ -143,3 +143,16 @@ def test_the_same_zones_give_the_same_archive(filled, tmp_path):
     with filled.connect() as conn:
         digests = {write_pmtiles(conn, tmp_path / f"{i}.pmtiles", [1, 2, 3, 4], {}).sha256 for i in range(2)}
     assert len(digests) == 1
+
+
+def test_a_folder_published_before_the_tiles_gets_them(filled, tmp_path):
+    """The same snapshot version published by a version without the archive is not 'unchanged': it is written again."""
+    publish_snapshot(filled, tmp_path, keep=3)
+    latest = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    latest["files"] = [e for e in latest["files"] if e["kind"] != "pmtiles"]
+    (tmp_path / "latest.json").write_text(json.dumps(latest), encoding="utf-8")
+    again = publish_snapshot(filled, tmp_path, keep=3)
+    assert not again.unchanged
+    latest = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    entry = next(e for e in latest["files"] if e["kind"] == "pmtiles")
+    assert (tmp_path / entry["path"]).stat().st_size == entry["size"]
