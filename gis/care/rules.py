@@ -19,11 +19,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from gis.care.errors import InvalidCareRules, UnknownCareRules
 from gis.citations import Instrument
+from gis.rulefiles import Problems, parse_rule_file, rule_file
 from gis.summary import Summary
 
 CARE_RULESET_DIR = Path(__file__).parent / "rulesets"
@@ -229,7 +229,7 @@ class ClinicalRules(_Model):
         if self.warning_transfer_tier.value not in self.tiers:
             problems.append(f"warning_transfer_tier: {self.warning_transfer_tier.value} is not a tier")
         if problems:
-            raise _Problems(problems)
+            raise Problems(problems)
         return self
 
     def citation(self, source: str, article: str) -> dict:
@@ -331,55 +331,18 @@ def listing(rules: ClinicalRules) -> RulesListing:
     )
 
 
-class _Problems(ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _loc(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
 def available_clinical_rulesets() -> list[str]:
     """Shipped clinical rule sets (the files whose top level has `classes`)."""
     return sorted(p.stem for p in CARE_RULESET_DIR.glob("*.yml") if "\nclasses:" in p.read_text(encoding="utf-8"))
 
 
-def _path(ref: str) -> Path:
-    shipped = CARE_RULESET_DIR / f"{ref}.yml"
-    if shipped.is_file() and ref in available_clinical_rulesets():
-        return shipped
-    path = Path(ref)
-    if path.suffix in (".yml", ".yaml") and path.is_file():
-        return path
-    raise UnknownCareRules(ref, available_clinical_rulesets())
-
-
 def parse_clinical_rules(path: Path) -> ClinicalRules:
     """Load and validate one YAML file; InvalidCareRules names the file and every bad key."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InvalidCareRules(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise InvalidCareRules(f"{path}: expected a mapping at the top level")
-    try:
-        return ClinicalRules.model_validate(data)
-    except ValidationError as e:
-        problems: list[str] = []
-        for err in e.errors():
-            ctx = err.get("ctx") or {}
-            inner = ctx.get("error")
-            if isinstance(inner, _Problems):
-                problems.extend(inner.problems)
-            else:
-                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-                problems.append(f"{_loc(err['loc'])}: {msg}")
-        raise InvalidCareRules(f"{path}: " + "; ".join(problems)) from None
+    return parse_rule_file(path, ClinicalRules, InvalidCareRules)
 
 
 @cache
 def load_clinical_rules(ref: str = DEFAULT_CLINICAL_RULESET) -> ClinicalRules:
     """A shipped clinical rule set by id (gis/care/rulesets/ID.yml) or a path to a YAML file."""
-    return parse_clinical_rules(_path(ref))
+    available = available_clinical_rulesets()
+    return parse_clinical_rules(rule_file(ref, CARE_RULESET_DIR, available, UnknownCareRules(ref, available)))

@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from gis.citations import Instrument
+from gis.rulefiles import Problems, parse_rule_file, rule_file
 from gis.travel.errors import InvalidTravelRules, UnknownTravelRules
 
 TRAVEL_RULESET_DIR = Path(__file__).parent / "rulesets"
@@ -101,7 +101,7 @@ class TravelRules(_Model):
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
             problems.append(f"requirements: id {dup!r} given twice")
         if problems:
-            raise _Problems(problems)
+            raise Problems(problems)
         return self
 
     def citation(self, source: str, article: str) -> dict:
@@ -144,54 +144,17 @@ class TravelRules(_Model):
         return {"id": self.id, "version": self.version, "title_vi": self.title, "title_en": self.title_en}
 
 
-class _Problems(ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _loc(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
 def available_travel_rulesets() -> list[str]:
     return sorted(p.stem for p in TRAVEL_RULESET_DIR.glob("*.yml"))
 
 
-def _path(ref: str) -> Path:
-    shipped = TRAVEL_RULESET_DIR / f"{ref}.yml"
-    if shipped.is_file():
-        return shipped
-    path = Path(ref)
-    if path.suffix in (".yml", ".yaml") and path.is_file():
-        return path
-    raise UnknownTravelRules(ref, available_travel_rulesets())
-
-
 def parse_travel_rules(path: Path) -> TravelRules:
     """Load and validate one YAML file; InvalidTravelRules names the file and every bad key."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InvalidTravelRules(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise InvalidTravelRules(f"{path}: expected a mapping at the top level")
-    try:
-        return TravelRules.model_validate(data)
-    except ValidationError as e:
-        problems: list[str] = []
-        for err in e.errors():
-            ctx = err.get("ctx") or {}
-            inner = ctx.get("error")
-            if isinstance(inner, _Problems):
-                problems.extend(inner.problems)
-            else:
-                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-                problems.append(f"{_loc(err['loc'])}: {msg}")
-        raise InvalidTravelRules(f"{path}: " + "; ".join(problems)) from None
+    return parse_rule_file(path, TravelRules, InvalidTravelRules)
 
 
 @cache
 def load_travel_rules(ref: str = DEFAULT_TRAVEL_RULESET) -> TravelRules:
     """A shipped travel rule set by id (gis/travel/rulesets/ID.yml) or a path to a YAML file."""
-    return parse_travel_rules(_path(ref))
+    available = available_travel_rulesets()
+    return parse_travel_rules(rule_file(ref, TRAVEL_RULESET_DIR, available, UnknownTravelRules(ref, available)))

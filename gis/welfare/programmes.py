@@ -18,12 +18,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from psycopg2 import sql
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from sqlalchemy import Engine
 
 from gis.citations import Instrument
+from gis.rulefiles import Problems, parse_rule_file, rule_file
 from gis.sqlfiles import compose, load
 from gis.summary import Summary
 from gis.welfare.errors import InvalidProgramme, UnknownProgramme
@@ -261,7 +261,7 @@ class Programme(_Model):
         walk("eligibility.all", self.eligibility.all)
         walk("eligibility.hints", self.eligibility.hints)
         if problems:
-            raise _Problems(problems)
+            raise Problems(problems)
         return self
 
     def citation(self, source: str | None = None, article: str | None = None) -> dict:
@@ -295,50 +295,13 @@ class Programme(_Model):
         }
 
 
-class _Problems(ValueError):
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-def _loc(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
 def available_programmes() -> list[str]:
     return sorted(p.stem for p in PROGRAMME_DIR.glob("*.yml"))
 
 
-def _path(ref: str) -> Path:
-    shipped = PROGRAMME_DIR / f"{ref}.yml"
-    if shipped.is_file():
-        return shipped
-    path = Path(ref)
-    if path.suffix in (".yml", ".yaml") and path.is_file():
-        return path
-    raise UnknownProgramme(ref, available_programmes())
-
-
 def parse_programme(path: Path) -> Programme:
     """Load and validate one YAML file; InvalidProgramme names the file and every bad key."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise InvalidProgramme(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise InvalidProgramme(f"{path}: expected a mapping at the top level")
-    try:
-        programme = Programme.model_validate(data)
-    except ValidationError as e:
-        problems: list[str] = []
-        for err in e.errors():
-            inner = (err.get("ctx") or {}).get("error")
-            if isinstance(inner, _Problems):
-                problems.extend(inner.problems)
-            else:
-                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-                problems.append(f"{_loc(err['loc'])}: {msg}")
-        raise InvalidProgramme(f"{path}: " + "; ".join(problems)) from None
+    programme = parse_rule_file(path, Programme, InvalidProgramme)
     if path.parent == PROGRAMME_DIR and programme.id != path.stem:
         raise InvalidProgramme(f"{path}: id {programme.id!r} differs from the file name; make them the same")
     return programme
@@ -347,7 +310,8 @@ def parse_programme(path: Path) -> Programme:
 @cache
 def load_programme(ref: str) -> Programme:
     """A shipped programme by id (gis/welfare/programmes/ID.yml) or a path to a YAML file."""
-    return parse_programme(_path(ref))
+    available = available_programmes()
+    return parse_programme(rule_file(ref, PROGRAMME_DIR, available, UnknownProgramme(ref, available)))
 
 
 def load_programmes() -> list[Programme]:
@@ -357,7 +321,9 @@ def load_programmes() -> list[Programme]:
     for p in programmes:
         missing = sorted(set(p.requires.any_of) - ids) if p.requires else []
         if missing:
-            raise InvalidProgramme(f"{_path(p.id)}: requires.any_of: {', '.join(missing)} are not shipped programmes")
+            raise InvalidProgramme(
+                f"{PROGRAMME_DIR / (p.id + '.yml')}: requires.any_of: {', '.join(missing)} are not shipped programmes"
+            )
     return programmes
 
 
