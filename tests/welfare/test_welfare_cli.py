@@ -41,8 +41,12 @@ def places(engine):
     return hamlets(engine, 2)
 
 
-def test_households_feed_pseudonymises_members_and_a_move_is_a_correction(engine, db_url, env, places, tmp_path):
+@pytest.fixture(scope="module")
+def loaded(engine, db_url, env, places, tmp_path_factory):
+    """Two households (and a row with an unknown hamlet) ingested, then HK-1 moved to the other hamlet; what the
+    database held after each batch."""
     (a, _), (b, _) = places
+    folder = tmp_path_factory.mktemp("households")
     body = (
         f"HK-1,079201000001,Chủ hộ,{a},3,12 Đường Số 1,có,không,không\n"
         f"HK-1,079201000002,Vợ,{a},3,12 Đường Số 1,có,không,không\n"
@@ -51,34 +55,44 @@ def test_households_feed_pseudonymises_members_and_a_move_is_a_correction(engine
         f"HK-2,079201000009,Đã chuyển đi,{b},1,5 Hẻm 7,không,có,x\n"
         f"HK-3,079201000010,Chủ hộ,NOPE,1,?,không,không,không\n"
     )
-    first = ingest(tmp_path, "households.csv", body, db_url, env)
-    assert (first["accepted"], first["rejected"]) == (5, 1)
-    assert first["rejected_by_reason"] == {"unknown_area_code": 1}
+    first = ingest(folder, "households.csv", body, db_url, env)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT row_to_json(h)::text FROM events.households h")).scalars().all()
         households = conn.execute(
             text("SELECT household_id, area_code, members, head_person_key, poor FROM welfare.household ORDER BY 1")
         ).all()
         members = conn.execute(text("SELECT person_key FROM welfare.member WHERE household_id = 'HK-2'")).all()
-    assert not any("079201000001" in row or "0912345678" in row for row in stored)  # raw ids stored nowhere
-    assert [tuple(h) for h in households] == [
-        ("HK-1", a, 3, key("079201000001"), True),
-        ("HK-2", b, 1, key("0912345678"), False),
-    ]
-    assert [m[0] for m in members] == [key("0912345678")]  # who moved out is no member
     # the same household in another hamlet: a correction of its rows, audited, not a second household
-    moved = ingest(tmp_path, "households-2.csv", body.replace(f",{a},", f",{b},"), db_url, env)
-    assert moved["corrections"] == 3 and moved["accepted"] == 0
+    moved = ingest(folder, "households-2.csv", body.replace(f",{a},", f",{b},"), db_url, env)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT area_code FROM welfare.household WHERE household_id = 'HK-1'")).all() == [(b,)]
+        hk1 = conn.execute(text("SELECT area_code FROM welfare.household WHERE household_id = 'HK-1'")).all()
         audited = conn.execute(
             text("SELECT count(*) FROM ingest.audit WHERE feed = 'households' AND batch_id = :b"),
             {"b": moved["batch_id"]},
         ).scalar()
-    assert audited == 3
+    return {
+        "first": first, "stored": stored, "households": households, "members": members,
+        "moved": moved, "hk1": hk1, "audited": audited,
+    }  # fmt: skip
 
 
-def test_programmes_eligible_and_record(engine, db_url, env, places):
+def test_households_feed_pseudonymises_members_and_a_move_is_a_correction(loaded, places):
+    (a, _), (b, _) = places
+    first = loaded["first"]
+    assert (first["accepted"], first["rejected"]) == (5, 1)
+    assert first["rejected_by_reason"] == {"unknown_area_code": 1}
+    assert not any("079201000001" in row or "0912345678" in row for row in loaded["stored"])  # raw ids nowhere
+    assert [tuple(h) for h in loaded["households"]] == [
+        ("HK-1", a, 3, key("079201000001"), True),
+        ("HK-2", b, 1, key("0912345678"), False),
+    ]
+    assert [m[0] for m in loaded["members"]] == [key("0912345678")]  # who moved out is no member
+    assert loaded["moved"]["corrections"] == 3 and loaded["moved"]["accepted"] == 0
+    assert loaded["hk1"] == [(b,)]
+    assert loaded["audited"] == 3
+
+
+def test_programmes_eligible_and_record(engine, db_url, env, places, loaded):
     listing = json.loads(run_cli("welfare", "programmes", "--json", database_url=db_url, env=env).stdout)
     assert any(p["id"] == "vn-68-2021-work-stoppage" for p in listing["programmes"])
     result = json.loads(
