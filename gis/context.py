@@ -22,6 +22,7 @@ from gis.settings import Settings
 from gis.stats.settings import StatsSettings
 from gis.trace.settings import TraceSettings
 from gis.travel.settings import TravelSettings
+from gis.welfare.settings import WelfareSettings
 
 
 @dataclass
@@ -37,6 +38,7 @@ class AppContext:
     trace: TraceSettings = field(default_factory=TraceSettings)
     travel: TravelSettings = field(default_factory=TravelSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    welfare: WelfareSettings = field(default_factory=WelfareSettings)
 
     @cached_property
     def engine(self) -> Engine:

@@ -24,12 +24,6 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 VERDICT = {True: "đủ điều kiện / eligible", False: "không / not eligible", None: "cần xác nhận / to confirm"}
 
 
-def _settings(context: AppContext) -> WelfareSettings:
-    """The context's welfare settings (AppContext.welfare). Until the context carries them, the stage's defaults."""
-    settings = getattr(context, "welfare", None)
-    return settings if isinstance(settings, WelfareSettings) else WelfareSettings.model_construct()
-
-
 def _at(value: str, settings: WelfareSettings) -> dt.datetime:
     """An ISO time; without an offset it is local time of the welfare time zone."""
     from zoneinfo import ZoneInfo
@@ -110,7 +104,7 @@ def record(
 ) -> None:
     """Record one delivery (or, with --reverses, a reversing entry); a refusal prints why and exits 2."""
     context: AppContext = ctx.obj
-    settings = _settings(context)
+    settings = context.welfare
     when = _at(at, settings) if at else dt.datetime.now(dt.UTC)
     if reverses is not None:
         stored = record_reversal(
