@@ -23,9 +23,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -110,22 +112,19 @@ def print_parts(summary: PublishSnapshotSummary) -> None:
     print(f"{'PMTiles, all zooms':<34}{parts['pmtiles']:>10.2f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=1, help="Publish this many times into fresh folders (median).")
-    parser.add_argument("--cell-width", type=float, default=0.42, help="A province's cell, degrees of longitude.")
-    parser.add_argument("--cell-height", type=float, default=1.05, help="A province's cell, degrees of latitude.")
-    parser.add_argument("--port", type=int, help="Port of the benchmark's cluster (default: a free one).")
-    parser.add_argument("--data", type=Path, help="Keep the cluster in this folder and reuse it on the next run.")
-    args = parser.parse_args()
-
-    top = args.data or Path(tempfile.mkdtemp(prefix="covidgis-bench-publish-"))
+@contextmanager
+def national_country(
+    data: Path | None, prefix: str, port: int | None = None, cell: argparse.Namespace | None = None
+) -> Iterator[tuple[Path, Engine]]:
+    """A throwaway cluster (or the one kept in `data`) holding the national country and its day of zones, built on
+    first use; yields its folder and an engine, and stops it (and deletes a throwaway folder) afterwards."""
+    top = data or Path(tempfile.mkdtemp(prefix=prefix))
     top.mkdir(parents=True, exist_ok=True)
     top.chmod(0o755)
     cluster = Cluster(
         data_dir=top / "data",
         socket_dir=top / "sock",
-        port=args.port or free_port(55432),
+        port=port or free_port(55432),
         server_options="-c fsync=off -c synchronous_commit=off -c shared_buffers=512MB -c max_wal_size=4GB",
     )
     try:
@@ -138,8 +137,28 @@ def main() -> None:
             built = conn.execute(text("SELECT count(*) FROM pub.zones")).scalar()
         if not built:
             started = time.perf_counter()
-            build_country(engine, args)
+            build_country(engine, cell or argparse.Namespace(cell_width=0.42, cell_height=1.05))
             print(f"built the country and its day of zones in {time.perf_counter() - started:.1f} s", flush=True)
+        try:
+            yield top, engine
+        finally:
+            engine.dispose()
+    finally:
+        cluster.stop()
+        if not data:
+            shutil.rmtree(top, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=1, help="Publish this many times into fresh folders (median).")
+    parser.add_argument("--cell-width", type=float, default=0.42, help="A province's cell, degrees of longitude.")
+    parser.add_argument("--cell-height", type=float, default=1.05, help="A province's cell, degrees of latitude.")
+    parser.add_argument("--port", type=int, help="Port of the benchmark's cluster (default: a free one).")
+    parser.add_argument("--data", type=Path, help="Keep the cluster in this folder and reuse it on the next run.")
+    args = parser.parse_args()
+
+    with national_country(args.data, "covidgis-bench-publish-", args.port, args) as (top, engine):
         with engine.connect() as conn:
             counts: dict[int, int] = dict(
                 conn.execute(text("SELECT admin_level, count(*) FROM pub.zones GROUP BY 1 ORDER BY 1")).all()
@@ -190,10 +209,6 @@ def main() -> None:
             f"PUBLISH a national snapshot: {seconds:.2f} s{median}{spread} = {seconds / reference_s:.1f}× the "
             f"reference; goal ≤ {GOAL_S:.0f} s: {verdict}"
         )
-    finally:
-        cluster.stop()
-        if not args.data:
-            shutil.rmtree(top, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import text
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gis.db.cluster import Cluster, free_port  # noqa: E402
-from gis.db.engine import ensure_database, make_engine  # noqa: E402
-from gis.db.migrate import upgrade  # noqa: E402
+from gis.db.cluster import free_port  # noqa: E402
 from gis.publish.snapshot import publish_snapshot  # noqa: E402
 from gis.publish.staticmap import install_static_map, running_nginx  # noqa: E402
 
@@ -47,31 +43,10 @@ def national_folder(out: Path, data: Path | None) -> None:
     assert spec and spec.loader
     bench_publish = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_publish)
-    top = data or Path(tempfile.mkdtemp(prefix="covidgis-bench-static-map-"))
-    top.mkdir(parents=True, exist_ok=True)
-    top.chmod(0o755)
-    cluster = Cluster(data_dir=top / "data", socket_dir=top / "sock", port=free_port(55432),
-                      server_options="-c fsync=off -c synchronous_commit=off -c shared_buffers=512MB")  # fmt: skip
-    try:
-        cluster.start()
-        url = cluster.url("bench")
-        ensure_database(url)
-        engine = make_engine(url)
-        upgrade(engine)
-        with engine.connect() as conn:
-            built = conn.execute(text("SELECT count(*) FROM pub.zones")).scalar()
-        if not built:
-            started = time.perf_counter()
-            bench_publish.build_country(engine, argparse.Namespace(cell_width=0.42, cell_height=1.05))
-            print(f"built the national country and its day of zones in {time.perf_counter() - started:.1f} s")
+    with bench_publish.national_country(data, "covidgis-bench-static-map-") as (_, engine):
         started = time.perf_counter()
         publish_snapshot(engine, out, keep=1)
         print(f"published it in {time.perf_counter() - started:.1f} s", flush=True)
-        engine.dispose()
-    finally:
-        cluster.stop()
-        if not data:
-            shutil.rmtree(top, ignore_errors=True)
 
 
 def empty_folder(national: Path, out: Path) -> None:
