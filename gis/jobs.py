@@ -84,7 +84,7 @@ def publish_after_change(ctx: AppContext, snapshot_version: int | None) -> Publi
         return None
     try:
         summary = publish_static(ctx)
-    except PublishError as exc:
+    except (PublishError, OSError) as exc:  # OSError: the disk filled or a file could not be written mid-publish
         log.warning("snapshot %s not published as static files: %s", snapshot_version, exc)
         return None
     log.info(
