@@ -78,7 +78,8 @@ def bouncer(filled, db_url):
     with ini.open("w") as f:
         config.write(f)
     ini.chmod(0o644)
-    cmd = ["runuser", "-u", "postgres", "--", PGBOUNCER, str(ini)] if os.geteuid() == 0 else [PGBOUNCER, str(ini)]
+    # as root, PgBouncer drops to postgres itself (-u): the process is PgBouncer, so stopping it stops it
+    cmd = [PGBOUNCER, "-u", "postgres", str(ini)] if os.geteuid() == 0 else [PGBOUNCER, str(ini)]
     proc = subprocess.Popen(cmd, stdout=(folder / "stdout.log").open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while True:
@@ -87,7 +88,8 @@ def bouncer(filled, db_url):
             break
         except psycopg2.OperationalError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                proc.terminate()
+                proc.wait(10)
                 log = "".join(p.read_text() for p in folder.glob("*.log"))
                 raise AssertionError(f"pgbouncer did not start:\n{log}") from None
             time.sleep(0.2)
