@@ -22,14 +22,18 @@ def _engine(ctx: typer.Context) -> Engine:
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Who the key is for."),
-    role: str = typer.Option(..., "--role", help="analyst, committee or tracer."),
+    role: str = typer.Option(..., "--role", help="analyst, committee, tracer, welfare or hotline."),
+    area: str = typer.Option(None, "--area", help="welfare: the officer's commune or district code."),
 ) -> None:
     """Create a key and print its token once (only its sha256 is stored)."""
     from gis.serve.users import add_user
 
-    token = add_user(_engine(ctx), name, role)
+    token = add_user(_engine(ctx), name, role, area)
     typer.echo(token)
-    typer.echo(f"# {name} ({role}): send 'Authorization: Bearer <token>'. The token is not shown again.", err=True)
+    scope = f", {area}" if area else ""
+    typer.echo(
+        f"# {name} ({role}{scope}): send 'Authorization: Bearer <token>'. The token is not shown again.", err=True
+    )
 
 
 @app.command("list")
@@ -37,12 +41,13 @@ def list_(ctx: typer.Context) -> None:
     """Keys by name and role, active first."""
     from gis.serve.users import list_users
 
-    table = Table("id", "name", "role", "created", "revoked")
+    table = Table("id", "name", "role", "area", "created", "revoked")
     for row in list_users(_engine(ctx)):
         table.add_row(
             str(row["id"]),
             row["name"],
             row["role"],
+            row["area_code"] or "",
             f"{row['created_at']:%Y-%m-%d %H:%M}",
             f"{row['revoked_at']:%Y-%m-%d %H:%M}" if row["revoked_at"] else "",
         )

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 TOKEN_PREFIX = "cgis_"
-ROLES = ("analyst", "committee", "tracer")
+ROLES = ("analyst", "committee", "tracer", "welfare", "hotline")
 # Restricted collections each role may read. Analysts fix data, so they also see the rows the ingest refused.
 # Tracers (the CDC's tracing teams) read the tracing layers only: their F0 list is the case system's, and the
 # exposure layers carry the case ids (layers/README.md, audiences).
@@ -39,6 +39,10 @@ ROLE_COLLECTIONS = {
     "analyst": {"cases", "quarantine-facilities", "indicators", "ingest-rejects", *TRACING},
     "committee": {"cases", "quarantine-facilities", "indicators", *TRACING},
     "tracer": TRACING,
+    # Welfare officers (issue 14) record deliveries in their commune or district (User.area); hotline operators
+    # work the 1022 queue. Their restricted layers are added with those layers.
+    "welfare": set(),
+    "hotline": set(),
 }
 USER_KEY = "covidgis.user"  # where the middleware leaves the caller in the ASGI scope
 
@@ -47,6 +51,7 @@ USER_KEY = "covidgis.user"  # where the middleware leaves the caller in the ASGI
 class User:
     name: str
     role: str
+    area: str | None = None  # a welfare officer's commune or district (area code); None: not scoped
 
     def may_read(self, collection: str) -> bool:
         return collection in ROLE_COLLECTIONS.get(self.role, set())
@@ -90,7 +95,7 @@ class TokenVerifier:
         if not known:
             with self.engine.connect() as conn:
                 row = conn.exec_driver_sql(SQL["api_key"], {"token_sha256": digest}).mappings().first()
-            user = User(row["name"], row["role"]) if row else None
+            user = User(row["name"], row["role"], row["area_code"]) if row else None
             with self._lock:
                 self._cache[digest] = user
         if user is None:
@@ -114,7 +119,7 @@ class TokenVerifier:
             raise InvalidCredentials(f"invalid token: {exc}") from exc
         roles = claims.get(self.settings.oidc_role_claim) or []
         roles = [roles] if isinstance(roles, str) else roles
-        role = next((r for r in ("committee", "analyst", "tracer") if r in roles), None)
+        role = next((r for r in ("committee", "analyst", "tracer", "welfare", "hotline") if r in roles), None)
         if role is None:
             raise InvalidCredentials(f"the token's {self.settings.oidc_role_claim!r} claim names no covid-gis role")
         return User(str(claims.get("preferred_username") or claims["sub"]), role)
