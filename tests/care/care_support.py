@@ -23,6 +23,11 @@ PSEUDONYMISER = Pseudonymiser(b"care-test-secret-0123456789abcdef")
 FACILITIES = ["Mã cơ sở", "Loại cơ sở", "Tên cơ sở", "Tầng điều trị", "Số giường", "Đang sử dụng", "Mã địa bàn"]
 ROOMS = ["Mã cơ sở", "Mã phòng", "Loại phòng", "Giới tính", "Số giường", "Giường có nhân lực", "Số ngày vệ sinh"]
 ADMISSIONS = ["Mã sự kiện", "Số CCCD/SĐT", "Đối tượng", "Sự kiện", "Mã cơ sở", "Mã phòng", "Thời gian", "Lý do"]
+OBSERVATIONS = [
+    "Mã lần đo", "Số CCCD/SĐT", "Thời gian", "SpO2", "Nhịp thở", "Mạch", "Nhiệt độ", "Huyết áp tối đa", "Tỉnh táo",
+    "Triệu chứng",
+]  # fmt: skip
+OBSERVATIONS_CHECK = ROOT / "gis" / "care" / "sql" / "observations_check.sql"
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -44,14 +49,16 @@ def person_key(raw: str) -> str:
     return key
 
 
-def checked_batch(engine: Engine, path: Path) -> list[tuple[int, str, str]]:
-    """(row, reason, message) of the admissions file's rejects when the batch runs its checks and then the feed's
-    cross-row check (sql/admissions_check.sql), as the batch would run it after its duplicate-key check; rolled
-    back, nothing stored. The staging is the pipeline's own: the file read and pseudonymised by the ingest reader,
-    COPY into its staging table, its set-based checks."""
+def checked_batch(
+    engine: Engine, path: Path, feed_name: str = "admissions", check: Path = CHECK, name: str = "one_place_at_a_time"
+) -> list[tuple[int, str, str]]:
+    """(row, reason, message) of the file's rejects when the batch runs its checks and then the feed's cross-row
+    check (statement `name` of `check`: by default sql/admissions_check.sql's), as the batch would run it after its
+    duplicate-key check; rolled back, nothing stored. The staging is the pipeline's own: the file read and
+    pseudonymised by the ingest reader, COPY into its staging table, its set-based checks."""
     from gis.sqlfiles import load
 
-    feed: Feed = load_feed("admissions", FEEDS)
+    feed: Feed = load_feed(feed_name, FEEDS)
     q = FeedSql(feed)
     conn = engine.raw_connection()
     try:
@@ -64,7 +71,7 @@ def checked_batch(engine: Engine, path: Path) -> list[tuple[int, str, str]]:
         cur.execute(statement("stage", "create_work"))
         cur.execute(q.insert_problems())
         cur.execute(q.check_duplicate_keys())
-        cur.execute(load(CHECK)["one_place_at_a_time"], {"tz": feed.timezone})
+        cur.execute(load(check)[name], {"tz": feed.timezone})
         cur.execute("SELECT _row, reason, message FROM problem ORDER BY _row, reason")
         return [tuple(r) for r in cur.fetchall()]
     finally:

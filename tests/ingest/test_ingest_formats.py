@@ -27,8 +27,8 @@ def test_each_feed_fills_its_table(engine, name):
 
 def test_the_feeds_exist():
     assert feed_names(FEEDS) == [
-        "admissions", "cases", "checkins", "facilities", "households", "quarantine", "rooms", "tests", "vaccinations",
-        "venues",
+        "admissions", "cases", "checkins", "facilities", "households", "observations", "quarantine", "rooms", "tests",
+        "vaccinations", "venues",
     ]  # fmt: skip
 
 
