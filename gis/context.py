@@ -13,6 +13,7 @@ from types import TracebackType
 
 from sqlalchemy import Engine
 
+from gis.care.settings import CareSettings
 from gis.ingest.settings import IngestSettings
 from gis.maps.settings import MapSettings
 from gis.publish.settings import PublishSettings
@@ -39,6 +40,7 @@ class AppContext:
     travel: TravelSettings = field(default_factory=TravelSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     welfare: WelfareSettings = field(default_factory=WelfareSettings)
+    care: CareSettings = field(default_factory=CareSettings)
 
     @cached_property
     def engine(self) -> Engine:

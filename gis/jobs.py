@@ -10,7 +10,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from gis.care.rules import load_clinical_rules
+from gis.care.transfers import ClassifySummary, classify_batch
 from gis.context import AppContext
+from gis.ingest.feeds import load_feed
 from gis.publish.errors import PublishError
 from gis.publish.snapshot import PublishSnapshotSummary, publish_snapshot
 from gis.publish.staticmap import install_static_map
@@ -129,6 +132,15 @@ class AfterBatchSummary(Summary):
     trace: TraceSummary | None
     recompute: RecomputeSummary | None
     proposals: ProposalSummary | None = None
+    care: ClassifySummary | None = None  # an observations batch classified, its transfer requests opened
+
+
+def care_after_batch(ctx: AppContext, table: str, batch_id: int) -> ClassifySummary | None:
+    """After an observations batch, its observations classified and their transfer requests opened."""
+    if table != "observations":
+        return None
+    timezone = load_feed("observations", ctx.ingest.feeds_dir).timezone
+    return classify_batch(ctx.engine, load_clinical_rules(ctx.care.ruleset), batch_id, timezone, ctx.care.province)
 
 
 def trace_after_batch(ctx: AppContext, table: str, batch_id: int) -> TraceSummary | None:
@@ -162,7 +174,8 @@ def after_batch(ctx: AppContext, table: str, batch_id: int, recompute: bool = Tr
     traced = trace_after_batch(ctx, table, batch_id)
     proposed = propose_after_batch(ctx, table, batch_id) if traced is not None else None
     recomputed = recompute_after_batch(ctx, table, batch_id) if recompute else None
-    return AfterBatchSummary(trace=traced, recompute=recomputed, proposals=proposed)
+    cared = care_after_batch(ctx, table, batch_id)
+    return AfterBatchSummary(trace=traced, recompute=recomputed, proposals=proposed, care=cared)
 
 
 def demo(ctx: AppContext) -> None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from gis.care.errors import CareError
 from gis.care.occupancy import end_of_day, occupancy
 from gis.care.rules import DEFAULT_CLINICAL_RULESET, listing, load_clinical_rules
+from gis.care.transfers import accept, transfers
 from gis.context import AppContext
 from gis.ingest.feeds import load_feed
 
@@ -99,3 +100,57 @@ def rules_command(
             escape("; ".join(sources)),
         )
     out.print(table)
+
+
+@app.command("transfers")
+def transfers_command(
+    ctx: typer.Context,
+    open_only: bool = typer.Option(False, "--open", help="Only open and accepted requests."),
+    as_json: bool = JSON,
+) -> None:
+    """Transfer requests (opened by observations batches), the offers of the open ones, and KPIs by tier."""
+    context: AppContext = ctx.obj
+    summary = transfers(context.engine, context.care, open_only=open_only)
+    if as_json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        return
+    table = Table(title="Yêu cầu chuyển tầng — transfer requests")
+    for c in ("request_id", "status", "from_facility", "required_tier", "reason", "to_facility", "offers"):
+        table.add_column(c)
+    for r in summary.requests:
+        offered = ", ".join(
+            f"{o['facility_id']} ({o['free_staffed_beds']}, {o['distance_km']} km)" for o in r.get("offers", [])
+        )
+        table.add_row(
+            *(_cell(r[c]) for c in ("request_id", "status", "from_facility", "required_tier", "reason", "to_facility")),
+            escape(offered),
+        )
+    out.print(table)
+    kpis = Table(title="Chỉ số theo tầng — KPIs by tier")
+    for c in ("required_tier", "requests", "placed", "share_placed", "median_minutes_to_placement"):
+        kpis.add_column(c)
+    for k in summary.kpis:
+        kpis.add_row(
+            *(
+                _cell(k[c])
+                for c in ("required_tier", "requests", "placed", "share_placed", "median_minutes_to_placement")
+            )
+        )
+    out.print(kpis)
+
+
+@app.command("accept")
+def accept_command(
+    ctx: typer.Context,
+    request: int = typer.Argument(..., help="The transfer request's id (covidgis care transfers)."),
+    facility: str = typer.Option(..., "--facility", help="The receiving facility (its facility_id)."),
+    by: str = typer.Option("cli", "--by", help="Who accepts (recorded as accepted_by)."),
+    as_json: bool = JSON,
+) -> None:
+    """Accept a transfer request to a facility with a free staffed bed (refused with a reason otherwise)."""
+    context: AppContext = ctx.obj
+    done = accept(context.engine, context.care, request, facility, by)
+    if as_json:
+        print(json.dumps(done.to_json(), ensure_ascii=False))
+        return
+    out.print(f"Đã nhận yêu cầu {done.request_id} tại {escape(facility)} — accepted ({done.distance_km} km)")
