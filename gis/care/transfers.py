@@ -180,3 +180,51 @@ def transfers(engine: Engine, settings: CareSettings, open_only: bool = False) -
                 r["offers"] = offers(conn, settings, o["lon"], o["lat"], r["required_tier"])[:5]
         kpis = _rows(conn, SQL["kpis"], {})
     return TransfersSummary(open_only=open_only, requests=requests, kpis=kpis)
+
+
+@dataclass
+class NearestFreeBed(Summary):
+    """The facilities of a tier with a free staffed bed nearest a point, nearest first (public: no personal data)."""
+
+    lon: float
+    lat: float
+    tier: int
+    sex: str | None
+    room_kind: str
+    detour_factor: float
+    facilities: list[dict[str, Any]] = field(default_factory=list)
+
+
+ROOM_KINDS = ("f0", "f1")
+SEXES = ("m", "f")
+
+
+def nearest_free_bed(
+    engine: Engine,
+    settings: CareSettings,
+    lon: float,
+    lat: float,
+    tier: int,
+    sex: str | None = None,
+    room_kind: str = "f0",
+    limit: int = 5,
+) -> NearestFreeBed:
+    """`nearest-free-bed`: facility, tier, free staffed beds and distance (km, great-circle × the detour factor) of
+    the `limit` nearest facilities of `tier` with a free staffed bed in a room of `room_kind` (or mixed) for `sex`."""
+    if tier not in (1, 2, 3):
+        raise CareError(f"tầng phải là 1, 2 hoặc 3 — tier must be 1, 2 or 3, not {tier!r}")
+    if room_kind not in ROOM_KINDS or (sex is not None and sex not in SEXES):
+        raise CareError(f"room_kind is one of {ROOM_KINDS}, sex one of {SEXES} or none")
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise CareError(f"({lon}, {lat}) is not a longitude and latitude")
+    with engine.connect() as conn:
+        found = offers(conn, settings, lon, lat, tier, sex=sex, room_kind=room_kind)[:limit]
+    return NearestFreeBed(
+        lon=lon,
+        lat=lat,
+        tier=tier,
+        sex=sex,
+        room_kind=room_kind,
+        detour_factor=settings.detour_factor,
+        facilities=found,
+    )

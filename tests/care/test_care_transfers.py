@@ -22,8 +22,9 @@ from care_support import (
 from conftest import run_cli
 from sqlalchemy import text
 
+from gis.care.errors import CareError
 from gis.care.settings import CareSettings
-from gis.care.transfers import AcceptSummary, TransferRefused, accept, offers, transfers
+from gis.care.transfers import AcceptSummary, TransferRefused, accept, nearest_free_bed, offers, transfers
 from gis.context import AppContext
 from gis.jobs import after_batch
 
@@ -141,6 +142,20 @@ def test_offers_are_nearest_first_with_a_free_staffed_bed_of_the_right_kind_and_
     assert [o["facility_id"] for o in tier3] == ["H3"]
 
 
+def test_nearest_free_bed_from_a_point(seeded, engine):
+    near_b = nearest_free_bed(engine, SETTINGS, 106.949, 10.980, 2).to_json()
+    assert [f["facility_id"] for f in near_b["facilities"]] == ["H2B", "H2A"]  # from beside H2B, H2B first
+    assert near_b["detour_factor"] == 1.3 and near_b["room_kind"] == "f0"
+    women = nearest_free_bed(engine, SETTINGS, 106.860, 10.980, 2, sex="f").to_json()
+    assert [f["facility_id"] for f in women["facilities"]] == ["H2B"]
+    f1_rooms = nearest_free_bed(engine, SETTINGS, 106.860, 10.980, 2, room_kind="f1").to_json()
+    assert [f["facility_id"] for f in f1_rooms["facilities"]] == ["H2A", "H2B"]  # H2A's F1 room, H2B's mixed one
+    with pytest.raises(CareError, match="tier must be"):
+        nearest_free_bed(engine, SETTINGS, 106.86, 10.98, 4)
+    with pytest.raises(CareError, match="room_kind"):
+        nearest_free_bed(engine, SETTINGS, 106.86, 10.98, 2, room_kind="icu")
+
+
 def _request(engine, obs_id: str) -> int:
     with engine.connect() as conn:
         sql_ = "SELECT request_id FROM care.transfer_request WHERE obs_id = :o"
@@ -238,3 +253,9 @@ def test_cli_transfers_open_json(seeded, db_url):
     assert summary["open_only"] is True
     assert [r["status"] for r in summary["requests"]] == ["open"]
     assert {"requests", "kpis"} <= set(summary)
+
+
+def test_cli_accept_refuses_with_a_reason(seeded, db_url):
+    proc = run_cli("care", "accept", "999999", "--facility", "H2B", database_url=db_url, check=False)
+    assert proc.returncode == 2
+    assert "no transfer request 999999" in proc.stderr
