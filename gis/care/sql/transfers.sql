@@ -8,15 +8,21 @@
 -- contact in quarantine, not a patient) opens no request from its observations (issue 13 item 5 does, on a test).
 INSERT INTO care.observation_class (obs_id, batch_id, person_key, at, ruleset_id, severity, warning, required_tier,
                                     under_care, facility_id, place_role, place_tier)
-SELECT o.obs_id, o.batch_id, o.person_key, o.at, %(ruleset_id)s, c.severity, c.warning, c.required_tier,
+WITH batch AS MATERIALIZED (
+    SELECT o.obs_id, o.batch_id, o.person_key, o.at FROM events.observations o WHERE o.batch_id = %(batch_id)s
+), place AS (  -- one pass of the replay over the batch's people (a hash join, not a lookup per observation)
+    SELECT DISTINCT ON (b.obs_id) b.obs_id, st.facility_id, st.role
+    FROM batch b
+    JOIN care.stay st ON st.person_key = b.person_key AND st.from_at <= b.at AND (st.to_at IS NULL OR st.to_at > b.at)
+    WHERE st.person_key IN (SELECT person_key FROM batch)
+    ORDER BY b.obs_id, st.from_at DESC
+)
+SELECT b.obs_id, b.batch_id, b.person_key, b.at, %(ruleset_id)s, c.severity, c.warning, c.required_tier,
        s.facility_id IS NOT NULL, s.facility_id, s.role, CASE WHEN s.facility_id IS NOT NULL THEN coalesce(f.tier, 0) END
-FROM events.observations o
-JOIN ({classification}) c ON c.obs_id = o.obs_id
-LEFT JOIN LATERAL (SELECT st.facility_id, st.role FROM care.stay st
-                   WHERE st.person_key = o.person_key AND st.from_at <= o.at AND (st.to_at IS NULL OR st.to_at > o.at)
-                   ORDER BY st.from_at DESC LIMIT 1) s ON true
+FROM batch b
+JOIN ({classification}) c ON c.obs_id = b.obs_id
+LEFT JOIN place s ON s.obs_id = b.obs_id
 LEFT JOIN events.facilities f ON f.facility_id = s.facility_id
-WHERE o.batch_id = %(batch_id)s
 ON CONFLICT (obs_id) DO UPDATE SET batch_id = excluded.batch_id, severity = excluded.severity,
     warning = excluded.warning, required_tier = excluded.required_tier, under_care = excluded.under_care,
     facility_id = excluded.facility_id, place_role = excluded.place_role, place_tier = excluded.place_tier, ruleset_id = excluded.ruleset_id,
