@@ -36,6 +36,7 @@ from gis.serve.settings import ServeSettings
 from gis.serve.version import DataVersion
 from gis.settings import PROJECT_ROOT, Settings, _sqlalchemy_url
 from gis.travel.rules import load_travel_rules
+from gis.welfare.api import welfare_routes
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,7 @@ def create_app(ctx: AppContext) -> Starlette:
     # Our own routes (health, the map), before pygeoapi's catch-all.
     routes: list[BaseRoute] = [
         Route("/health", health),
+        *welfare_routes(ctx),
         *map_routes(
             serving_engine(public_url(settings, serve), serve, "covidgis-map"), maps, version, ctx.travel.ruleset
         ),

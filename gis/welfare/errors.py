@@ -38,6 +38,12 @@ class ProgrammeNotOpen(DeliveryRefused):
     reason = "programme_not_open"
 
 
+class OutsideScope(DeliveryRefused):
+    """The household is not in the officer's commune or district."""
+
+    reason = "outside_scope"
+
+
 class InvalidDelivery(DeliveryRefused):
     reason = "invalid_delivery"
 

@@ -29,6 +29,7 @@ from gis.welfare.errors import (
     DeliveryRefused,
     DuplicateDelivery,
     InvalidDelivery,
+    OutsideScope,
     ProgrammeNotOpen,
     UnknownHousehold,
 )
@@ -135,9 +136,16 @@ def new_distribution_id() -> str:
     return f"D-{uuid.uuid4().hex[:16]}"
 
 
-def record_delivery(engine: Engine, programme: Programme, delivery: Delivery, settings: WelfareSettings) -> Delivery:
-    """Write the delivery, or raise DeliveryRefused (nothing written): unknown household, programme not open on the
-    delivery's day, or a duplicate inside the programme's dedup scope (naming the earlier delivery)."""
+def record_delivery(
+    engine: Engine,
+    programme: Programme,
+    delivery: Delivery,
+    settings: WelfareSettings,
+    scope: str | None = None,
+) -> Delivery:
+    """Write the delivery, or raise DeliveryRefused (nothing written): unknown household, household outside the
+    officer's `scope` (their commune or district code; None: not scoped, the CLI's operator), programme not open on
+    the delivery's day, or a duplicate inside the programme's dedup scope (naming the earlier delivery)."""
     _check(programme, delivery)
     day = _local_day(delivery.at, settings)
     if not programme.is_open(day):
@@ -157,6 +165,12 @@ def record_delivery(engine: Engine, programme: Programme, delivery: Delivery, se
                     "not in the households feed (welfare.household)"
                 )
             delivery.area_code, delivery.commune_code = found[1], found[2]
+            if scope is not None and scope not in (found[2], found[3]):
+                raise OutsideScope(
+                    f"hộ {delivery.household_id} thuộc xã {found[2]}, ngoài địa bàn {scope} của cán bộ "
+                    f"{delivery.officer} / household {delivery.household_id} is in commune {found[2]}, outside "
+                    f"officer {delivery.officer}'s area {scope}"
+                )
             cur.execute(SQL["members"], {"household_id": delivery.household_id})
             claims = _claims(programme, delivery.household_id, [r[0] for r in cur.fetchall()])
             cur.execute(SQL["insert_delivery"], _row(delivery))

@@ -16,8 +16,9 @@ WHERE %(commune_code)s::text IS NULL OR h.commune_code = %(commune_code)s
 ORDER BY h.commune_code, h.area_code, h.household_id
 
 -- name: household
-SELECT h.household_id, h.area_code, h.commune_code
+SELECT h.household_id, h.area_code, h.commune_code, c.parent_code AS district_code
 FROM welfare.household h
+LEFT JOIN admin.area c ON c.code = h.commune_code AND c.valid_to IS NULL
 WHERE h.household_id = %(household_id)s
 
 -- name: members
