@@ -13,7 +13,9 @@ Every file is read from the same public views as the API (`pub.zones`, `pub.loca
 suppression, nothing personal), in one REPEATABLE READ transaction: every file shows the same moment. A snapshot is
 written into a hidden temporary folder and renamed into place whole; `latest.json` is replaced only after it, so a
 crash at any point leaves the previous latest.json naming complete files. File names carry their content hash (they
-never change once written); the newest `keep` folders are kept.
+never change once written); the newest `keep` folders are kept. A publish is keyed by the snapshot version and the
+last trace run (`pub.data_version.trace`, as in the API's ETag): a trace run that changes the locations of interest
+without a new snapshot publishes again, its new files added beside the old ones in `v{VERSION}/`.
 """
 
 from __future__ import annotations
@@ -111,9 +113,11 @@ def publish_snapshot(
         parts: dict[str, float] = {}
         target = out / f"v{version}"
         latest = _read_latest(out)
+        trace_run = int(snapshot["trace_run"])
         unchanged = (
             latest is not None
             and latest.get("snapshot_version") == version
+            and latest.get("trace_run", 0) == trace_run  # a trace run changed the locations of interest: again
             and _complete(out, latest)
             and any(e.get("kind") == "pmtiles" for e in latest["files"])  # not a folder from before the tiles
         )
@@ -126,8 +130,7 @@ def publish_snapshot(
             staging.mkdir()
             try:
                 entries = _write_files(conn, staging, extra_documents or {}, snapshot, parts)
-                shutil.rmtree(target, ignore_errors=True)  # a half folder of a crashed run of this version
-                staging.rename(target)
+                _into_place(staging, target)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             entries = [{**e, "path": f"{target.name}/{e['path']}"} for e in entries]
@@ -141,6 +144,8 @@ def publish_snapshot(
                 "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 "snapshot_changed_at": snapshot["changed_at"].isoformat(),
                 "ruleset": snapshot["ruleset_id"],
+                "zones_day": _value(snapshot["zones_day"]),
+                "trace_run": trace_run,
                 "files": entries,
                 "kept": kept,
             },
@@ -156,6 +161,19 @@ def publish_snapshot(
         pruned=pruned,
         parts=parts,
     )
+
+
+def _into_place(staging: Path, target: Path) -> None:
+    """The staged folder becomes v{VERSION}: renamed whole when there is none; else (this version published again,
+    e.g. after a trace run changed the locations of interest) each staged file renamed into it unless the same name
+    is there at its size. Names carry the content hash, so no file a cached latest.json names changes or goes."""
+    if not target.is_dir():
+        staging.rename(target)
+        return
+    for path in staging.iterdir():
+        there = target / path.name
+        if not (there.is_file() and there.stat().st_size == path.stat().st_size):
+            os.replace(path, there)
 
 
 def _usable_folder(out: Path) -> Path:

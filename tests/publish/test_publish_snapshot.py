@@ -3,6 +3,7 @@ carry their content hash, latest.json is replaced last (a crash mid-publish leav
 publish of the same snapshot changes nothing and only the newest N snapshot folders stay."""
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -15,7 +16,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 from conftest import run_cli  # noqa: E402
-from serve_support import DAYS, fill_trace, filled  # noqa: E402, F401
+from serve_support import DAYS, fill_trace, filled, withdraw_trace_case  # noqa: E402, F401
 
 from gis.publish import snapshot as snapshot_module  # noqa: E402
 from gis.publish.errors import PublishError  # noqa: E402
@@ -164,3 +165,31 @@ def test_nothing_published_is_a_clear_error(empty_db_url, tmp_path):
     finally:
         engine.dispose()
     assert not (tmp_path / "latest.json").exists()
+
+
+def test_a_trace_run_that_changes_the_locations_publishes_the_same_snapshot_again(traced, tmp_path):
+    """Last in this module: it withdraws a case (a trace run, no new snapshot version)."""
+    publish_snapshot(traced, tmp_path, keep=3)
+    before = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    with traced.connect() as conn:
+        day = conn.execute(text("SELECT max(day) FROM pub.zones")).scalar_one()
+    assert before["zones_day"] == day.isoformat()
+    old = next(e for e in before["files"] if "locations-of-interest" in e["path"])
+    withdraw_trace_case(traced)
+    again = publish_snapshot(traced, tmp_path, keep=3)
+    after = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert not again.unchanged and again.snapshot_version == before["snapshot_version"]
+    assert after["trace_run"] > before["trace_run"]
+    new = next(e for e in after["files"] if "locations-of-interest" in e["path"])
+    assert new["path"] != old["path"]  # the changed list, under its new hash
+    with traced.connect() as conn:
+        public = {
+            (r.event_id, str(r.updated_at))
+            for r in conn.execute(text("SELECT event_id, updated_at FROM pub.locations_of_interest"))
+        }
+    features = json.loads((tmp_path / new["path"]).read_text(encoding="utf-8"))["features"]
+    assert {(f["id"], str(dt.datetime.fromisoformat(f["properties"]["updated_at"]))) for f in features} == public
+    assert (tmp_path / old["path"]).is_file()  # a cached latest.json still names it
+    assert all((tmp_path / e["path"]).stat().st_size == e["size"] for e in after["files"])
+    third = publish_snapshot(traced, tmp_path, keep=3)
+    assert third.unchanged and json.loads((tmp_path / "latest.json").read_text(encoding="utf-8")) == after

@@ -1,8 +1,11 @@
 -- The public snapshot as static files read it: the same views (and suppression) as the public API.
 
 -- name: snapshot
--- The snapshot version the files are of, and the published rule set.
-SELECT s.version, s.changed_at, p.ruleset_id
+-- The snapshot version the files are of, the published rule set, the zones' data day and the last trace run (the
+-- locations of interest's version, as in the API's ETag: a trace run may change them without a new snapshot).
+SELECT s.version, s.changed_at, p.ruleset_id,
+       (SELECT max(day) FROM pub.zones) AS zones_day,
+       coalesce((SELECT trace FROM pub.data_version), 0) AS trace_run
 FROM risk.snapshot s LEFT JOIN risk.published p ON true;
 
 -- name: zones
