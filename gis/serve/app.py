@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis.context import AppContext
 from gis.db.replica import LagWatch, replay_position
+from gis.hotline.open311 import hotline_routes
 from gis.maps.app import map_routes
 from gis.risk.publish import published
 from gis.risk.settings import RiskSettings
@@ -151,6 +152,7 @@ def create_app(ctx: AppContext) -> Starlette:
     routes: list[BaseRoute] = [
         Route("/health", health),
         *welfare_routes(ctx),
+        *hotline_routes(ctx),
         *map_routes(
             serving_engine(public_url(settings, serve), serve, "covidgis-map"), maps, version, ctx.travel.ruleset
         ),
