@@ -41,8 +41,8 @@ ROLE_COLLECTIONS = {
     "tracer": TRACING,
     # Welfare officers (issue 14) record deliveries in their commune or district (User.area); hotline operators
     # work the 1022 queue. Their restricted layers are added with those layers.
-    "welfare": set(),
-    "hotline": set(),
+    "welfare": {"hotline-requests"},
+    "hotline": {"hotline-requests"},
 }
 USER_KEY = "covidgis.user"  # where the middleware leaves the caller in the ASGI scope
 

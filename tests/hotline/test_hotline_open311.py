@@ -126,3 +126,16 @@ def test_unknown_ids_are_404(served):
     assert_error(requests.get(f"{served}{BASE}/requests/abc.json", timeout=10), 404)
     assert_error(requests.get(f"{served}{BASE}/tokens/nope.json", timeout=10), 404)
     assert_error(requests.get(f"{served}{BASE}/requests.json", params={"status": "lost"}, timeout=10), 400)
+
+
+def test_queue_layer_is_for_hotline_and_welfare(served, db_url, hotline_token):
+    post(served, service_code="other", area_code=HAMLET)
+    url = f"{served}/collections/hotline-requests/items?f=json&limit=1000"
+    assert requests.get(url, timeout=10).status_code == 401
+    analyst = run_cli("users", "add", "test-analyst-h", "--role", "analyst", database_url=db_url).stdout.strip()
+    assert requests.get(url, headers={"Authorization": f"Bearer {analyst}"}, timeout=10).status_code == 403
+    answer = requests.get(url, headers={"Authorization": f"Bearer {hotline_token}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    rows = [f["properties"] for f in answer.json()["features"] if f["properties"]["code"] == HAMLET]
+    assert rows and sum(r["open"] for r in rows) >= 1
+    assert "script" not in answer.text and all("description" not in r and "phone" not in r for r in rows)
