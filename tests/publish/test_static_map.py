@@ -248,6 +248,8 @@ def test_the_map_draws_the_zones_with_legend_and_date(open_page, served, folder,
     date_text = page.inner_text("#snapshot-date")
     assert date_text.startswith("Dữ liệu cấp độ thay đổi lúc") and changed.strftime("%H:%M") in date_text
     assert str(changed.year) in date_text and "xuất bản lúc" in date_text
+    day = dt.date.fromisoformat(latest["zones_day"])  # the zones' data day, as a date (no time zone moves it)
+    assert f"số liệu ngày {day.day} thg {day.month}, {day.year}" in date_text, date_text
     # the hamlet at the hamlets' zoom: rendered from the archive, painted in its colour
     hamlet = places["hamlet"]
     p.jump(hamlet["lon"], hamlet["lat"], 12.5)

@@ -25,6 +25,7 @@
       code: "Mã",
       changedAt: "Dữ liệu cấp độ thay đổi lúc",
       generatedAt: "xuất bản lúc",
+      zonesDay: "số liệu ngày",
       noSnapshot: "Chưa có bản dữ liệu nào được xuất bản ở đây (không đọc được latest.json).",
       badSnapshot: "Bản dữ liệu xuất bản không hợp lệ",
       tilesFailed: "Không tải được dữ liệu bản đồ",
@@ -50,6 +51,7 @@
       code: "Code",
       changedAt: "Risk levels changed at",
       generatedAt: "published at",
+      zonesDay: "data of",
       noSnapshot: "No snapshot has been published here yet (latest.json could not be read).",
       badSnapshot: "The published snapshot is not valid",
       tilesFailed: "The map data could not be loaded",
@@ -112,6 +114,13 @@
     }).format(date);
   }
 
+  function formatDay(isoDay) {
+    // a calendar day (YYYY-MM-DD), not an instant: formatted as a UTC date so no time zone moves it
+    const date = new Date(`${isoDay}T00:00:00Z`);
+    if (Number.isNaN(date.getTime())) return String(isoDay);
+    return new Intl.DateTimeFormat(LOCALES[state.lang], { dateStyle: "medium", timeZone: "UTC" }).format(date);
+  }
+
   // --- the archive: byte ranges when the server serves them, else the whole file once (python -m http.server) ---
 
   class FolderSource {
@@ -168,7 +177,8 @@
     if (!state.latest) return;
     node.textContent =
       `${t("changedAt")} ${formatTime(state.latest.snapshot_changed_at)} · ` +
-      `${t("generatedAt")} ${formatTime(state.latest.generated_at)}`;
+      `${t("generatedAt")} ${formatTime(state.latest.generated_at)}` +
+      (state.latest.zones_day ? ` · ${t("zonesDay")} ${formatDay(state.latest.zones_day)}` : "");
   }
 
   function levelLabel(level) {
