@@ -37,6 +37,12 @@ class MVTProvider(MVTPostgreSQLProvider):
         super().__init__(with_statement_timeout(provider_def))
         self.srid = storage_srid(self.storage_crs)
         self.tile_properties = list(provider_def.get("tile_properties") or [])
+        # The tiles' layer name; pygeoapi's provider names it after the table, which is not the collection's name
+        # when a lean view serves the tiles (zones' tiles read pub.zone_tiles: layer `zones`).
+        self.layer = str(provider_def.get("layer") or self.table)
+
+    def get_layer(self) -> str:
+        return self.layer
 
     def _scheme(self, tileset):
         """The tile matrix set named `tileset`, or a 404 naming the ones served."""

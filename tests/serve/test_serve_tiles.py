@@ -92,3 +92,30 @@ def test_tilejson_gives_the_tiles_and_their_fields(served):
 def test_collections_without_tiles_say_which_have_them(served, cid, path):
     resp = requests.get(f"{served}/collections/{cid}{path}", timeout=30)
     assert resp.status_code == 404 and "zones" in resp.json()["description"]
+
+
+def test_tiles_read_the_zones_rows_with_boundaries_stored_in_web_mercator(filled, served):
+    """pub.zone_tiles (what the tiles read) holds pub.zones' rows and tile properties, and its stored boundaries are
+    pub.zones' projected (admin.area.geom_webmercator, kept by PostgreSQL): a tile lists the areas pub.zones has."""
+    props = "code, day, admin_level, name, parent_code, level, colour, label_vi, label_en"
+    with filled.connect() as conn:
+        tiles = conn.exec_driver_sql(f"SELECT {props} FROM pub.zone_tiles ORDER BY code").all()
+        zones = conn.exec_driver_sql(f"SELECT {props} FROM pub.zones ORDER BY code").all()
+        far = conn.exec_driver_sql(
+            "SELECT count(*) FROM pub.zone_tiles t JOIN pub.zones z USING (code) "
+            "WHERE ST_SRID(t.geom) <> 3857 OR NOT ST_Equals(ST_SnapToGrid(t.geom, 0.01), "
+            "ST_SnapToGrid(ST_Transform(z.geom, 3857), 0.01))"
+        ).scalar()
+        z, x, y = 12, *tile_of(106.82, 10.975, 12)[1:]
+        inside = {
+            code
+            for (code,) in conn.exec_driver_sql(
+                "SELECT code FROM pub.zones "
+                "WHERE ST_Intersects(ST_Transform(geom, 3857), ST_TileEnvelope(%(z)s, %(x)s, %(y)s))",
+                {"z": z, "x": x, "y": y},
+            )
+        }
+    assert tiles == zones and len(tiles) > 100
+    assert far == 0, f"{far} stored boundaries differ from pub.zones' projected"
+    shown = {f["properties"]["code"] for f in tile(served, z, x, y)["zones"]["features"]}
+    assert inside and inside <= shown
