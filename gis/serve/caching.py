@@ -23,7 +23,8 @@ from gis.serve.auth import USER_KEY
 from gis.serve.settings import ServeSettings
 from gis.serve.version import DataVersion, Version
 
-UNCACHED_PREFIXES = ("/health", "/jobs")
+# Answers that follow writes the data version does not track (hotline requests, welfare deliveries) are never cached.
+UNCACHED_PREFIXES = ("/health", "/jobs", "/open311", "/welfare")
 VARY = b"Accept, Accept-Language, Authorization"
 # The entry tuple, its size and its slots in the LRU cache's three dicts (cachetools 8, CPython 3.11: 180-260 bytes).
 ENTRY_OVERHEAD = 240
