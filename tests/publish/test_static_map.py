@@ -159,10 +159,14 @@ class MapPage:
         )
 
     def jump(self, lon: float, lat: float, zoom: float):
+        """Jump, then wait for the map's next idle event: the page's own idle handler (which learns the legend from
+        the drawn tiles) was registered first, so it has run by then. Polling loaded()/areTilesLoaded() right after
+        jumpTo could resolve before that handler ran (a CI flake, stop 21)."""
         self.page.evaluate(
-            "([lon, lat, z]) => window.covidgisMap.jumpTo({center: [lon, lat], zoom: z})", [lon, lat, zoom]
+            """([lon, lat, z]) => new Promise(resolve => { const m = window.covidgisMap;
+                m.once('idle', resolve); m.jumpTo({center: [lon, lat], zoom: z}); })""",
+            [lon, lat, zoom],
         )
-        self.idle()
 
     def click_at(self, lon: float, lat: float):
         """A pointer click on the map canvas where the point is drawn."""
