@@ -15,6 +15,7 @@ from gis.welfare.ledger import Delivery, new_distribution_id, record_delivery, r
 from gis.welfare.programmes import eligible as decide
 from gis.welfare.programmes import load_programme, programme_listing
 from gis.welfare.settings import WelfareSettings
+from gis.welfare.unreached import unreached as not_reached
 
 app = typer.Typer(
     help="Social welfare: programmes, eligibility, the delivery ledger without duplicates.", no_args_is_help=True
@@ -80,6 +81,43 @@ def eligible(
         reasons = [f"{'✓' if r['met'] else '✗' if r['met'] is False else '?'} {r['vi']}" for r in h["reasons"]]
         table.add_row(
             escape(h["household_id"]), escape(h["area_code"] or ""), VERDICT[h["eligible"]], escape("\n".join(reasons))
+        )
+    out.print(table)
+
+
+@app.command()
+def unreached(
+    ctx: typer.Context,
+    programme: str = typer.Option(..., "--programme", help="Programme id (`covidgis welfare programmes`)."),
+    date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="The day."),
+    commune: str = typer.Option(None, "--commune", help="Only the households of this commune (its code)."),
+    days: int = typer.Option(
+        None, "--days", min=1, max=366, help="Reached within this many days (default COVIDGIS_WELFARE_UNREACHED_DAYS)."
+    ),
+    to_confirm: bool = typer.Option(False, "--to-confirm", help="Also list households an officer must confirm."),
+    as_json: bool = JSON,
+) -> None:
+    """Eligible households not reached: no delivery of the programme within N days (or in its dedup period), highest
+    zone level first, then the most vulnerable."""
+    context: AppContext = ctx.obj
+    window = days if days is not None else context.welfare.unreached_days
+    result = not_reached(context.engine, load_programme(programme), date.date(), window, commune, to_confirm)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    table = Table(
+        title=f"{escape(result.programme)} — {result.day}: {result.unreached} hộ chưa được hỗ trợ trong {window} ngày "
+        f"/ households not reached within {window} days" + ("" if result.open else " (programme not open)")
+    )
+    for column in ("hộ / household", "ấp / hamlet", "cấp độ / zone level", "kết quả / verdict", "diện / flags"):
+        table.add_column(column, overflow="fold")
+    for h in result.households:
+        table.add_row(
+            escape(h["household_id"]),
+            escape(h["area_code"] or ""),
+            "" if h["zone_level"] is None else str(h["zone_level"]),
+            VERDICT[h["eligible"]],
+            escape(", ".join(h["flags"])),
         )
     out.print(table)
 

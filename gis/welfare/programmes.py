@@ -358,6 +358,15 @@ def _zone_sql(zone: Zone) -> sql.Composable:
     return sql.SQL("(z.level = ANY({}))").format(sql.Literal(list(zone.levels)))
 
 
+def verdict_sql(programme: Programme, day: dt.date) -> sql.Composable:
+    """The programme's conditions on `day` as one boolean over h (welfare.household) and z (risk.zone of the day):
+    TRUE eligible, FALSE not (always, outside the programme's open days), NULL if an officer confirms."""
+    if not programme.is_open(day):
+        return sql.SQL("FALSE")
+    criteria = [_criterion_sql(c) for c in programme.eligibility.all] + [_zone_sql(programme.eligibility.zone)]
+    return sql.SQL(" AND ").join(criteria)
+
+
 def _reasons(p: Programme, row: dict[str, Any], day: dt.date) -> list[dict]:
     """Why a household is or is not eligible, criterion by criterion (met: true, false, or null = to confirm)."""
 
@@ -428,10 +437,8 @@ class EligibilityResult(Summary):
 def eligible(engine: Engine, programme: Programme, day: dt.date, commune_code: str | None = None) -> EligibilityResult:
     """Every household's (of one commune) verdict for `programme` on `day`, decided in one statement (see the
     module's docstring)."""
-    criteria = [_criterion_sql(c) for c in programme.eligibility.all] + [_zone_sql(programme.eligibility.zone)]
-    verdict = sql.SQL(" AND ").join(criteria) if programme.is_open(day) else sql.SQL("FALSE")
     with engine.connect() as conn:
-        statement = compose(conn, SQL["eligible"], verdict=verdict)
+        statement = compose(conn, SQL["eligible"], verdict=verdict_sql(programme, day))
         ruleset = conn.exec_driver_sql(SQL["published_ruleset"]).scalar()
         rows = (
             conn.exec_driver_sql(statement, {"day": day, "ruleset_id": ruleset, "commune_code": commune_code})

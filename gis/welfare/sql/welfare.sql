@@ -68,3 +68,37 @@ FOR UPDATE
 
 -- name: release_claims
 DELETE FROM welfare.delivery_claim WHERE distribution_id = %(distribution_id)s
+
+-- name: unreached
+-- The eligible households of a programme not reached on a day, in one set-based statement: {verdict} is the
+-- programme's conditions over h and z (as `eligible`), decided for every household at once. Reached = a delivery
+-- of the programme on or before the day, not reversed by then, within the last %(days)s days or in the dedup
+-- period a delivery on the day would claim (%(period_start)s: a second one there would be refused anyway).
+-- Order: the hamlet's zone level on the day (highest first, none last), then the programme's hints met, then the
+-- vulnerability flags held ({vulnerability}), then the household. %(to_confirm)s: also those an officer confirms.
+WITH decided AS (
+    SELECT h.household_id, h.area_code, h.commune_code, h.size, h.members,
+           h.poor, h.near_poor, h.elderly_alone, h.disabled, h.lost_income, h.migrant_worker, h.covid_household,
+           z.level AS zone_level,
+           ({verdict}) AS verdict
+    FROM welfare.household h
+    LEFT JOIN risk.zone z ON z.ruleset_id = (SELECT p.ruleset_id FROM risk.published p WHERE p.id)
+                         AND z.day = %(day)s AND z.area_code = h.area_code
+    WHERE %(commune_code)s::text IS NULL OR h.commune_code = %(commune_code)s
+)
+SELECT d.household_id, d.area_code, d.commune_code, d.size, d.members, d.zone_level, d.verdict,
+       ({hints}) AS hints_met, ({vulnerability}) AS vulnerability,
+       d.poor, d.near_poor, d.elderly_alone, d.disabled, d.lost_income, d.migrant_worker, d.covid_household,
+       (SELECT max(x.day) FROM welfare.delivery x
+        WHERE x.household_id = d.household_id AND x.programme = %(programme)s AND x.kind = 'delivery'
+          AND x.day <= %(day)s
+          AND NOT EXISTS (SELECT 1 FROM welfare.delivery r WHERE r.reverses = x.distribution_id AND r.day <= %(day)s)
+       ) AS last_delivery_day
+FROM decided d
+WHERE (d.verdict OR (%(to_confirm)s AND d.verdict IS NULL))
+  AND NOT EXISTS (
+      SELECT 1 FROM welfare.delivery x
+      WHERE x.household_id = d.household_id AND x.programme = %(programme)s AND x.kind = 'delivery'
+        AND x.day <= %(day)s AND (x.day > %(day)s::date - %(days)s OR x.period_start = %(period_start)s)
+        AND NOT EXISTS (SELECT 1 FROM welfare.delivery r WHERE r.reverses = x.distribution_id AND r.day <= %(day)s))
+ORDER BY d.zone_level DESC NULLS LAST, hints_met DESC, vulnerability DESC, d.household_id
