@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import importlib.resources
 import unicodedata
 from pathlib import Path
 from typing import Literal
@@ -95,6 +96,10 @@ class Feed(_Strict):
     locate: Locate | None = None
     partition_by_day: str | None = None  # timestamp field whose local day names the table partition
     schedule: Schedule = Schedule()
+    # Cross-row checks of the staged batch, each a .sql file named `package:path` (e.g. `gis.care:sql/x.sql`): its
+    # named statements run in file order inside the batch transaction, after the duplicate-key check, and insert
+    # rejects into `problem` (see check_files).
+    checks: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Feed:
@@ -120,6 +125,25 @@ class Feed(_Strict):
         if optional_keys:
             raise ValueError(f"key fields must be required: {optional_keys}")
         return self
+
+    def check_files(self) -> list[Path]:
+        """The files of `checks`, each `package:path` resolved inside its installed package. A check's statements
+        run on the batch's temporary tables, `stage` (the file's rows as text: the person field already its key,
+        vocabularies canonical, timestamps ISO local text) and `problem` (`_row, field, reason, message`: the rejects
+        so far); parameters %(tz)s (the feed's time zone), %(feed)s and %(batch_id)s. A statement adds a row to
+        `problem` per reject (skipping rows rejected already) and writes nothing else."""
+        files = []
+        for check in self.checks:
+            package, _, relative = check.partition(":")
+            try:
+                root = importlib.resources.files(package)
+            except (ModuleNotFoundError, TypeError, ValueError) as exc:
+                raise FeedError(f"feed {self.name!r}: check {check!r}: no package {package!r}") from exc
+            path = Path(str(root.joinpath(relative)))
+            if not relative.endswith(".sql") or not path.is_file():
+                raise FeedError(f"feed {self.name!r}: check {check!r}: no .sql file {relative!r} in {package}")
+            files.append(path)
+        return files
 
     def column(self, field: str) -> str:
         """Staging/table column of a field: its name, or its type's column (the person field is person_key)."""
@@ -176,6 +200,7 @@ def load_feed(name: str, feeds_dir: Path) -> Feed:
         raise FeedError(f"{path}: invalid feed definition: {exc}") from exc
     if feed.name != name:
         raise FeedError(f"{path}: `name: {feed.name}` differs from the file name; make them the same")
+    feed.check_files()  # every check names a file that exists, before a batch opens
     return feed
 
 

@@ -24,6 +24,7 @@ from gis.ingest.read import Source, csv_problem, open_source
 from gis.ingest.settings import IngestSettings
 from gis.ingest.statements import FeedSql, statement
 from gis.ingest.transform import Records, plan, records
+from gis.sqlfiles import load
 from gis.summary import Summary
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,12 @@ def _run_batch(
             if not stream.lines.keys_increasing:  # else no two rows share a key: nothing to look for
                 cur.execute(q.check_duplicate_keys())
             lap("duplicate_keys")
+            if feed.checks:  # the feed's own cross-row checks (Feed.check_files): rejects into `problem`
+                params = {"tz": feed.timezone, "feed": feed.name, "batch_id": batch_id}
+                for check in feed.check_files():
+                    for stmt in load(check).values():
+                        cur.execute(stmt, params)
+                lap("feed_checks")
             cur.execute(statement("batch", "counts"))
             rows_read, rejected, by_reason = cur.fetchone()
             good = rows_read - rejected
