@@ -29,6 +29,7 @@ from gis.risk.settings import RiskSettings
 from gis.serve import pygeoapi_fixes
 from gis.serve.auth import ROLE_COLLECTIONS, USER_KEY, AuthMiddleware, TokenVerifier
 from gis.serve.caching import CacheMiddleware
+from gis.serve.fasttiles import zone_tile_routes
 from gis.serve.limits import RequestLimits
 from gis.serve.ogc import audience_config, load_config, make_api, ogc_app, restricted_collections
 from gis.serve.outage import OUTAGE_ERRORS, DatabaseOutage, serving_engine, too_slow
@@ -148,9 +149,11 @@ def create_app(ctx: AppContext) -> Starlette:
                 body["status"] = "degraded"
         return JSONResponse(body)
 
-    # Our own routes (health, the map), before pygeoapi's catch-all.
+    audiences = AudienceRouter(apps)
+    # Our own routes (health, the map, the zones' tiles), before pygeoapi's catch-all.
     routes: list[BaseRoute] = [
         Route("/health", health),
+        *zone_tile_routes(audiences, serving_engine(public_url(settings, serve), serve, "covidgis-tiles"), config),
         *welfare_routes(ctx),
         *hotline_routes(ctx),
         *map_routes(
@@ -158,7 +161,7 @@ def create_app(ctx: AppContext) -> Starlette:
         ),
     ]
     return Starlette(
-        routes=[*routes, Mount("/", app=AudienceRouter(apps))],
+        routes=[*routes, Mount("/", app=audiences)],
         middleware=[
             Middleware(SecurityHeadersMiddleware, tile_urls=[maps.basemap_url, config["server"]["map"]["url"]]),
             Middleware(RequestLimits, settings=serve),

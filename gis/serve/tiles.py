@@ -5,21 +5,24 @@ pipeline per row (~1 s a tile); integer SRIDs take ~1 ms. Tiles hold the provide
 only, so the tiles stay small); the server's response cache keeps hot tiles per data version. Tile-set metadata
 answers JSON when no format is asked for, TileJSON 3.0 for WebMercatorQuad, and 404 for an unknown tile matrix set
 (pygeoapi's raised AttributeError, NotImplementedError and UnboundLocalError: 500s).
+
+A WebMercatorQuad tile is one SQL text (`tile_statement`), run by this provider and by the direct route of the public
+zones' tiles (gis/serve/fasttiles.py), which answers those without pygeoapi's Python path.
 """
 
 from __future__ import annotations
 
 import logging
 
-from geoalchemy2.functions import ST_AsMVT, ST_AsMVTGeom, ST_MakeEnvelope, ST_TileEnvelope, ST_Transform
+from geoalchemy2.functions import ST_AsMVT, ST_AsMVTGeom, ST_MakeEnvelope, ST_Transform
+from psycopg2 import sql
 from pygeoapi.models.provider.base import TileMatrixSetEnum, TilesMetadataFormat
 from pygeoapi.provider.base import ProviderInvalidQueryError
 from pygeoapi.provider.mvt_postgresql import MVTPostgreSQLProvider
 from pygeoapi.provider.tile import ProviderTileNotFoundError, ProviderTilesetIdNotFoundError
 from pygeoapi.util import url_join
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import GenericFunction
 
 from gis.serve.provider import database_errors, json_schema, shown, storage_srid, with_statement_timeout
 
@@ -28,6 +31,53 @@ WEB_MERCATOR = TileMatrixSetEnum.WEBMERCATORQUAD.value
 WORLD_CRS84 = TileMatrixSetEnum.WORLDCRS84QUAD.value
 EXTENT, BUFFER = 4096, 64
 TILEJSON_TYPES = {"boolean": "Boolean", "integer": "Number", "number": "Number"}  # everything else is a String
+WEB_MERCATOR_SRID = 3857
+# One WebMercatorQuad tile: the rows whose stored boundary meets the tile, clipped and quantised by ST_AsMVTGeom.
+TILE_SQL = """SELECT ST_AsMVT(mvtrow.*, {layer}, {extent}, 'mvtgeom') FROM (
+    SELECT ST_AsMVTGeom({shown}, ST_TileEnvelope({z}, {x}, {y}), {extent}, {buffer}, true) AS mvtgeom, {columns}
+    FROM {table} WHERE {geom} && {envelope}) AS mvtrow"""
+TILE_Z, TILE_X, TILE_Y = sql.Placeholder("z"), sql.Placeholder("x"), sql.Placeholder("y")
+
+
+def tile_statement(
+    table: tuple[str, ...],
+    geom: str,
+    columns: list[str],
+    layer: str,
+    srid: int,
+    z: sql.Composable = TILE_Z,
+    x: sql.Composable = TILE_X,
+    y: sql.Composable = TILE_Y,
+) -> sql.Composed:
+    """The MVT of tile z/x/y (WebMercatorQuad) of `table` (schema, name), one layer named `layer` with `columns`.
+
+    z, x, y are %(z)s, %(x)s, %(y)s unless other SQL is given (columns of a tile list). Boundaries stored in another
+    SRID are projected per row; stored in Web Mercator (pub.zone_tiles), they are read as they are."""
+    envelope = sql.SQL("ST_TileEnvelope({}, {}, {})").format(z, x, y)
+    stored = sql.Identifier(geom)
+    if srid != WEB_MERCATOR_SRID:
+        shown: sql.Composable = sql.SQL("ST_Transform({}, {})").format(stored, sql.Literal(WEB_MERCATOR_SRID))
+        envelope = sql.SQL("ST_Transform({}, {})").format(envelope, sql.Literal(srid))
+    else:
+        shown = stored
+    return sql.SQL(TILE_SQL).format(
+        layer=sql.Literal(layer),
+        extent=sql.Literal(EXTENT),
+        buffer=sql.Literal(BUFFER),
+        shown=shown,
+        z=z,
+        x=x,
+        y=y,
+        columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        table=sql.Identifier(*table),
+        geom=stored,
+        envelope=envelope,
+    )
+
+
+def rendered(statement: sql.Composable, conn: Connection) -> str:
+    """The statement as text for exec_driver_sql (quoting needs a connection)."""
+    return statement.as_string(conn.connection.dbapi_connection)
 
 
 class MVTProvider(MVTPostgreSQLProvider):
@@ -40,6 +90,15 @@ class MVTProvider(MVTPostgreSQLProvider):
         # The tiles' layer name; pygeoapi's provider names it after the table, which is not the collection's name
         # when a lean view serves the tiles (zones' tiles read pub.zone_tiles: layer `zones`).
         self.layer = str(provider_def.get("layer") or self.table)
+        columns = self.table_model.__table__.c
+        self.web_mercator = tile_statement(
+            (self.db_search_path[0], self.table),
+            self.geom,
+            [name for name in self.tile_properties if name in columns],
+            self.layer,
+            self.srid,
+        )
+        self._web_mercator_text: str | None = None
 
     def get_layer(self) -> str:
         return self.layer
@@ -93,19 +152,23 @@ class MVTProvider(MVTPostgreSQLProvider):
             raise ProviderTileNotFoundError(user_msg=exc.message) from exc
         if not (0 <= z < len(scheme.tileMatrices) and x >= 0 and y >= 0 and self.is_in_limits(scheme, z, x, y)):
             raise ProviderTileNotFoundError(user_msg=f"tile {z}/{y}/{x} is outside {tileset}")
-        envelope: GenericFunction
-        if tileset == WORLD_CRS84.tileMatrixSet:
-            size = 180 / 2**z
-            xmin, ymax = size * x - 180, 90 - size * y
-            out_srid, envelope = 4326, ST_MakeEnvelope(xmin, ymax - size, xmin + size, ymax, 4326)
-        else:
-            out_srid, envelope = 3857, ST_TileEnvelope(z, x, y)
+        with database_errors(), Session(self._engine) as session:
+            if tileset == WORLD_CRS84.tileMatrixSet:
+                tile = session.execute(self._world_crs84_tile(layer, z, x, y)).scalar()
+            else:
+                conn = session.connection()
+                if self._web_mercator_text is None:
+                    self._web_mercator_text = rendered(self.web_mercator, conn)
+                tile = conn.exec_driver_sql(self._web_mercator_text, {"z": z, "x": x, "y": y}).scalar()
+        return bytes(tile or b"")
+
+    def _world_crs84_tile(self, layer: str, z: int, x: int, y: int):
+        size = 180 / 2**z
+        xmin, ymax = size * x - 180, 90 - size * y
+        envelope = ST_MakeEnvelope(xmin, ymax - size, xmin + size, ymax, 4326)
         table = self.table_model.__table__
         geom = table.c[self.geom]
-        mvtgeom = ST_AsMVTGeom(ST_Transform(geom, out_srid), envelope, EXTENT, BUFFER, True).label("mvtgeom")
+        mvtgeom = ST_AsMVTGeom(ST_Transform(geom, 4326), envelope, EXTENT, BUFFER, True).label("mvtgeom")
         columns = [table.c[name] for name in self.tile_properties if name in table.c]
         rows = select(mvtgeom, *columns).where(geom.op("&&")(ST_Transform(envelope, self.srid))).cte("mvtrow")
-        stmt = select(ST_AsMVT(rows.table_valued(), layer, EXTENT, "mvtgeom"))
-        with database_errors(), Session(self._engine) as session:
-            tile = session.execute(stmt).scalar()
-        return bytes(tile or b"")
+        return select(ST_AsMVT(rows.table_valued(), layer, EXTENT, "mvtgeom"))
