@@ -59,34 +59,42 @@ SELECT obs_id, at FROM care.observation_class WHERE batch_id = %(batch_id)s AND 
 
 -- name: free_rooms
 -- Free staffed beds per facility of a tier, of a room kind (f0 rooms and mixed rooms take F0) and sex (a room of
--- `any` sex or no sex takes anyone), from the replay now (stays open now) less the beds promised to accepted
--- requests not yet placed; a facility with no point has no distance and is offered last.
-WITH open_now AS (
+-- `any` sex or no sex takes anyone): the rooms' staffed beds less the people in them now (care.current_stay, the
+-- replay's present kept by the admissions' triggers, migration 0020: no replay per call) less the beds promised to
+-- accepted requests not yet placed; a facility with no point has no distance and is offered last. Every part reads
+-- only the tier's treatment facilities (or the one %(facility)s).
+WITH candidates AS MATERIALIZED (
+    SELECT f.facility_id, f.name, f.tier, f.geom
+    FROM events.facilities f
+    WHERE f.kind = 'treatment' AND f.tier = %(tier)s
+      AND (%(facility)s::text IS NULL OR f.facility_id = %(facility)s::text)
+), open_now AS (
     SELECT st.facility_id, st.room_id, count(*)::int AS occupied
-    FROM care.stay st
-    WHERE st.from_at <= now() AND (st.to_at IS NULL OR st.to_at > now())
-      AND (%(facility)s::text IS NULL OR st.facility_id = %(facility)s::text)
+    FROM care.current_stay st
+    WHERE st.facility_id IN (SELECT c.facility_id FROM candidates c)
     GROUP BY st.facility_id, st.room_id
 ), promised AS (
     SELECT t.to_facility AS facility_id, count(*)::int AS promised
-    FROM care.transfer_request t WHERE t.status = 'accepted' GROUP BY t.to_facility
+    FROM care.transfer_request t
+    WHERE t.status = 'accepted' AND t.to_facility IN (SELECT c.facility_id FROM candidates c)
+    GROUP BY t.to_facility
 ), free AS (
     SELECT r.facility_id, (sum(greatest(coalesce(r.staffed_beds, 0) - coalesce(o.occupied, 0), 0)))::int AS free
     FROM events.rooms r
     LEFT JOIN open_now o ON o.facility_id = r.facility_id AND o.room_id = r.room_id
-    WHERE r.kind IN (%(kind)s, 'mixed')
+    WHERE r.facility_id IN (SELECT c.facility_id FROM candidates c)
+      AND r.kind IN (%(kind)s, 'mixed')
       AND (%(sex)s::text IS NULL OR r.sex IS NULL OR r.sex IN ('any', %(sex)s::text))
-      AND (%(facility)s::text IS NULL OR r.facility_id = %(facility)s::text)
     GROUP BY r.facility_id
 )
-SELECT f.facility_id, f.name, f.tier, fr.free - coalesce(p.promised, 0) AS free_staffed_beds,
-       round((ST_DistanceSphere(f.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) / 1000.0
+SELECT c.facility_id, c.name, c.tier, fr.free - coalesce(p.promised, 0) AS free_staffed_beds,
+       round((ST_DistanceSphere(c.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) / 1000.0
               * %(detour)s)::numeric, 2)::float8 AS distance_km
 FROM free fr
-JOIN events.facilities f ON f.facility_id = fr.facility_id
+JOIN candidates c ON c.facility_id = fr.facility_id
 LEFT JOIN promised p ON p.facility_id = fr.facility_id
-WHERE f.kind = 'treatment' AND f.tier = %(tier)s AND fr.free - coalesce(p.promised, 0) > 0
-ORDER BY distance_km NULLS LAST, f.facility_id
+WHERE fr.free - coalesce(p.promised, 0) > 0
+ORDER BY distance_km NULLS LAST, c.facility_id
 
 -- name: request
 -- A request with the point of the facility it leaves (where offers are measured from); `accept` adds FOR UPDATE OF t.
