@@ -17,3 +17,11 @@ FROM risk.zone z
 JOIN risk.published p ON p.ruleset_id = z.ruleset_id
 JOIN admin.area a ON a.code = z.area_code AND a.valid_from <= z.day AND (a.valid_to IS NULL OR a.valid_to > z.day)
 WHERE z.day = (SELECT max(z.day) FROM risk.zone z WHERE z.ruleset_id = (SELECT ruleset_id FROM risk.published));
+
+-- Not a collection: the stored tiles of pub.zone_tiles (migration 0021, written by gis/publish/apitiles.py) of the
+-- current snapshot and boundary load only; the public tile route reads a tile here before computing it.
+CREATE OR REPLACE VIEW pub.zone_tiles_stored AS
+SELECT t.z, t.x, t.y, t.tile
+FROM risk.zone_tile t
+WHERE t.snapshot = (SELECT version FROM risk.snapshot)
+  AND t.boundaries = coalesce((SELECT max(id) FROM admin.boundary_load), 0);

@@ -16,17 +16,19 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+from psycopg2 import sql
 from pygeoapi import l10n
 from pygeoapi.api import FORMAT_TYPES, HEADERS, SYSTEM_LOCALE
 from pygeoapi.models.provider.base import TileMatrixSetEnum
 from pygeoapi.util import get_api_rules, get_choice_from_headers
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Engine, event
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis.serve.provider import storage_srid
-from gis.serve.tiles import tile_statement
+from gis.serve.tiles import TILE_X, TILE_Y, TILE_Z, tile_statement
 
 COLLECTION = "zones"
 TILE_MATRIX_SET = TileMatrixSetEnum.WEBMERCATORQUAD.value
@@ -35,10 +37,35 @@ MVT = "mvt"
 NUMBER = re.compile(r"\d{1,10}")  # what int() reads as pygeoapi's provider does, without signs or spaces
 
 
+# A stored tile of the current snapshot (pub.zone_tiles_stored: gis/publish/apitiles.py writes them), else computed.
+STORED_OR_COMPUTED = """SELECT coalesce(
+    (SELECT tile FROM pub.zone_tiles_stored WHERE z = %(z)s AND x = %(x)s AND y = %(y)s),
+    ({computed}))"""
+
+
 def tile_provider(config: dict, collection: str = COLLECTION) -> dict:
     """The tile provider entry of `collection` in pygeoapi-config.yml."""
     providers = config["resources"][collection]["providers"]
     return next(p for p in providers if p.get("type") == "tile")
+
+
+def zone_tile_statement(
+    config: dict, z: sql.Composable = TILE_Z, x: sql.Composable = TILE_X, y: sql.Composable = TILE_Y
+) -> sql.Composed:
+    """The provider's SQL of one zones tile (gis/serve/tiles.py), from its pygeoapi-config.yml entry: what the route
+    computes and what the publish step stores (there with z, x, y read from a list of tiles)."""
+    provider = tile_provider(config)
+    schema = provider["data"].get("search_path", ["public"])[0]
+    return tile_statement(
+        (schema, provider["table"]),
+        provider["geom_field"],
+        list(provider.get("tile_properties") or []),
+        str(provider.get("layer") or provider["table"]),
+        storage_srid(provider["storage_crs"]),
+        z,
+        x,
+        y,
+    )
 
 
 class ZoneTiles:
@@ -47,16 +74,14 @@ class ZoneTiles:
     def __init__(self, fallback: ASGIApp, engine: Engine, config: dict):
         self.fallback = fallback
         self.engine = engine
+        # The route's own pool: each connection in autocommit from its start (a read needs no transaction), so
+        # returning one sends no ROLLBACK and taking one changes no setting.
+        event.listen(engine, "connect", _autocommit)
+        # No more reads at once than the pool keeps connections: a read beyond them would open and close one.
+        self.reads_at_once = int(getattr(engine.pool, "size", lambda: 5)())
+        self._limiter: CapacityLimiter | None = None  # made in the event loop (anyio asks which one runs)
         provider = tile_provider(config)
-        schema = provider["data"].get("search_path", ["public"])[0]
-        layer = str(provider.get("layer") or provider["table"])
-        self.statement = tile_statement(
-            (schema, provider["table"]),
-            provider["geom_field"],
-            list(provider.get("tile_properties") or []),
-            layer,
-            storage_srid(provider["storage_crs"]),
-        )
+        self.statement = sql.SQL(STORED_OR_COMPUTED).format(computed=zone_tile_statement(config))
         self._text: str | None = None
         headers = {**HEADERS, **get_api_rules(config).response_headers}
         l10n.set_response_language(headers, SYSTEM_LOCALE)  # pygeoapi answers tiles in its system locale
@@ -90,10 +115,16 @@ class ZoneTiles:
         if tile is None:
             await self.fallback(scope, receive, send)
             return
-        body = await run_in_threadpool(self.read, *tile)
+        if self._limiter is None:
+            self._limiter = CapacityLimiter(self.reads_at_once)
+        body = await anyio.to_thread.run_sync(self.read, *tile, limiter=self._limiter)
         headers = [*self.headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+
+
+def _autocommit(dbapi_connection, _record) -> None:
+    dbapi_connection.autocommit = True
 
 
 def _accepted(scope: Scope) -> str | None:

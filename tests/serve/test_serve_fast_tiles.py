@@ -5,6 +5,7 @@ import mapbox_vector_tile
 import pytest
 import requests
 from serve_support import filled, served, tile_of  # noqa: F401
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from gis.serve.app import PYGEOAPI_CONFIG
@@ -121,7 +122,8 @@ def test_other_methods_and_tile_matrix_sets_stay_with_pygeoapi(served):
 def test_which_requests_the_route_answers_itself(method, query, accept, path, answered):
     """Only a plain tile request inside the matrix set; everything else goes to pygeoapi (the fallback)."""
     config = load_config(PYGEOAPI_CONFIG, {})
-    route = ZoneTiles(fallback=None, engine=None, config=config)  # type: ignore[arg-type]
+    engine = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none")  # never connected
+    route = ZoneTiles(fallback=None, engine=engine, config=config)  # type: ignore[arg-type]
     z, y, x = path
     scope = {
         "method": method,
