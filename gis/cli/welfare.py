@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gis.context import AppContext
+from gis.welfare.coverage import refresh_coverage
 from gis.welfare.ledger import Delivery, new_distribution_id, record_delivery, record_reversal
 from gis.welfare.programmes import eligible as decide
 from gis.welfare.programmes import load_programme, programme_listing
@@ -120,6 +121,39 @@ def unreached(
             escape(", ".join(h["flags"])),
         )
     out.print(table)
+
+
+@app.command()
+def coverage(
+    ctx: typer.Context,
+    date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="The day counted."),
+    programme: list[str] = typer.Option(None, "--programme", help="Only these programmes (default: every one)."),
+    days: int = typer.Option(
+        None, "--days", min=1, max=366, help="Reached within this many days (default COVIDGIS_WELFARE_UNREACHED_DAYS)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Count coverage per hamlet and programme (eligible, reached, delivered, cash) into welfare.coverage, which the
+    public layer welfare-coverage shows with small counts suppressed. The totals printed are exact (not public)."""
+    context: AppContext = ctx.obj
+    window = days if days is not None else context.welfare.unreached_days
+    chosen = [load_programme(p) for p in programme] if programme else None
+    summary = refresh_coverage(context.engine, date.date(), window, chosen)
+    if as_json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"độ bao phủ / coverage on {summary.day} ({window} days)")
+    for column in ("chương trình / programme", "ngày / day", "ấp / hamlets", "đủ ĐK / eligible", "đã nhận / reached",
+                   "đã chi / delivered", "VND"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for p in summary.programmes:
+        table.add_row(
+            escape(p["programme"]), str(p["day"]), str(p["hamlets"]), f"{p['eligible']:,}", f"{p['reached']:,}",
+            f"{p['delivered']:,}", f"{p['value_vnd']:,}",
+        )  # fmt: skip
+    out.print(table)
+    if summary.skipped:
+        out.print(f"not begun or not open on {summary.day}: {escape(', '.join(summary.skipped))}", highlight=False)
 
 
 @app.command()

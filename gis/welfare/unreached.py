@@ -17,7 +17,7 @@ from pathlib import Path
 from psycopg2 import sql
 from sqlalchemy import Engine
 
-from gis.sqlfiles import compose, load
+from gis.sqlfiles import compose, fragment, load
 from gis.summary import Summary
 from gis.welfare.programmes import FLAGS_VI, Programme, verdict_sql
 
@@ -80,7 +80,9 @@ def unreached(
         statement = compose(
             conn,
             SQL["unreached"],
-            verdict=verdict_sql(programme, day),
+            decided=fragment(SQL["decided"], verdict=verdict_sql(programme, day)),
+            counted=fragment(SQL["counted_delivery"]),
+            reaches=fragment(SQL["reaches"]),
             hints=_count_true(hints, "d"),
             vulnerability=_count_true([(f, True) for f in VULNERABILITY], "d"),
         )

@@ -69,36 +69,74 @@ FOR UPDATE
 -- name: release_claims
 DELETE FROM welfare.delivery_claim WHERE distribution_id = %(distribution_id)s
 
+-- name: decided
+-- Fragment: every household (of one commune when %(commune_code)s is given) with its flags, its hamlet's zone level
+-- on the day in the published rule set and the programme's verdict ({verdict}: its conditions as one boolean over
+-- h and z, NULL where an officer must confirm), decided for all at once.
+SELECT h.household_id, h.area_code, h.commune_code, h.size, h.members,
+       h.poor, h.near_poor, h.elderly_alone, h.disabled, h.lost_income, h.migrant_worker, h.covid_household,
+       z.level AS zone_level,
+       ({verdict}) AS verdict
+FROM welfare.household h
+LEFT JOIN risk.zone z ON z.ruleset_id = (SELECT p.ruleset_id FROM risk.published p WHERE p.id)
+                     AND z.day = %(day)s AND z.area_code = h.area_code
+WHERE %(commune_code)s::text IS NULL OR h.commune_code = %(commune_code)s
+
+-- name: counted_delivery
+-- Fragment: x is a delivery of the programme on or before the day, not reversed by then.
+x.programme = %(programme)s AND x.kind = 'delivery' AND x.day <= %(day)s
+AND NOT EXISTS (SELECT 1 FROM welfare.delivery r WHERE r.reverses = x.distribution_id AND r.day <= %(day)s)
+
+-- name: reaches
+-- Fragment: the counted delivery x reaches its household on the day: within the last %(days)s days, or in the
+-- dedup period a delivery on the day would claim (%(period_start)s: a second one there would be refused anyway).
+(x.day > %(day)s::date - %(days)s OR x.period_start = %(period_start)s)
+
 -- name: unreached
--- The eligible households of a programme not reached on a day, in one set-based statement: {verdict} is the
--- programme's conditions over h and z (as `eligible`), decided for every household at once. Reached = a delivery
--- of the programme on or before the day, not reversed by then, within the last %(days)s days or in the dedup
--- period a delivery on the day would claim (%(period_start)s: a second one there would be refused anyway).
--- Order: the hamlet's zone level on the day (highest first, none last), then the programme's hints met, then the
--- vulnerability flags held ({vulnerability}), then the household. %(to_confirm)s: also those an officer confirms.
-WITH decided AS (
-    SELECT h.household_id, h.area_code, h.commune_code, h.size, h.members,
-           h.poor, h.near_poor, h.elderly_alone, h.disabled, h.lost_income, h.migrant_worker, h.covid_household,
-           z.level AS zone_level,
-           ({verdict}) AS verdict
-    FROM welfare.household h
-    LEFT JOIN risk.zone z ON z.ruleset_id = (SELECT p.ruleset_id FROM risk.published p WHERE p.id)
-                         AND z.day = %(day)s AND z.area_code = h.area_code
-    WHERE %(commune_code)s::text IS NULL OR h.commune_code = %(commune_code)s
-)
+-- The eligible households of a programme not reached on a day, in one set-based statement: no counted delivery
+-- that reaches them. Order: the hamlet's zone level on the day (highest first, none last), then the programme's
+-- hints met, then the vulnerability flags held ({vulnerability}), then the household. %(to_confirm)s: also those
+-- an officer confirms.
+WITH decided AS ({decided})
 SELECT d.household_id, d.area_code, d.commune_code, d.size, d.members, d.zone_level, d.verdict,
        ({hints}) AS hints_met, ({vulnerability}) AS vulnerability,
        d.poor, d.near_poor, d.elderly_alone, d.disabled, d.lost_income, d.migrant_worker, d.covid_household,
        (SELECT max(x.day) FROM welfare.delivery x
-        WHERE x.household_id = d.household_id AND x.programme = %(programme)s AND x.kind = 'delivery'
-          AND x.day <= %(day)s
-          AND NOT EXISTS (SELECT 1 FROM welfare.delivery r WHERE r.reverses = x.distribution_id AND r.day <= %(day)s)
-       ) AS last_delivery_day
+        WHERE x.household_id = d.household_id AND {counted}) AS last_delivery_day
 FROM decided d
 WHERE (d.verdict OR (%(to_confirm)s AND d.verdict IS NULL))
-  AND NOT EXISTS (
-      SELECT 1 FROM welfare.delivery x
-      WHERE x.household_id = d.household_id AND x.programme = %(programme)s AND x.kind = 'delivery'
-        AND x.day <= %(day)s AND (x.day > %(day)s::date - %(days)s OR x.period_start = %(period_start)s)
-        AND NOT EXISTS (SELECT 1 FROM welfare.delivery r WHERE r.reverses = x.distribution_id AND r.day <= %(day)s))
+  AND NOT EXISTS (SELECT 1 FROM welfare.delivery x WHERE x.household_id = d.household_id AND {counted} AND {reaches})
 ORDER BY d.zone_level DESC NULLS LAST, hints_met DESC, vulnerability DESC, d.household_id
+
+-- name: coverage_clear
+DELETE FROM welfare.coverage WHERE programme = %(programme)s
+
+-- name: coverage
+-- One programme's coverage per hamlet on the day: households, eligible, to confirm, reached (eligible and reached
+-- by the not-yet-reached list's rule), delivered (holding a counted delivery in the programme's period, whatever
+-- their verdict) and the cash of those deliveries.
+INSERT INTO welfare.coverage (programme, area_code, commune_code, title_vi, title_en, day, households, eligible,
+                              to_confirm, reached, delivered, value_vnd)
+WITH decided AS ({decided}),
+given AS (
+    SELECT x.household_id, bool_or({reaches}) AS reaches, coalesce(sum(x.amount_vnd), 0) AS value_vnd
+    FROM welfare.delivery x
+    WHERE {counted} AND x.day >= %(period_from)s
+    GROUP BY x.household_id
+)
+SELECT %(programme)s, d.area_code, min(d.commune_code), %(title_vi)s, %(title_en)s, %(day)s, count(*)::int,
+       (count(*) FILTER (WHERE d.verdict))::int,
+       (count(*) FILTER (WHERE d.verdict IS NULL))::int,
+       (count(*) FILTER (WHERE d.verdict AND g.reaches))::int,
+       count(g.household_id)::int,
+       coalesce(sum(g.value_vnd), 0)
+FROM decided d
+LEFT JOIN given g ON g.household_id = d.household_id
+WHERE d.area_code IS NOT NULL
+GROUP BY d.area_code
+
+-- name: coverage_totals
+SELECT coalesce(sum(households), 0)::int AS households, coalesce(sum(eligible), 0)::int AS eligible,
+       coalesce(sum(to_confirm), 0)::int AS to_confirm, coalesce(sum(reached), 0)::int AS reached,
+       coalesce(sum(delivered), 0)::int AS delivered, coalesce(sum(value_vnd), 0)::bigint AS value_vnd
+FROM welfare.coverage WHERE programme = %(programme)s
