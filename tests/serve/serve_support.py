@@ -29,6 +29,7 @@ PUBLIC = [
     "data-quality",
     "locations-of-interest",
     "locations-of-interest-withdrawn",
+    "welfare-coverage",
 ]
 RESTRICTED = [
     "cases",

@@ -2,6 +2,7 @@
 processes) carries no person key, raw ID or phone number, case point, or unsuppressed small count; the locations of
 interest no case id and no venue that is not published (non-public kind, too few visitors, withdrawn)."""
 
+import datetime as dt
 import json
 import re
 
@@ -46,6 +47,10 @@ COUNT_KEYS = {
     "admissions_7d",
     "open_stays",
     "occupied",
+    "eligible",  # welfare-coverage: households
+    "to_confirm",
+    "reached",
+    "delivered",
 }
 RAW_ID = re.compile(r"(?<![\d.])(\d{12}|\d{9})(?![\d.])")  # CCCD (12 digits) or CMND (9 digits)
 PHONE = re.compile(r"(?<![\d.])(?:\+84|0)(?:3|5|7|8|9)\d{8}(?![\d.])")
@@ -74,12 +79,54 @@ def secrets_in_db(filled):
     found = re.search(r"community_cases_7d_per_100k = ([0-9.]+)", " ".join(reasons))
     assert found, reasons
     shown = found.group(1)
+    welfare = fill_welfare(filled)
     return {
+        "welfare households, members, addresses": welfare,
         "person keys": PERSON_KEYS + trace_keys,
         "small-count rate": [shown, repr(rate)[:10]],
         "case ids": list(TRACE_CASES.values()),
         "venues not published": hidden + [TRACE_VENUES[v][0] for v in hidden],
     }
+
+
+def fill_welfare(engine) -> list[str]:
+    """Households in two hamlets of Tân Phong — 12 eligible with 7 reached, and 2 eligible with 1 reached (small
+    counts) — their coverage counted for the public layer; returns what must not be published (household ids,
+    person keys, addresses)."""
+    from gis.welfare.coverage import refresh_coverage
+    from gis.welfare.ledger import Delivery, record_delivery
+    from gis.welfare.programmes import load_programme
+    from gis.welfare.settings import WelfareSettings
+
+    poor = load_programme("dongnai-4346-2021-poor-near-poor")
+    secrets: list[str] = []
+    with engine.begin() as conn:
+        for hamlet, n in (("25996-02", 12), (SMALL_HAMLET, 2)):
+            for i in range(n):
+                household, person, address = f"HHW{hamlet}{i:02d}", f"pkw{hamlet}{i:02d}", f"Số {i} Hẻm Riêng {hamlet}"
+                conn.execute(
+                    text(
+                        "INSERT INTO events.households (household_id, person_key, role, size, address, poor, area_code,"
+                        " commune_code, batch_id, row_hash) VALUES (:h, :p, 'head', 1, :a, true, :c, :t, 1, 'w')"
+                    ),
+                    {"h": household, "p": person, "a": address, "c": hamlet, "t": TAN_PHONG},
+                )
+                secrets += [household, person, address]
+    settings = WelfareSettings()
+    for hamlet, n in (("25996-02", 7), (SMALL_HAMLET, 1)):
+        for i in range(n):
+            at = dt.datetime(2021, 8, 5, 10, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+            record_delivery(
+                engine, poor, Delivery(f"W{hamlet}{i}", poor.id, f"HHW{hamlet}{i:02d}", at, "cb", amount_vnd=1_500_000),
+                settings,
+            )  # fmt: skip
+    refresh_coverage(engine, dt.date(2021, 8, 20), settings.unreached_days, [poor])
+    with engine.connect() as conn:
+        small = conn.execute(
+            text("SELECT eligible, reached FROM welfare.coverage WHERE area_code = :c"), {"c": SMALL_HAMLET}
+        ).one()
+    assert tuple(small) == (2, 1), "the small hamlet's coverage holds counts below the threshold"
+    return secrets
 
 
 def case_point_patterns() -> list[re.Pattern]:
@@ -214,6 +261,15 @@ def test_shown_numbers_are_rounded_to_the_threshold(served, filled):
     low, high = [float(x) for x in next(m for m in shown if m).groups()]
     exact = cases * 100_000 / population
     assert low <= rate < exact <= high and (high - low) * population / 100_000 >= THRESHOLD - 1 - 1e-3
+
+
+def test_welfare_coverage_is_banded_and_suppressed(served, secrets_in_db):
+    features = get_json(f"{served}/collections/welfare-coverage/items", limit=1000)["features"]
+    rows = {f["properties"]["code"]: f["properties"] for f in features}
+    big, small = rows["25996-02"], rows[SMALL_HAMLET]
+    assert not big["details_suppressed"] and (big["eligible"], big["reached"], big["share"]) == (10, 5, 0.5)
+    assert big["value_vnd"] == 7_500_000  # 1.5 M a household × the 5 households of the rounded count
+    assert small["details_suppressed"] and small["eligible"] is None and small["reached"] is None
 
 
 def test_facilities_public_has_places_without_occupancy(served):
