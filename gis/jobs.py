@@ -14,8 +14,9 @@ from gis.care.rules import load_clinical_rules
 from gis.care.transfers import ClassifySummary, classify_batch
 from gis.context import AppContext
 from gis.ingest.feeds import load_feed
+from gis.publish.apitiles import store_zone_tiles
 from gis.publish.errors import PublishError
-from gis.publish.snapshot import PublishSnapshotSummary, publish_snapshot
+from gis.publish.snapshot import PublishSnapshotSummary, locations_digest, publish_snapshot, snapshot_version
 from gis.publish.staticmap import install_static_map
 from gis.risk.publish import PublishSummary, publish
 from gis.risk.ruleset import load_ruleset
@@ -30,6 +31,7 @@ from gis.trace.rules import load_trace_rules
 from gis.travel.measures import travel_measures_document
 
 log = logging.getLogger(__name__)
+TRACED_TABLES = ("cases", "checkins", "venues")  # the batches after which cases are traced again
 
 
 @dataclass
@@ -66,7 +68,8 @@ def recompute(
 def publish_static(ctx: AppContext, out: Path | None = None, keep: int | None = None) -> PublishSnapshotSummary:
     """The static snapshot folder (`covidgis publish`): the public zones' files, the search index, the locations of
     interest and the travel measures of the configured travel rule set, then latest.json; then the static map that
-    reads them (index.html and its vendored scripts, replaced only when they changed)."""
+    reads them (index.html and its vendored scripts, replaced only when they changed); then the API's zones tiles
+    of the snapshot in the database (once per snapshot)."""
     summary = publish_snapshot(
         ctx.engine,
         out or ctx.publish.folder(ctx.settings.var_dir),
@@ -74,6 +77,8 @@ def publish_static(ctx: AppContext, out: Path | None = None, keep: int | None = 
         extra_documents={"travel-measures": travel_measures_document(ctx.travel.ruleset)},
     )
     install_static_map(summary.out)
+    stored = store_zone_tiles(ctx.engine)  # the API's tiles of this snapshot, read by the public tile route
+    summary.api_tiles, summary.parts["api tiles"] = stored.tiles, stored.seconds
     return summary
 
 
@@ -98,6 +103,16 @@ def publish_after_change(ctx: AppContext, snapshot_version: int | None) -> Publi
         summary.seconds,
     )
     return summary
+
+
+def publish_after_trace(
+    ctx: AppContext, before: str | None, traced: TraceSummary | None
+) -> PublishSnapshotSummary | None:
+    """After a trace run that changed the public locations of interest (`before`: their digest before it) while the
+    zones stayed: the static folder again (a snapshot change publishes on its own: publish_after_change)."""
+    if traced is None or locations_digest(ctx.engine) == before:
+        return None
+    return publish_after_change(ctx, snapshot_version(ctx.engine))
 
 
 def publish_zones(ctx: AppContext, ruleset_id: str) -> tuple[PublishSummary, PublishSnapshotSummary | None]:
@@ -132,6 +147,7 @@ class AfterBatchSummary(Summary):
     trace: TraceSummary | None
     recompute: RecomputeSummary | None
     proposals: ProposalSummary | None = None
+    published: PublishSnapshotSummary | None = None  # the static folder after a trace-only change
     care: ClassifySummary | None = None  # an observations batch classified, its transfer requests opened
 
 
@@ -146,7 +162,7 @@ def care_after_batch(ctx: AppContext, table: str, batch_id: int) -> ClassifySumm
 def trace_after_batch(ctx: AppContext, table: str, batch_id: int) -> TraceSummary | None:
     """After a cases or check-ins batch, the cases whose trace it changes are traced again (the default trace rule
     set); after a venues batch, the locations of interest of its venues are recomputed."""
-    if table not in ("cases", "checkins", "venues"):
+    if table not in TRACED_TABLES:
         return None
     rules = load_trace_rules(ctx.trace.ruleset)
     if table == "venues":
@@ -170,12 +186,16 @@ def trace_retention(ctx: AppContext, dry_run: bool = False) -> RetentionSummary:
 
 
 def after_batch(ctx: AppContext, table: str, batch_id: int, recompute: bool = True) -> AfterBatchSummary:
-    """Everything composed after an ingest batch: trace first (ingest -> trace -> zones), then the recompute."""
+    """Everything composed after an ingest batch: trace first (ingest -> trace -> zones), then the recompute; the
+    static folder again when the trace changed the locations of interest and the zones did not change."""
+    before = locations_digest(ctx.engine) if table in TRACED_TABLES else None
     traced = trace_after_batch(ctx, table, batch_id)
     proposed = propose_after_batch(ctx, table, batch_id) if traced is not None else None
     recomputed = recompute_after_batch(ctx, table, batch_id) if recompute else None
     cared = care_after_batch(ctx, table, batch_id)
-    return AfterBatchSummary(trace=traced, recompute=recomputed, proposals=proposed, care=cared)
+    zones_moved = recomputed is not None and recomputed.zones.snapshot_version is not None  # published already
+    published = None if zones_moved else publish_after_trace(ctx, before, traced)
+    return AfterBatchSummary(trace=traced, recompute=recomputed, proposals=proposed, care=cared, published=published)
 
 
 def demo(ctx: AppContext) -> None:

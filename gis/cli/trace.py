@@ -14,6 +14,8 @@ from rich.table import Table
 
 from gis.context import AppContext
 from gis.csvcell import cell
+from gis.jobs import publish_after_trace
+from gis.publish.snapshot import locations_digest
 from gis.trace.engine import (
     CONTACT_COLUMNS,
     case_contacts,
@@ -55,6 +57,7 @@ def run(
     rules = load_trace_rules(ruleset or context.trace.ruleset)
     if case is not None:
         _known_case(context, case)
+    before = locations_digest(context.engine)
     summary = trace_cases(
         context.engine,
         rules,
@@ -62,6 +65,7 @@ def run(
         cases=[case] if case is not None else None,
         day=date.date() if date is not None else None,
     )
+    static = publish_after_trace(context, before, summary)  # the locations of interest changed: the folder again
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
         return
@@ -74,6 +78,8 @@ def run(
             f"{summary.skipped_retained} traced cases skipped: retention dropped check-ins of their window "
             "(their stored visits and exposures are kept)"
         )
+    if static is not None:
+        out.print(f"static snapshot {static.snapshot_version} in {static.out} ({static.files} files)")
 
 
 @app.command()

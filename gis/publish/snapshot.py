@@ -89,6 +89,7 @@ class PublishSnapshotSummary(Summary):
     unchanged: bool = False  # this version was already published (its files are kept as they were)
     pruned: list[int] = field(default_factory=list)  # older snapshot folders deleted
     parts: dict[str, float] = field(default_factory=dict)  # seconds of each part ("zones-l4 geojson", "pmtiles z14")
+    api_tiles: int = 0  # the API's zones tiles stored for this snapshot (gis/publish/apitiles.py), when composed
 
 
 # Writes one file of the snapshot into `folder` and returns its entry fields (kind, admin_level…), or None.
@@ -161,6 +162,20 @@ def publish_snapshot(
         pruned=pruned,
         parts=parts,
     )
+
+
+def locations_digest(engine: Engine) -> str | None:
+    """A digest of the public locations of interest as the folder shows them (None: no tracing layer)."""
+    with engine.connect() as conn:
+        if not conn.exec_driver_sql(SQL["has_locations"]).scalar_one():
+            return None
+        return str(conn.exec_driver_sql(SQL["locations_digest"]).scalar_one())
+
+
+def snapshot_version(engine: Engine) -> int:
+    """The current snapshot version (risk.snapshot)."""
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(SQL["snapshot_version"]).scalar_one())
 
 
 def _into_place(staging: Path, target: Path) -> None:

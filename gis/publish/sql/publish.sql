@@ -32,6 +32,14 @@ SELECT DISTINCT admin_level FROM pub.zones ORDER BY admin_level;
 -- name: has_locations
 SELECT to_regclass('pub.locations_of_interest') IS NOT NULL;
 
+-- name: locations_digest
+-- What the static folder's locations of interest show, as one digest: a trace run that leaves it unchanged (the same
+-- rows, the same times) need not publish again.
+SELECT md5(coalesce(string_agg(l::text, '|' ORDER BY l.event_id), '')) FROM pub.locations_of_interest l;
+
+-- name: snapshot_version
+SELECT version FROM risk.snapshot;
+
 -- name: locations
 -- The public locations of interest (pub.locations_of_interest), as the API serves them.
 SELECT event_id, venue_name, venue_kind, "start", "end", exposure_type, advice_vi, advice_en, published_at,
