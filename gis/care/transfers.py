@@ -118,8 +118,8 @@ class AcceptSummary(Summary):
 
 def accept(engine: Engine, settings: CareSettings, request_id: int, facility: str, by: str) -> AcceptSummary:
     """Accept transfer request `request_id` to `facility`, or raise TransferRefused with the reason. The request's
-    row and then the facility's row are locked (FOR UPDATE) before the free beds are counted, so of two
-    acceptances of the last bed exactly one wins."""
+    row (FOR UPDATE) and then the facility (a transaction advisory lock) are locked before the free beds are
+    counted, so of two acceptances of the last bed exactly one wins."""
     with engine.begin() as conn:
         found = _rows(conn, SQL["request"] + " FOR UPDATE OF t", {"request_id": request_id})
         if not found:
@@ -130,7 +130,8 @@ def accept(engine: Engine, settings: CareSettings, request_id: int, facility: st
                 f"yêu cầu {request_id} đã ở trạng thái {request['status']} (đến {request['to_facility']}) — "
                 f"request {request_id} is already {request['status']} (to {request['to_facility']})"
             )
-        target = _rows(conn, SQL["lock_facility"], {"facility": facility})
+        conn.exec_driver_sql(SQL["lock_facility"], {"facility": facility})
+        target = _rows(conn, SQL["facility"], {"facility": facility})
         if not target:
             raise TransferRefused(f"không có cơ sở {facility!r} — unknown facility {facility!r}")
         if target[0]["kind"] != "treatment" or target[0]["tier"] != request["required_tier"]:
@@ -151,6 +152,59 @@ def accept(engine: Engine, settings: CareSettings, request_id: int, facility: st
             free_staffed_beds=free[0]["free_staffed_beds"],
             distance_km=free[0]["distance_km"],
         )
+
+
+@dataclass
+class RequestSummary(Summary):
+    """A transfer request a coordinator opened: from where (the person's place now), to which tier."""
+
+    request_id: int
+    status: str
+    from_facility: str
+    from_tier: int
+    required_tier: int
+    requested_at: Any
+
+
+def request_transfer(engine: Engine, person_key: str, tier: int, reason: str, by: str) -> RequestSummary:
+    """Open a transfer request for the person under care now (care.current_stay) to `tier`, from their place; or
+    raise TransferRefused: not under care, already at that tier or above, or a live request exists (named)."""
+    if tier not in (1, 2, 3):
+        raise CareError(f"tầng phải là 1, 2 hoặc 3 — tier must be 1, 2 or 3, not {tier!r}")
+    reason = " ".join(str(reason).split())[:REASON_CHARS]
+    if not reason:
+        raise CareError("cần lý do chuyển — a reason is required")
+    params = {"person_key": person_key, "tier": tier, "reason": reason, "by": by}
+    with engine.begin() as conn:
+        place_now = _rows(conn, SQL["place_now"], params)
+        if not place_now:
+            raise TransferRefused(
+                "người này hiện không được tiếp nhận ở cơ sở nào — the person is not under care now (no open stay)"
+            )
+        if place_now[0]["tier"] >= tier:
+            raise TransferRefused(
+                f"đang ở tầng {place_now[0]['tier']} ({place_now[0]['facility_id']}), không thấp hơn tầng {tier} — "
+                f"already at tier {place_now[0]['tier']} ({place_now[0]['facility_id']}), not below tier {tier}"
+            )
+        opened = _rows(conn, SQL["open_request"], params)
+        if not opened:
+            live = _rows(conn, SQL["live_request"], params)
+            which = f"{live[0]['request_id']} ({live[0]['status']})" if live else "?"
+            raise TransferRefused(
+                f"đã có yêu cầu chuyển {which} cho người này — the person already has a live request {which}"
+            )
+    row = opened[0]
+    return RequestSummary(
+        request_id=row["request_id"],
+        status="open",
+        from_facility=row["from_facility"],
+        from_tier=row["from_tier"],
+        required_tier=row["required_tier"],
+        requested_at=row["requested_at"],
+    )
+
+
+REASON_CHARS = 500  # a coordinator's reason is kept to this
 
 
 def place(engine: Engine) -> int:

@@ -13,7 +13,7 @@ from rich.table import Table
 from gis.care.errors import CareError
 from gis.care.occupancy import end_of_day, occupancy
 from gis.care.rules import DEFAULT_CLINICAL_RULESET, listing, load_clinical_rules
-from gis.care.transfers import accept, transfers
+from gis.care.transfers import accept, request_transfer, transfers
 from gis.context import AppContext
 from gis.ingest.feeds import load_feed
 
@@ -154,3 +154,24 @@ def accept_command(
         print(json.dumps(done.to_json(), ensure_ascii=False))
         return
     out.print(f"Đã nhận yêu cầu {done.request_id} tại {escape(facility)} — accepted ({done.distance_km} km)")
+
+
+@app.command("request")
+def request_command(
+    ctx: typer.Context,
+    person: str = typer.Argument(..., help="The person's pseudonymous key (person_key, as the transfers show it)."),
+    tier: int = typer.Option(..., "--tier", help="The tier the person needs (1-3)."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept, at most 500 characters)."),
+    by: str = typer.Option("cli", "--by", help="Who asks (recorded as requested_by)."),
+    as_json: bool = JSON,
+) -> None:
+    """Open a transfer request for a person under care now, from their place (refused with a reason otherwise)."""
+    context: AppContext = ctx.obj
+    done = request_transfer(context.engine, person, tier, reason, by)
+    if as_json:
+        print(json.dumps(done.to_json(), ensure_ascii=False))
+        return
+    out.print(
+        f"Đã mở yêu cầu {done.request_id}: {escape(done.from_facility)} (tầng {done.from_tier}) → tầng "
+        f"{done.required_tier} — request opened"
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import secrets
 import threading
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from cachetools import TTLCache
 from sqlalchemy import Engine
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis import sqlfiles
 from gis.serve.limits import send_error
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 SQL = sqlfiles.load(Path(__file__).parent / "sql" / "serve.sql")
 TOKEN_PREFIX = "cgis_"
-ROLES = ("analyst", "committee", "tracer", "welfare", "hotline")
+ROLES = ("analyst", "committee", "tracer", "welfare", "hotline", "coordinator")
 # Restricted collections each role may read. Analysts fix data, so they also see the rows the ingest refused.
 # Tracers (the CDC's tracing teams) read the tracing layers only: their F0 list is the case system's, and the
 # exposure layers carry the case ids (layers/README.md, audiences).
@@ -43,7 +44,12 @@ ROLE_COLLECTIONS = {
     # work the 1022 queue. Their restricted layers are added with those layers.
     "welfare": {"hotline-requests"},
     "hotline": {"hotline-requests"},
+    # The provincial F0 coordination centre (issue 13): requests and accepts transfers (ROLE_PROCESSES).
+    "coordinator": set(),
 }
+# Processes only some roles may run (anything under /processes/<id>/, i.e. execution and jobs; the description
+# stays public). The caller's name reaches the process as the input `by` (set here, never taken from the body).
+ROLE_PROCESSES = {"request-transfer": {"coordinator"}, "accept-transfer": {"coordinator"}}
 USER_KEY = "covidgis.user"  # where the middleware leaves the caller in the ASGI scope
 
 
@@ -119,7 +125,9 @@ class TokenVerifier:
             raise InvalidCredentials(f"invalid token: {exc}") from exc
         roles = claims.get(self.settings.oidc_role_claim) or []
         roles = [roles] if isinstance(roles, str) else roles
-        role = next((r for r in ("committee", "analyst", "tracer", "welfare", "hotline") if r in roles), None)
+        role = next(
+            (r for r in ("committee", "analyst", "tracer", "welfare", "hotline", "coordinator") if r in roles), None
+        )
         if role is None:
             raise InvalidCredentials(f"the token's {self.settings.oidc_role_claim!r} claim names no covid-gis role")
         return User(str(claims.get("preferred_username") or claims["sub"]), role)
@@ -162,6 +170,17 @@ class AuthMiddleware:
             if not user.may_read(collection):
                 await _deny(send, 403, "Forbidden", f"role {user.role!r} may not read collection {collection!r}")
                 return
+        process = _restricted_process(scope["path"])
+        if process is not None:
+            if user is None:
+                await _deny(
+                    send, 401, "Unauthorized", f"process {process!r} needs credentials (Authorization: Bearer <token>)"
+                )
+                return
+            if user.role not in ROLE_PROCESSES[process]:
+                await _deny(send, 403, "Forbidden", f"role {user.role!r} may not run process {process!r}")
+                return
+            scope, receive = await _with_caller(scope, receive, user.name)
         scope[USER_KEY] = user
         await self.app(scope, receive, send)
 
@@ -170,6 +189,46 @@ class AuthMiddleware:
         if len(parts) >= 3 and parts[1] == "collections" and parts[2] in self.restricted:
             return parts[2]
         return None
+
+
+def _restricted_process(path: str) -> str | None:
+    parts = path.split("/", 3)
+    if len(parts) >= 4 and parts[1] == "processes" and parts[2] in ROLE_PROCESSES and parts[3]:
+        return parts[2]
+    return None
+
+
+async def _with_caller(scope: Scope, receive: Receive, name: str) -> tuple[Scope, Receive]:
+    """The request with its JSON body's `inputs.by` set to the caller's name (a body that is no JSON object with
+    `inputs` goes on unchanged: the process refuses it). RequestLimits has bounded the body already."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("inputs"), dict):
+        document["inputs"]["by"] = name
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode("ascii")))
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return {**scope, "headers": headers}, replay
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -449,3 +449,212 @@ def _linestring(value) -> dict:
 
 def _plain(row) -> dict:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in dict(row).items()}
+
+
+# --- care (issue 13): nearest-free-bed (public), request-transfer and accept-transfer (role coordinator) ---------
+# They run as the restricted role (its `data` in pygeoapi-config.yml): nearest-free-bed answers without personal
+# data (facility, tier, free staffed beds, distance); the other two are guarded by AuthMiddleware (role
+# coordinator, gis/serve/auth.py ROLE_PROCESSES), which also puts the caller's name in the inputs as `by`.
+
+
+class Conflict(ProcessorExecuteError):
+    """The request is well formed but refused by the data (a transfer already accepted, no free bed); says why."""
+
+    http_status_code = 409
+    ogc_exception_code = "InvalidParameterValue"
+
+
+def _input(name: str, description: str, schema: dict, required: bool = True) -> dict:
+    return {
+        name: {
+            "title": name,
+            "description": description,
+            "schema": schema,
+            "minOccurs": 1 if required else 0,
+            "maxOccurs": 1,
+        }
+    }
+
+
+TIER = {"type": "integer", "minimum": 1, "maximum": 3}
+NEAREST_FREE_BED = {
+    "version": "1.0.0",
+    "id": "nearest-free-bed",
+    "title": {"vi": "Giường trống gần nhất", "en": "Nearest free bed"},
+    "description": {
+        "vi": "Các cơ sở điều trị của một tầng còn giường có nhân lực phù hợp (loại phòng, giới tính), gần nhất "
+        "trước: cơ sở, tầng, số giường trống, khoảng cách (km). Không có dữ liệu cá nhân.",
+        "en": "Treatment facilities of a tier with a free staffed bed of the right room kind and sex, nearest "
+        "first: facility, tier, free staffed beds, distance (km, great-circle × the detour factor). No personal data.",
+    },
+    "jobControlOptions": ["sync-execute"],
+    "keywords": ["care", "beds", "transfer"],
+    "inputs": {
+        **_input("lon", "WGS 84 longitude, degrees", {"type": "number", "minimum": -180, "maximum": 180}),
+        **_input("lat", "WGS 84 latitude, degrees", {"type": "number", "minimum": -90, "maximum": 90}),
+        **_input("tier", "treatment tier 1, 2 or 3", TIER),
+        **_input("sex", "m or f (rooms of that sex or any)", {"type": "string", "enum": ["m", "f"]}, False),
+        **_input(
+            "room_kind", "f0 (default) or f1 (mixed rooms take both)", {"type": "string", "enum": ["f0", "f1"]}, False
+        ),  # fmt: skip
+    },
+    "outputs": _output("facilities", "the nearest facilities with a free staffed bed, nearest first"),
+    "example": {"inputs": {"lon": 106.82, "lat": 10.95, "tier": 2}},
+}
+REQUEST_TRANSFER = {
+    "version": "1.0.0",
+    "id": "request-transfer",
+    "title": {"vi": "Yêu cầu chuyển tầng", "en": "Request a transfer"},
+    "description": {
+        "vi": "Mở yêu cầu chuyển một người đang được điều trị hoặc cách ly lên tầng cao hơn (vai trò coordinator).",
+        "en": "Open a transfer request for a person under care now to a higher tier (role coordinator).",
+    },
+    "jobControlOptions": ["sync-execute"],
+    "keywords": ["care", "transfer", "restricted"],
+    "inputs": {
+        **_input("person_key", "the person's pseudonymous key (as the transfers layer shows it)", {"type": "string"}),
+        **_input("tier", "the tier the person needs", TIER),
+        **_input("reason", "why (kept, at most 500 characters)", {"type": "string", "maxLength": 500}),
+    },
+    "outputs": _output("request", "the request opened: id, from facility and tier, required tier"),
+    "example": {"inputs": {"person_key": "…", "tier": 2, "reason": "SpO2 93 %"}},
+}
+ACCEPT_TRANSFER = {
+    "version": "1.0.0",
+    "id": "accept-transfer",
+    "title": {"vi": "Nhận chuyển tầng", "en": "Accept a transfer"},
+    "description": {
+        "vi": "Nhận một yêu cầu chuyển về một cơ sở của tầng đó còn giường có nhân lực (vai trò coordinator).",
+        "en": "Accept a transfer request to a facility of its tier with a free staffed bed (role coordinator).",
+    },
+    "jobControlOptions": ["sync-execute"],
+    "keywords": ["care", "transfer", "restricted"],
+    "inputs": {
+        **_input("request_id", "the transfer request", {"type": "integer", "minimum": 1}),
+        **_input("facility", "the receiving facility (its facility_id)", {"type": "string"}),
+    },
+    "outputs": _output("acceptance", "the request accepted: facility, its free staffed beds before, distance"),
+    "example": {"inputs": {"request_id": 1, "facility": "BV-01"}},
+}
+
+
+class _CareProcessor(BaseProcessor):
+    """A care process: inputs checked, the gis.care function run on the processor's engine; its refusals as 4xx
+    (CareError 400, TransferRefused 409) with the reason, a cancelled statement as 503."""
+
+    def __init__(self, processor_def: dict, metadata: dict):
+        super().__init__(processor_def, metadata)
+        from gis.care.settings import CareSettings
+
+        self.settings = ProcessSettings()
+        self.care = CareSettings()  # as the CLI reads it (detour factor)
+        data = processor_def["data"]
+        self.engine = _engine(
+            data["host"],
+            data["port"],
+            data["dbname"],
+            data["user"],
+            data.get("password"),
+            self.settings.statement_timeout_seconds,
+        )
+
+    def execute(self, data: dict, outputs=None):
+        from gis.care.errors import CareError
+        from gis.care.transfers import TransferRefused
+
+        data = data if isinstance(data, dict) else {}
+        try:
+            return "application/json", self.answer(data)
+        except TransferRefused as error:
+            raise Conflict(user_msg=str(error)) from error
+        except CareError as error:
+            raise BadInput(user_msg=str(error)) from error
+        except exc.IntegrityError as error:  # a concurrent request for the same person won
+            raise Conflict(user_msg="the transfer changed meanwhile; reload and retry") from error
+        except exc.OperationalError as error:
+            if isinstance(error.orig, psycopg2.errors.QueryCanceled):
+                seconds = self.settings.statement_timeout_seconds
+                raise Unavailable(user_msg=f"the care request took too long (over {seconds:g} s); retry") from error
+            raise
+
+    def answer(self, data: dict) -> dict:
+        raise NotImplementedError
+
+
+def _tier(value) -> int:
+    if isinstance(value, bool) or str(value) not in ("1", "2", "3"):
+        raise BadInput(user_msg=f"tier: expected 1, 2 or 3, got {_shown(value)}")
+    return int(value)
+
+
+def _text(value, name: str, choices: tuple[str, ...] | None = None, required: bool = False) -> str | None:
+    if value in (None, ""):
+        if required:
+            raise BadInput(user_msg=f"{name}: required")
+        return None
+    if not isinstance(value, str) or (choices and value not in choices) or len(value) > 500:
+        wanted = f"one of {', '.join(choices)}" if choices else "a text of at most 500 characters"
+        raise BadInput(user_msg=f"{name}: expected {wanted}, got {_shown(value)}")
+    return value
+
+
+def _by(data: dict) -> str:
+    by = data.get("by")
+    if not isinstance(by, str) or not by:
+        raise BadInput(user_msg="no coordinator named: send the request with a coordinator's token")
+    return by
+
+
+class NearestFreeBedProcessor(_CareProcessor):
+    """nearest-free-bed: lon, lat, tier, optional sex and room kind → the nearest facilities with a free bed."""
+
+    def __init__(self, processor_def: dict):
+        super().__init__(processor_def, NEAREST_FREE_BED)
+
+    def answer(self, data: dict) -> dict:
+        from gis.care.transfers import nearest_free_bed
+
+        result = nearest_free_bed(
+            self.engine,
+            self.care,
+            _coordinate(data.get("lon"), "lon", 180),
+            _coordinate(data.get("lat"), "lat", 90),
+            _tier(data.get("tier")),
+            sex=_text(data.get("sex"), "sex", ("m", "f")),
+            room_kind=_text(data.get("room_kind"), "room_kind", ("f0", "f1")) or "f0",
+        )
+        return {"id": "facilities", **result.to_json()}
+
+
+class RequestTransferProcessor(_CareProcessor):
+    """request-transfer (role coordinator): person_key, tier, reason → the request opened."""
+
+    def __init__(self, processor_def: dict):
+        super().__init__(processor_def, REQUEST_TRANSFER)
+
+    def answer(self, data: dict) -> dict:
+        from gis.care.transfers import request_transfer
+
+        person = _text(data.get("person_key"), "person_key", required=True)
+        reason = _text(data.get("reason"), "reason", required=True)
+        assert person is not None and reason is not None
+        summary = request_transfer(self.engine, person, _tier(data.get("tier")), reason, _by(data))
+        return {"id": "request", **summary.to_json()}
+
+
+class AcceptTransferProcessor(_CareProcessor):
+    """accept-transfer (role coordinator): request_id, facility → accepted, or 409 with the reason."""
+
+    def __init__(self, processor_def: dict):
+        super().__init__(processor_def, ACCEPT_TRANSFER)
+
+    def answer(self, data: dict) -> dict:
+        from gis.care.transfers import accept
+
+        raw = data.get("request_id")
+        if isinstance(raw, bool) or not str(raw).isdigit() or len(str(raw)) > 18:
+            raise BadInput(user_msg=f"request_id: expected a request number, got {_shown(raw)}")
+        facility = _text(data.get("facility"), "facility", required=True)
+        assert facility is not None
+        summary = accept(self.engine, self.care, int(str(raw)), facility, by=_by(data))
+        return {"id": "acceptance", **summary.to_json()}

@@ -163,7 +163,7 @@ def _request(engine, obs_id: str) -> int:
 
 
 def test_two_coordinators_accepting_the_last_bed_exactly_one_wins(seeded, engine):
-    """Both acceptances are held at the receiving facility's row (a third session locks it first), so they are
+    """Both acceptances are held at the receiving facility's lock (a third session takes it first), so they are
     truly concurrent when it is released: exactly one takes the last bed, the other counts its promise."""
     requests = [_request(engine, "O1"), _request(engine, "O5")]
     results: dict[int, object] = {}
@@ -175,7 +175,7 @@ def test_two_coordinators_accepting_the_last_bed_exactly_one_wins(seeded, engine
             results[request_id] = exc
 
     holder = engine.connect()
-    holder.execute(text("SELECT 1 FROM events.facilities WHERE facility_id = 'H2A' FOR UPDATE"))
+    holder.execute(text("SELECT pg_advisory_xact_lock(hashtext('care.accept'), hashtext('H2A'))"))
     threads = [threading.Thread(target=take, args=(r,)) for r in requests]
     for t in threads:
         t.start()
@@ -186,7 +186,7 @@ def test_two_coordinators_accepting_the_last_bed_exactly_one_wins(seeded, engine
             waiting = watch.execute(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND query LIKE '%events.facilities%'"
+                    " AND wait_event_type = 'Lock' AND wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock%'"
                 )
             ).scalar_one()
             watch.rollback()  # a transaction keeps its first snapshot of the activity statistics
@@ -195,7 +195,7 @@ def test_two_coordinators_accepting_the_last_bed_exactly_one_wins(seeded, engine
     holder.close()
     for t in threads:
         t.join(30)
-    assert waiting == 2  # both acceptances waited on the facility's row lock
+    assert waiting == 2  # both acceptances waited on the facility's lock
     won = [r for r, v in results.items() if isinstance(v, AcceptSummary)]
     lost = [v for v in results.values() if isinstance(v, TransferRefused)]
     assert len(won) == 1 and len(lost) == 1

@@ -104,9 +104,34 @@ LEFT JOIN events.facilities f ON f.facility_id = t.from_facility
 WHERE t.request_id = %(request_id)s
 
 -- name: lock_facility
--- Serialises acceptances to one facility: two coordinators taking its last bed wait on this row, and the second
--- counts the first's promise.
-SELECT facility_id, kind, tier FROM events.facilities WHERE facility_id = %(facility)s FOR UPDATE
+-- Serialises acceptances to one facility: two coordinators taking its last bed wait on this transaction advisory
+-- lock (key: 'care.accept' and the facility), and the second counts the first's promise. An advisory lock, not a
+-- row lock, so the restricted role the processes run as needs no write right on events.facilities.
+SELECT pg_advisory_xact_lock(hashtext('care.accept'), hashtext(%(facility)s))
+
+-- name: facility
+SELECT facility_id, kind, tier FROM events.facilities WHERE facility_id = %(facility)s
+
+-- name: open_request
+-- A coordinator's request for a person under care now (care.current_stay), from their place (a quarantine facility
+-- counts as tier 0); nothing when the person has a live request (the partial unique index) or no open stay.
+INSERT INTO care.transfer_request (person_key, from_facility, from_tier, required_tier, reason, requested_at,
+                                   opened_at, requested_by)
+SELECT c.person_key, c.facility_id, coalesce(f.tier, 0), %(tier)s, %(reason)s, now(), now(), %(by)s
+FROM care.current_stay c
+LEFT JOIN events.facilities f ON f.facility_id = c.facility_id
+WHERE c.person_key = %(person_key)s
+ON CONFLICT (person_key) WHERE status IN ('open', 'accepted') DO NOTHING
+RETURNING request_id, from_facility, from_tier, required_tier, requested_at
+
+-- name: place_now
+SELECT c.facility_id, coalesce(f.tier, 0) AS tier
+FROM care.current_stay c LEFT JOIN events.facilities f ON f.facility_id = c.facility_id
+WHERE c.person_key = %(person_key)s
+
+-- name: live_request
+SELECT request_id, status, to_facility FROM care.transfer_request
+WHERE person_key = %(person_key)s AND status IN ('open', 'accepted')
 
 -- name: accept
 UPDATE care.transfer_request SET status = 'accepted', to_facility = %(facility)s, accepted_at = now(),

@@ -12,7 +12,13 @@ open now from the whole replay per call. Occupancy at a past instant still repla
 The state is "after every recorded event": an event stamped ahead of now (the feeds allow up to
 COVIDGIS_INGEST_FUTURE_SLACK_MINUTES) already counts, so a bed promised by an admit at 10:05 is not offered at 10:00.
 
-`serve.api_key.role` gains `coordinator`: the provincial F0 coordination centre (request and accept transfers).
+`serve.api_key.role` gains `coordinator`: the provincial F0 coordination centre (request and accept transfers,
+the OGC processes request-transfer and accept-transfer of gis/serve/processes.py). Those processes run as the
+restricted role, which may now insert and update care.transfer_request (and nothing else it may write) and read
+the registries the offers count (events.facilities, events.rooms: no personal data): a request
+a coordinator opens has no observation or batch (obs_id, batch_id NULL) and names who asked (requested_by).
+Acceptances to one facility serialise on a transaction advisory lock (gis/care/sql/transfers.sql lock_facility),
+which needs no write right on events.facilities.
 
 Revision ID: 0020
 Revises: 0019
@@ -97,6 +103,13 @@ def upgrade() -> None:
         FROM care.stay s WHERE s.to_at IS NULL
     """)
     op.execute("GRANT SELECT ON care.current_stay TO covidgis_restricted")
+    op.execute("""
+        ALTER TABLE care.transfer_request ALTER COLUMN obs_id DROP NOT NULL, ALTER COLUMN batch_id DROP NOT NULL,
+            ADD COLUMN requested_by text
+    """)
+    op.execute("GRANT INSERT, UPDATE ON care.transfer_request TO covidgis_restricted")
+    op.execute("GRANT USAGE ON SCHEMA events TO covidgis_restricted")  # the registries the offers count
+    op.execute("GRANT SELECT ON events.facilities, events.rooms TO covidgis_restricted")
     op.drop_constraint("api_key_role_ck", "api_key", schema="serve", type_="check")
     op.create_check_constraint("api_key_role_ck", "api_key", AFTER, schema="serve")
 
@@ -105,6 +118,14 @@ def downgrade() -> None:
     op.execute("DELETE FROM serve.api_key WHERE role = 'coordinator'")
     op.drop_constraint("api_key_role_ck", "api_key", schema="serve", type_="check")
     op.create_check_constraint("api_key_role_ck", "api_key", BEFORE, schema="serve")
+    op.execute("REVOKE INSERT, UPDATE ON care.transfer_request FROM covidgis_restricted")
+    op.execute("REVOKE SELECT ON events.facilities, events.rooms FROM covidgis_restricted")
+    op.execute("REVOKE USAGE ON SCHEMA events FROM covidgis_restricted")
+    op.execute("DELETE FROM care.transfer_request WHERE obs_id IS NULL OR batch_id IS NULL")
+    op.execute("""
+        ALTER TABLE care.transfer_request DROP COLUMN requested_by, ALTER COLUMN obs_id SET NOT NULL,
+            ALTER COLUMN batch_id SET NOT NULL
+    """)
     for operation in (*TOUCHED, "truncate"):
         op.execute(f"DROP TRIGGER IF EXISTS current_stay_after_{operation} ON events.admissions")
         op.execute(f"DROP FUNCTION IF EXISTS care.current_stay_after_{operation}()")
