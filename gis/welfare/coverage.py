@@ -40,6 +40,7 @@ def refresh_coverage(
     summary = CoverageSummary(day, days)
     chosen = programmes if programmes is not None else load_programmes()
     with engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL jit = off")  # compiling took longer than running (gis/welfare/unreached.py)
         for programme in chosen:
             counted_on = min(day, programme.period.to)
             conn.exec_driver_sql(SQL["coverage_clear"], {"programme": programme.id})
