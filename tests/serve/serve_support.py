@@ -30,6 +30,7 @@ PUBLIC = [
     "locations-of-interest",
     "locations-of-interest-withdrawn",
     "welfare-coverage",
+    "treatment-capacity",
 ]
 RESTRICTED = [
     "cases",
