@@ -1,22 +1,19 @@
--- What the vector tiles of `zones` read: the current zone of every area (the same rows as pub.zones,
--- layers/zones.sql), with only the tiles' properties and the boundary already in Web Mercator
+-- What the vector tiles of `zones` read: the current zone of every area (risk.zone_rows, layers/_zone_rows.sql, as
+-- pub.zones reads them), with only the tiles' properties and the boundary already in Web Mercator
 -- (admin.area.geom_webmercator, migration 0018). No counts at all, so none of the masking joins: the tiles carry
 -- scalars only (pygeoapi-config.yml `tile_properties`). tests/serve/test_serve_tiles.py holds it to pub.zones.
 CREATE OR REPLACE VIEW pub.zone_tiles AS
-SELECT z.area_code AS code,
-       z.day,
-       z.admin_level,
-       a.name,
-       a.parent_code,
-       z.level,
-       z.colour,
-       z.label_vi,
-       z.label_en,
-       a.geom_webmercator AS geom
-FROM risk.zone z
-JOIN risk.published p ON p.ruleset_id = z.ruleset_id
-JOIN admin.area a ON a.code = z.area_code AND a.valid_from <= z.day AND (a.valid_to IS NULL OR a.valid_to > z.day)
-WHERE z.day = (SELECT max(z.day) FROM risk.zone z WHERE z.ruleset_id = (SELECT ruleset_id FROM risk.published));
+SELECT r.area_code AS code,
+       r.day,
+       r.admin_level,
+       r.name,
+       r.parent_code,
+       r.level,
+       r.colour,
+       r.label_vi,
+       r.label_en,
+       r.geom_webmercator AS geom
+FROM risk.zone_rows r;
 
 -- Not a collection: the stored tiles of pub.zone_tiles (migration 0021, written by gis/publish/apitiles.py) of the
 -- current snapshot and boundary load only; the public tile route reads a tile here before computing it.
