@@ -17,6 +17,7 @@ from gis.cli import (
     care,
     db,
     export,
+    hotline,
     ingest,
     pseudonymise,
     publish,
@@ -73,6 +74,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(users.app, name="users")
 app.add_typer(export.app, name="export")
 app.add_typer(welfare.app, name="welfare")
+app.add_typer(hotline.app, name="hotline")
 app.command("publish")(publish.publish)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)

@@ -39,6 +39,7 @@ MAX_DESCRIPTION = 4000  # characters (the table's check constraint)
 MAX_ADDRESS = 500
 MAX_LIMIT = 1000
 STATUSES = ("open", "assigned", "in_progress", "closed", "reopened")
+OPEN_STATUSES = tuple(s for s in STATUSES if s != "closed")  # still to act on
 # Allowed moves: open → assigned → in_progress → closed; closed → reopened → assigned / in_progress / closed.
 MOVES = {
     "open": {"assigned", "in_progress", "closed"},
@@ -186,26 +187,41 @@ class Hotline:
         return {"service_request_id": str(request_id), "token": token, "service_notice": notice, "account_id": None}
 
     def read(self, **filters: Any) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"ids": None, "services": None, "statuses": None, "start": None, "end": None}
-        params["token"] = None
-        params.update(filters)
-        params.setdefault("limit", MAX_LIMIT)
-        with self.engine.connect() as conn:
-            return [_public(r) for r in conn.exec_driver_sql(SQL["public_requests"], params).mappings()]
+        return read_requests(self.engine, **filters)
 
     def update_status(self, request_id: int, to: str, operator: str, note: str | None) -> dict[str, Any]:
-        if to not in STATUSES:
-            raise Open311Error(400, f"unknown status {to!r}: one of {', '.join(STATUSES)}")
-        with self.engine.begin() as conn:
-            current = conn.exec_driver_sql(SQL["lock_request"], {"id": request_id}).scalar()
-            if current is None:
-                raise Open311Error(404, f"no request {request_id}")
-            if to not in MOVES[current]:
-                raise Open311Error(400, f"a request {current} cannot become {to}")
-            args = {"id": request_id, "from": current, "to": to, "operator": operator, "note": note}
-            conn.exec_driver_sql(SQL["set_status"], args)
-            conn.exec_driver_sql(SQL["log_status"], args)
-        return self.read(ids=[request_id])[0]
+        return update_status(self.engine, request_id, to, operator, note)
+
+
+def read_requests(engine: Engine, **filters: Any) -> list[dict[str, Any]]:
+    """Requests as the public GETs show them (no description, phone or point), newest first; filters: ids,
+    services, statuses, start, end, token, limit (≤ MAX_LIMIT)."""
+    params: dict[str, Any] = {"ids": None, "services": None, "statuses": None, "start": None, "end": None}
+    params["token"] = None
+    params.update(filters)
+    params["limit"] = min(params.get("limit") or MAX_LIMIT, MAX_LIMIT)
+    with engine.connect() as conn:
+        return [_public(r) for r in conn.exec_driver_sql(SQL["public_requests"], params).mappings()]
+
+
+def update_status(engine: Engine, request_id: int, to: str, operator: str, note: str | None) -> dict[str, Any]:
+    """Move a request to status `to` (MOVES: open → assigned → in_progress → closed, closed → reopened …), kept in
+    hotline.status_change with the operator and note; the one transition rule of the Open311 status route and of
+    `covidgis hotline update`. Open311Error 400 for an unknown status or a move not allowed, 404 for no request."""
+    if to not in STATUSES:
+        raise Open311Error(400, f"unknown status {to!r}: one of {', '.join(STATUSES)}")
+    if note is not None and len(note) > MAX_DESCRIPTION:
+        raise Open311Error(400, f"note is longer than {MAX_DESCRIPTION} characters")
+    with engine.begin() as conn:
+        current = conn.exec_driver_sql(SQL["lock_request"], {"id": request_id}).scalar()
+        if current is None:
+            raise Open311Error(404, f"no request {request_id}")
+        if to not in MOVES[current]:
+            raise Open311Error(400, f"a request {current} cannot become {to}")
+        args = {"id": request_id, "from": current, "to": to, "operator": operator, "note": note}
+        conn.exec_driver_sql(SQL["set_status"], args)
+        conn.exec_driver_sql(SQL["log_status"], args)
+    return read_requests(engine, ids=[request_id])[0]
 
 
 def _list(value: str | None, allowed: tuple[str, ...] | None, name: str) -> list[str] | None:
