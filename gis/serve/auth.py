@@ -37,15 +37,16 @@ ROLES = ("analyst", "committee", "tracer", "welfare", "hotline", "coordinator")
 # exposure layers carry the case ids (layers/README.md, audiences).
 TRACING = {"exposure-venues", "exposure-contacts", "lockdown-proposals", "trace-indicators"}
 ROLE_COLLECTIONS = {
-    "analyst": {"cases", "quarantine-facilities", "indicators", "ingest-rejects", *TRACING},
-    "committee": {"cases", "quarantine-facilities", "indicators", *TRACING},
+    "analyst": {"cases", "quarantine-facilities", "beds", "indicators", "ingest-rejects", *TRACING},
+    "committee": {"cases", "quarantine-facilities", "beds", "indicators", *TRACING},
     "tracer": TRACING,
     # Welfare officers (issue 14) record deliveries in their commune or district (User.area); hotline operators
     # work the 1022 queue. Their restricted layers are added with those layers.
     "welfare": {"hotline-requests"},
     "hotline": {"hotline-requests"},
-    # The provincial F0 coordination centre (issue 13): requests and accepts transfers (ROLE_PROCESSES).
-    "coordinator": set(),
+    # The provincial F0 coordination centre (issue 13): requests and accepts transfers (ROLE_PROCESSES), and reads
+    # the beds per facility.
+    "coordinator": {"beds"},
 }
 # Processes only some roles may run (anything under /processes/<id>/, i.e. execution and jobs; the description
 # stays public). The caller's name reaches the process as the input `by` (set here, never taken from the body).

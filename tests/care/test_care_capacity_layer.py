@@ -1,7 +1,8 @@
 """The public layer `treatment-capacity` (layers/treatment-capacity.sql) over real HTTP: per district and tier, beds
 and staffed beds from the rooms feed, people from the replay of admissions, free staffed beds; anyone may read it;
 no facility, point or person key; a small people count suppresses the row, the others are rounded down to the
-threshold (the same checker as tests/serve/test_serve_privacy.py's)."""
+threshold (the same checker as tests/serve/test_serve_privacy.py's). And the restricted layer `beds`
+(layers/care-beds.sql): per facility and room kind, exact counts, for coordinators, analysts and the committee."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import pytest
 import requests
 from care_support import ADMISSIONS, ROOMS, ingest, person_key, write_csv
-from conftest import running_server
+from conftest import run_cli, running_server
 
 FACILITIES = ["Mã cơ sở", "Loại cơ sở", "Tên cơ sở", "Tầng điều trị", "Số giường", "Đang sử dụng", "Mã địa bàn"]
 THRESHOLD = 5  # risk.published.suppress_below's default
@@ -60,7 +61,7 @@ def layer(engine, db_url, tmp_path_factory):
         resp = requests.get(f"{base}/collections/treatment-capacity/items?f=json&limit=100", timeout=60)
         assert resp.status_code == 200, resp.text
         html = requests.get(f"{base}/collections/treatment-capacity/items?f=html", timeout=60)
-        yield {"body": resp.text, "html": html.text, "a": district_a, "b": district_b}
+        yield {"body": resp.text, "html": html.text, "a": district_a, "b": district_b, "base": base}
 
 
 def test_per_district_and_tier_from_the_replay(layer):
@@ -100,3 +101,31 @@ def test_no_facility_person_or_small_count_in_it(layer):
 
     walk(json.loads(layer["body"]))
     assert found == []
+
+
+def test_beds_is_restricted_to_coordinators_analysts_and_the_committee(layer, db_url):
+    url = f"{layer['base']}/collections/beds/items?f=json&limit=100"
+    assert requests.get(url, timeout=30).status_code == 401
+    tokens = {
+        role: run_cli("users", "add", f"beds-{role}", "--role", role, database_url=db_url).stdout.strip()
+        for role in ("coordinator", "analyst", "committee", "tracer")
+    }
+    for role in ("tracer",):
+        resp = requests.get(url, headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=30)
+        assert resp.status_code == 403, (role, resp.status_code)
+    for role in ("coordinator", "analyst", "committee"):
+        resp = requests.get(url, headers={"Authorization": f"Bearer {tokens[role]}"}, timeout=30)
+        assert resp.status_code == 200, (role, resp.text)
+    rows = {f["id"]: f["properties"] for f in resp.json()["features"]}
+    assert set(rows) == {"TA1:f0", "HA2:f0", "TB1:f0", "QB:f1"}
+    ta1 = rows["TA1:f0"]
+    assert (ta1["rooms"], ta1["beds"], ta1["staffed_beds"], ta1["occupied"], ta1["free_staffed_beds"]) == (
+        2,
+        20,
+        15,
+        11,
+        4,
+    )
+    assert ta1["reported_occupied"] == 99 and ta1["tier"] == 1
+    assert (rows["TB1:f0"]["occupied"], rows["QB:f1"]["occupied"], rows["QB:f1"]["free_staffed_beds"]) == (2, 7, 43)
+    assert not any(person_key(p) in resp.text for p in people(20, 500))

@@ -35,6 +35,7 @@ PUBLIC = [
 RESTRICTED = [
     "cases",
     "quarantine-facilities",
+    "beds",
     "indicators",
     "ingest-rejects",
     "exposure-venues",
