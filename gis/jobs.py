@@ -77,7 +77,7 @@ def publish_static(ctx: AppContext, out: Path | None = None, keep: int | None = 
         extra_documents={"travel-measures": travel_measures_document(ctx.travel.ruleset)},
     )
     install_static_map(summary.out)
-    stored = store_zone_tiles(ctx.engine)  # the API's tiles of this snapshot, read by the public tile route
+    stored = store_zone_tiles(ctx.engine, ctx.publish.api_tile_zooms)  # read by the public tile route
     summary.api_tiles, summary.parts["api tiles"] = stored.tiles, stored.seconds
     return summary
 

@@ -88,3 +88,15 @@ def test_the_route_reads_the_stored_tile_of_the_current_snapshot_only(filled, st
         versions = conn.exec_driver_sql("SELECT DISTINCT snapshot FROM risk.zone_tile").scalars().all()
         current = conn.exec_driver_sql("SELECT version FROM risk.snapshot").scalar_one()
     assert not again.unchanged and versions == [current]
+
+
+def test_the_stored_zooms_follow_the_setting():
+    from pydantic import ValidationError
+
+    from gis.publish.settings import PublishSettings
+
+    assert PublishSettings().api_tile_zooms == ZOOMS == range(5, 15)
+    assert PublishSettings(api_tiles_maxzoom=12).api_tile_zooms == range(5, 13)
+    assert not PublishSettings(api_tiles_maxzoom=4).api_tile_zooms
+    with pytest.raises(ValidationError):
+        PublishSettings(api_tiles_maxzoom=15)
