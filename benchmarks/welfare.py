@@ -8,8 +8,9 @@ published rule set), N households generated in SQL (1–6 members each, ~3.5 on 
 feed writes them; ~30 per cent poor or near-poor) and deliveries of the programme to 40 per cent of those. Prints,
 with the load average beside each figure:
   (a) the not-yet-reached list of every commune (gis.welfare.unreached over the province, the households in order
-      with their summary), goal ≤ 5 s; and of one commune;
+      with their summary), goal ≤ 5 s; and of one commune; reference: a plain SELECT of as many household rows;
   (b) eligibility of all N households: the verdicts counted in SQL (the statement `unreached` and `eligible` use),
+      the coverage of every shipped programme per hamlet (`covidgis welfare coverage`, the public layer's counts),
       and `eligible` as the CLI runs it (with the per-household reasons built in Python);
       reference: a plain SELECT count(*) over the same join (welfare.household ⟕ risk.zone);
   (c) recording deliveries of a per-day programme under T concurrent officers (each scoped to a commune; every
@@ -46,6 +47,8 @@ from gis.db.engine import ensure_database  # noqa: E402
 from gis.db.migrate import upgrade  # noqa: E402
 from gis.serve.users import add_user  # noqa: E402
 from gis.sqlfiles import compose, load  # noqa: E402
+from gis.welfare.coverage import refresh_coverage  # noqa: E402
+from gis.welfare.errors import DeliveryRefused  # noqa: E402
 from gis.welfare.ledger import Delivery, new_distribution_id, record_delivery  # noqa: E402
 from gis.welfare.programmes import eligible, load_programme, verdict_sql  # noqa: E402
 from gis.welfare.settings import WelfareSettings  # noqa: E402
@@ -102,6 +105,12 @@ SELECT d.programme, d.period_start, 'person', m.person_key, d.distribution_id
 FROM welfare.delivery d JOIN events.households m ON m.household_id = d.household_id
 ON CONFLICT DO NOTHING
 """
+# The list's reference: as many rows of the same columns, read as they are stored (no decision, no order).
+PLAIN_ROWS = """
+SELECT h.household_id, h.area_code, h.commune_code, h.size, h.members, h.poor, h.near_poor, h.elderly_alone,
+       h.disabled, h.lost_income, h.migrant_worker, h.covid_household
+FROM welfare.household h LIMIT %(n)s
+"""
 PLAIN_JOIN = """
 SELECT count(*) FROM welfare.household h
 LEFT JOIN risk.zone z ON z.ruleset_id = (SELECT p.ruleset_id FROM risk.published p WHERE p.id)
@@ -119,6 +128,7 @@ SELECT h.commune_code, array_agg(h.household_id ORDER BY h.household_id)
 FROM welfare.household h WHERE h.commune_code IS NOT NULL
 GROUP BY h.commune_code ORDER BY count(*) DESC, h.commune_code LIMIT %(n)s
 """
+LAST_DAY = "SELECT max(day) FROM welfare.delivery WHERE programme = %(programme)s"
 PLAIN_INSERT = """
 INSERT INTO welfare.delivery (distribution_id, programme, period_start, household_id, area_code, commune_code,
                               amount_vnd, at, day, officer)
@@ -224,6 +234,10 @@ def measure_lists(engine: Engine, households: int) -> None:
             f"communes  ({load_avg()})",
             flush=True,
         )
+    with engine.connect() as conn:
+        seconds, fetched = timed(lambda: conn.exec_driver_sql(PLAIN_ROWS, {"n": result.unreached}).all())
+    print(f"  reference: a plain SELECT of as many household rows  {seconds:6.2f} s  {len(fetched):,} rows  "
+          f"({load_avg()})", flush=True)  # fmt: skip
     commune = max(result.by_commune, key=lambda c: result.by_commune[c])
     seconds, one = timed(unreached, engine, programme, DAY, days, commune)
     print(f"  one commune ({commune}): {seconds:6.2f} s  {one.unreached:,} households  ({load_avg()})", flush=True)
@@ -235,6 +249,12 @@ def measure_lists(engine: Engine, households: int) -> None:
         statement = compose(conn, VERDICTS, verdict=verdict_sql(programme, DAY))
         seconds, counts = timed(lambda: dict(conn.exec_driver_sql(statement, {"day": DAY}).all()))
         print(f"  verdicts counted in SQL               {seconds:6.2f} s  {counts}  ({load_avg()})", flush=True)
+    seconds, covered = timed(refresh_coverage, engine, DAY, days)
+    print(
+        f"  coverage of every programme (welfare coverage: {len(covered.programmes)} counted, "
+        f"{len(covered.skipped)} not begun) {seconds:6.2f} s  ({load_avg()})",
+        flush=True,
+    )
     seconds, result = timed(eligible, engine, programme, DAY)
     print(
         f"  eligible() with per-household reasons {seconds:6.2f} s  eligible {result.eligible:,}, not "
@@ -246,12 +266,15 @@ def measure_lists(engine: Engine, households: int) -> None:
 def measure_recording(engine: Engine, url: str, top: Path, threads: int, duration: float, http: bool) -> None:
     """Deliveries of a per-day programme (dedup person: every member's key claimed), each officer in a commune of
     their own, to that commune's households in turn, one day after another: each delivery is a new (person, day),
-    so every one is written with its full duplicate check. The POSTs take days from 1 July, record_delivery()
-    from 1 October (both inside the programme's period)."""
+    so every one is written with its full duplicate check. The POSTs take the first day no earlier run used,
+    record_delivery() the day after (inside the programme's period: a run reusing --data takes two more days)."""
     programme = load_programme(RECORDED)
     settings = WelfareSettings()
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(COMMUNE_HOUSEHOLDS, {"n": threads}).all()
+        last = conn.exec_driver_sql(LAST_DAY, {"programme": programme.id}).scalar()
+    # days no earlier run used (a run takes less than a day of each commune's households per officer)
+    first = max(programme.period.from_, (last or programme.period.from_) + dt.timedelta(days=1))
     communes = [r[0] for r in rows]
     queues = [r[1] for r in rows]
     run_tag = f"{time.time_ns():x}"
@@ -265,10 +288,13 @@ def measure_recording(engine: Engine, url: str, top: Path, threads: int, duratio
         return households[k % len(households)], f"{day.isoformat()}T10:00{TZ}"
 
     def direct(n: int, i: int, state: dict) -> bool:
-        household, at = pick(n, state, dt.date(2021, 10, 1))
+        household, at = pick(n, state, first + dt.timedelta(days=1))
         delivery = Delivery(new_distribution_id(), programme.id, household, dt.datetime.fromisoformat(at), f"cb.{n}",
                             amount_vnd=80_000)  # fmt: skip
-        record_delivery(engine, programme, delivery, settings, scope=communes[n])
+        try:
+            record_delivery(engine, programme, delivery, settings, scope=communes[n])
+        except DeliveryRefused:
+            return False
         return True
 
     def plain(n: int, i: int, state: dict) -> bool:
@@ -291,7 +317,7 @@ def measure_recording(engine: Engine, url: str, top: Path, threads: int, duratio
 
         def post(n: int, i: int, state: dict) -> bool:
             session = state.setdefault("session", requests.Session())
-            household, at = pick(n, state, dt.date(2021, 7, 1))
+            household, at = pick(n, state, first)
             body = {"programme": programme.id, "household_id": household, "at": at, "amount_vnd": 80_000}
             headers = {"Authorization": f"Bearer {tokens[n]}"}
             try:

@@ -438,6 +438,7 @@ def eligible(engine: Engine, programme: Programme, day: dt.date, commune_code: s
     """Every household's (of one commune) verdict for `programme` on `day`, decided in one statement (see the
     module's docstring)."""
     with engine.connect() as conn:
+        conn.exec_driver_sql("SET LOCAL jit = off")  # compiling cost more than running (gis/welfare/unreached.py)
         statement = compose(conn, SQL["eligible"], verdict=verdict_sql(programme, day))
         ruleset = conn.exec_driver_sql(SQL["published_ruleset"]).scalar()
         rows = (
