@@ -1,14 +1,16 @@
 -- The public zones as Mapbox Vector Tiles for the snapshot's PMTiles archive (gis/publish/tiles.py): the same rows
--- as the other files of the snapshot (pub.zones), only the contract's properties.
+-- as the other files of the snapshot (pub.zones' rows, read from pub.zone_tiles), only the contract's properties.
 
 -- name: materialise
--- The public zones read once for every zoom (pub.zones' joins and the projection to Web Mercator run once; every
--- zoom draws the same rows). A temporary table is also never read by parallel workers, so ST_AsMVT is never split
--- into partial tiles (which it would concatenate). Dropped after the archive, or with the transaction.
+-- The public zones read once for every zoom (every zoom draws the same rows), from pub.zone_tiles: pub.zones' rows
+-- (risk.zone_rows) without its masking joins, the boundaries as stored in Web Mercator (admin.area.geom_webmercator,
+-- which PostgreSQL keeps equal to ST_Transform(geom, 3857)), so nothing is projected here. A temporary table is also
+-- never read by parallel workers, so ST_AsMVT is never split into partial tiles (which it would concatenate).
+-- Dropped after the archive, or with the transaction.
 DROP TABLE IF EXISTS publish_tile_zone;
 CREATE TEMP TABLE publish_tile_zone ON COMMIT DROP AS
-SELECT code, name, admin_level, level, colour, label_vi, label_en, ST_Transform(geom, 3857) AS geom
-FROM pub.zones;
+SELECT code, name, admin_level, level, colour, label_vi, label_en, geom
+FROM pub.zone_tiles;
 
 -- name: drop
 DROP TABLE publish_tile_zone;
