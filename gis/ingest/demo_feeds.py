@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -490,3 +492,345 @@ class DemoFeeds:
                 person = resident(commune)
                 place = commune if rng.random() < 0.8 else self._neighbour(commune)
                 yield row(person, venue(place), self._time(day, 6, 21))
+
+    # --- care and welfare: their own generator, so the seven feeds above stay as they were ----------------------
+    def rooms(self) -> Iterator[list]:
+        yield from self._care.room_rows
+
+    def admissions(self) -> Iterator[list]:
+        yield from self._care.admission_rows()
+
+    def observations(self) -> Iterator[list]:
+        yield from self._care.observation_rows()
+
+    def households(self) -> Iterator[list]:
+        yield from HouseholdFeed(self).rows()
+
+    @cached_property
+    def _care(self) -> CareFeeds:
+        return CareFeeds(self)
+
+
+def _own_rng(feeds: DemoFeeds, stream: int) -> np.random.Generator:
+    """A generator of its own for one of the later feeds, from the demo's seed: drawing it leaves the shared one be."""
+    return np.random.default_rng([feeds.g.opt.seed, stream])
+
+
+def _as_registered(person: dict) -> str:
+    """The person as the case register keys them (demo_feeds' _register_id without its spacing draw): the phone a
+    case found in the community uses with PC-Covid, else the ID card; the care and welfare feeds link through it."""
+    return person["phone"] if person.get("by_phone") else person["id"]
+
+
+# Treatment rooms per tier: beds per room (low, high) and each room's sex; quarantine rooms hold 2–4 F1.
+ROOM_BEDS = {1: (20, 41), 2: (4, 11), 3: (2, 7)}
+ROOM_SEXES = ["m", "f", "any"]
+STAFFED = (0.6, 1.0)  # staffed share of a room's beds (a bed without staff is not a free bed)
+ADMITTED_RECOVERED = 0.55  # recovered cases treated in a facility (the rest at home)
+LATE_LOW_SPO2 = 6  # F0 in tier 1 with a low SpO2 in the period's last two days and not moved yet: open requests
+SEX = {"Nam": "m", "Nữ": "f"}
+SYMPTOMS = ["Ho", "Sốt nhẹ", "Đau họng", "Mệt mỏi", "Ho, sốt nhẹ", "Nghẹt mũi", "Đau đầu"]
+
+
+@dataclass
+class _Segment:
+    """One part of a stay: a person at a facility (a room picked when the segments are replayed) from start to end."""
+
+    case: dict
+    facility: str
+    start: dt.datetime
+    end: dt.datetime | None  # None: still there at the period's end
+    close: str = ""  # the event ending it: "" (a move follows, or open), "discharge", "died"
+    low_spo2_at: dt.datetime | None = None  # an observation with a low SpO2 (before a move up, or a late one)
+    room: str = ""
+
+
+class CareFeeds:
+    """Rooms of the synthetic facilities; admissions of the synthetic cases as stays replayed into rooms within
+    their staffed beds; daily observations of each stay, with a low SpO2 before each move up a tier."""
+
+    def __init__(self, feeds: DemoFeeds):
+        self.f, self.rng = feeds, _own_rng(feeds, 1)
+        self.end = dt.datetime.combine(feeds.g.days[-1], dt.time(23, 0))
+        self.facility = {f["id"]: f for f in feeds._facilities}
+        self.rooms: dict[str, list[dict]] = defaultdict(list)
+        self.room_rows = list(self._draw_rooms())
+        self.segments = self._draw_stays()
+        self._assign_rooms()
+
+    def _draw_rooms(self) -> Iterator[list]:
+        rng = self.rng
+        for f in self.f._facilities:
+            if f["kind"] == "Cơ sở điều trị":
+                low, high = ROOM_BEDS[f["tier"]]
+                left, k = int(f["beds"]), 0
+                while left > 0:
+                    k += 1
+                    beds = min(left, int(rng.integers(low, high)))
+                    left -= beds
+                    self._room(f["id"], f"P{k:03d}", "f0", ROOM_SEXES[k % 3], beds)
+                icu = int(f["icu"] or 0)
+                for k in range(0, icu, 4):  # intensive care: rooms of four beds
+                    self._room(f["id"], f"HSTC-{k // 4 + 1}", "f0", "any", min(4, icu - k))
+            elif f["kind"] == "Khu cách ly tập trung":
+                for k in range(1, int(f["rooms"]) + 1):
+                    self._room(f["id"], f"CL{k:03d}", "f1", ROOM_SEXES[k % 2], int(rng.integers(2, 5)))
+        for r in (r for rooms in self.rooms.values() for r in rooms):
+            yield [
+                r["facility"],
+                r["room"],
+                {"f0": "F0", "f1": "F1"}[r["kind"]],
+                r["sex_text"],
+                r["beds"],
+                r["staffed"],
+            ]
+
+    def _room(self, facility: str, room: str, kind: str, sex: str, beds: int) -> None:
+        if beds <= 0:
+            return
+        staffed = max(1, round(beds * float(self.rng.uniform(*STAFFED))))
+        sex_text = {"m": "Nam", "f": "Nữ", "any": "Chung"}[sex]
+        self.rooms[facility].append(
+            {
+                "facility": facility,
+                "room": room,
+                "kind": kind,
+                "sex": sex,
+                "sex_text": sex_text,
+                "beds": beds,
+                "staffed": staffed,
+                "until": [],
+            }
+        )
+
+    def _tier_facility(self, district: str, tier: int) -> str:
+        ids = [i for i, f in self.facility.items() if f["tier"] == tier and i.startswith(f"CS-{district}-")]
+        ids = ids or [i for i, f in self.facility.items() if f["tier"] == tier]
+        return ids[int(self.rng.integers(0, len(ids)))]
+
+    def _at(self, day: dt.date, hours: float) -> dt.datetime:
+        """`hours` after 07:00 of `day` (a random minute in the hour), never after the period's last hour."""
+        at = dt.datetime.combine(day, dt.time(7)) + dt.timedelta(hours=hours, minutes=int(self.rng.integers(0, 60)))
+        return min(at, self.end)
+
+    def _draw_stays(self) -> list[_Segment]:
+        """Each case's stay as segments, consistent with the case register: a case in a field hospital, hospital or
+        ICU at the end is there still (an ICU case came through a tier-2 hospital, some hospital cases through a
+        field hospital); a recovered case treated in a facility was discharged; a case who died, died there."""
+        rng, segments = self.rng, []
+        late: list[_Segment] = []
+        for c in self.f.case_list:
+            district = self.f.areas.district[c["commune"]]
+            admit = self._at(c["day"], float(rng.uniform(0, 10)))
+            status, final = c["status"], c["facility"]
+            if status in ("Bệnh viện dã chiến", "Bệnh viện", "Hồi sức tích cực"):
+                tier = self.facility[final]["tier"]
+                path = [final]
+                came_up = tier == 3 or (tier == 2 and rng.random() < 0.4)
+                if came_up and self.end - admit > dt.timedelta(days=1):
+                    path.insert(0, self._tier_facility(district, tier - 1))
+                mine = self._path(c, path, admit, None, "")
+                if tier == 1 and rng.random() < 0.2:  # a room change inside the field hospital
+                    mine = self._split(mine)
+                if tier == 1 and mine[-1].start < self.end - dt.timedelta(days=2):
+                    late.append(mine[-1])
+                segments += mine
+            elif status == "Khỏi bệnh" and rng.random() < ADMITTED_RECOVERED:
+                discharge = admit + dt.timedelta(days=int(rng.integers(7, 15)), hours=int(rng.integers(0, 6)))
+                path = [self._tier_facility(district, 1)]
+                if rng.random() < 0.05:  # moderate for a while: a tier-2 hospital, then home
+                    path.append(self._tier_facility(district, 2))
+                segments += self._path(c, path, admit, min(discharge, self.end), "discharge")
+            elif status == "Tử vong":
+                path = [self._tier_facility(district, 2)]
+                if rng.random() < 0.5:  # worse: to a provincial tier-3 hospital
+                    path.append(self._tier_facility(district, 3))
+                died = admit + dt.timedelta(days=int(rng.integers(4, 15)), hours=int(rng.integers(0, 12)))
+                segments += self._path(c, path, admit, min(died, self.end), "died")
+        for s in late[: int(np.ceil(LATE_LOW_SPO2 * self.f.g.opt.scale))] if late else []:
+            s.low_spo2_at = self._at(self.end.date() - dt.timedelta(days=int(rng.integers(0, 2))), 1.0)
+        return segments
+
+    def _path(self, case: dict, path: list[str], start: dt.datetime, end: dt.datetime | None, close: str) -> list:
+        """Segments through the facilities of `path` from start to end (None: open), moving on at even shares."""
+        span = ((end or self.end) - start) / len(path)
+        out = []
+        for k, facility in enumerate(path):
+            s = start + span * k
+            e = start + span * (k + 1) if k + 1 < len(path) else end
+            out.append(_Segment(case, facility, s, e, close if k + 1 == len(path) else ""))
+        for before, after in zip(out, out[1:], strict=False):
+            if self.facility[after.facility]["tier"] > self.facility[before.facility]["tier"] and before.end:
+                before.low_spo2_at = before.end - dt.timedelta(hours=int(self.rng.integers(2, 7)))
+        return out
+
+    def _split(self, segments: list[_Segment]) -> list[_Segment]:
+        last = segments[-1]
+        end = last.end or self.end
+        if end - last.start < dt.timedelta(days=2):
+            return segments
+        at = last.start + (end - last.start) / 2
+        moved = _Segment(last.case, last.facility, at, last.end, last.close, last.low_spo2_at)
+        last.end, last.close, last.low_spo2_at = at, "", None
+        return [*segments, moved]
+
+    def _assign_rooms(self) -> None:
+        """Replay the segments in time order into rooms of their facility: the room of the person's sex (or any)
+        with the most free staffed beds at that instant (a move inside a facility goes to another room)."""
+        previous: dict[str, str] = {}
+        for s in sorted(self.segments, key=lambda s: (s.start, s.case["id"])):
+            rooms = [r for r in self.rooms[s.facility] if r["sex"] in ("any", SEX[s.case["person"]["sex"]])]
+            for r in rooms:
+                r["until"] = [u for u in r["until"] if u is not None and u > s.start or u is None]
+            key = f"{s.case['id']}@{s.facility}"
+            choices = [r for r in rooms if r["room"] != previous.get(key)] or rooms
+            best = max(choices, key=lambda r: (r["staffed"] - len(r["until"]), r["room"]))
+            best["until"].append(s.end)
+            s.room, previous[key] = best["room"], best["room"]
+
+    def admission_rows(self) -> Iterator[list]:
+        by_case: dict[str, list[_Segment]] = defaultdict(list)
+        for s in self.segments:
+            by_case[s.case["id"]].append(s)
+        events = []
+        for case_id, segs in by_case.items():
+            person = _as_registered(segs[0].case["person"])
+            for k, s in enumerate(segs):
+                if k == 0:
+                    event, reason = "Tiếp nhận", ""
+                elif s.facility == segs[k - 1].facility:
+                    event, reason = "Chuyển phòng", "Sắp xếp lại phòng (dữ liệu mô phỏng / synthetic)"
+                else:
+                    tier = self.facility[s.facility]["tier"]
+                    event, reason = "Chuyển nơi điều trị", f"Chuyển lên tầng {tier} (dữ liệu mô phỏng / synthetic)"
+                    if tier < self.facility[segs[k - 1].facility]["tier"]:
+                        reason = f"Chuyển về tầng {tier} (dữ liệu mô phỏng / synthetic)"
+                events.append((s.start, case_id, k, person, event, s.facility, s.room, reason))
+            last = segs[-1]
+            if last.close and last.end is not None:
+                closing = {"discharge": "Ra viện", "died": "Tử vong"}[last.close]
+                events.append((last.end, case_id, len(segs), person, closing, last.facility, last.room, ""))
+        for n, (at, _, _, person, event, facility, room, reason) in enumerate(sorted(events), start=1):
+            yield [f"NV-{n:07d}", person, "F0", event, facility, room, at.strftime("%d/%m/%Y %H:%M"), reason]
+
+    def observation_rows(self) -> Iterator[list]:
+        """One observation a day of every segment (at 08:00–09:59, inside the segment), vitals as its tier's patients
+        show them; the low-SpO2 observation of a segment at its time. Tier 1 stays in class (SpO2 > 96, breathing
+        < 20); a tier-2 or tier-3 stay is moderate or severe, so it asks for no tier above its own."""
+        rng, rows = self.rng, []
+        for s in self.segments:
+            person = _as_registered(s.case["person"])
+            tier = self.facility[s.facility]["tier"]
+            end = s.end or self.end
+            day = s.start.date()
+            symptoms = SYMPTOMS[int(rng.integers(0, len(SYMPTOMS)))] if rng.random() < 0.6 else ""
+            while day <= end.date():
+                at = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(minutes=int(rng.integers(0, 120)))
+                if s.start <= at < end:
+                    rows.append((at, person, self._vitals(tier, symptoms)))
+                day += dt.timedelta(days=1)
+            if s.low_spo2_at is not None:
+                low = [int(rng.integers(86, 94)), int(rng.integers(22, 30)), int(rng.integers(95, 118))]
+                rows.append(
+                    (
+                        s.low_spo2_at,
+                        person,
+                        [*low, round(float(rng.uniform(37.5, 39.0)), 1), 115, "Có", "Khó thở, mệt nhiều"],
+                    )
+                )
+        rows.sort(key=lambda r: (r[0], r[1]))
+        for n, (at, person, vitals) in enumerate(rows, start=1):
+            yield [f"TD-{n:07d}", person, at.strftime("%d/%m/%Y %H:%M"), *vitals]
+
+    def _vitals(self, tier: int, symptoms: str) -> list:
+        rng = self.rng
+        spo2 = {1: (97, 100), 2: (94, 97), 3: (90, 96)}[tier]
+        breath = {1: (16, 20), 2: (18, 25), 3: (20, 28)}[tier]
+        return [
+            int(rng.integers(*spo2)),
+            int(rng.integers(*breath)),
+            int(rng.integers(70, 101)),
+            round(float(rng.uniform(36.4, 37.6)), 1),
+            int(rng.integers(105, 136)),
+            "Có",
+            symptoms,
+        ]
+
+
+# Households: a sample of each hamlet's (one in HOUSEHOLD_SAMPLE of its estimated households, at least
+# MIN_HOUSEHOLDS) and one household per case, with the case and up to two of its contacts of the same commune as
+# members. The flags' shares are the demo's own draws, not published figures.
+MEMBERS_PER_HOUSEHOLD = 3.5  # the demo's assumption for estimating a hamlet's households from its population
+HOUSEHOLD_SAMPLE, MIN_HOUSEHOLDS = 50, 2
+FLAG_SHARES = {"poor": 0.03, "near_poor": 0.04, "disabled": 0.04, "lost_income": 0.3, "migrant_worker": 0.1}
+DOUBLE_LISTED = 8  # members of a case's household listed again in a household of another commune (a migrant worker)
+RELATIONS = ["Vợ", "Con", "Con", "Cha", "Mẹ", "Cháu", "Anh", "Em", "Khác"]
+
+
+class HouseholdFeed:
+    """One row per member, the head's row carrying hamlet, size, address and flags (the households feed)."""
+
+    def __init__(self, feeds: DemoFeeds):
+        self.f, self.rng = feeds, _own_rng(feeds, 2)
+        self.serial = 0
+
+    def _person(self) -> str:
+        """A member no other feed names: an ID card of province code 998 (none exists), so never a real number."""
+        self.serial += 1
+        year = int(self.rng.integers(1935, 2021))
+        century = (0 if year < 2000 else 2) + int(self.rng.random() < 0.5)
+        return f"998{century}{year % 100:02d}{self.serial:06d}"
+
+    def _hamlet(self, commune: str) -> str:
+        hamlets = self.f.areas.hamlets[commune]
+        weights = np.array([h[1] for h in hamlets], dtype=float)
+        return hamlets[int(self.rng.choice(len(hamlets), p=weights / weights.sum()))][0]
+
+    def _household(self, hid: str, hamlet: str, commune: str, members: list[str], covid: bool) -> list[list]:
+        rng = self.rng
+        left = [rng.random() < 0.03 and k > 0 for k in range(len(members))]
+        size = len(members) - sum(left)
+        shares = dict(FLAG_SHARES)
+        if commune in SEED_COMMUNES:
+            shares["migrant_worker"] = 0.35
+        if covid:
+            shares["lost_income"] = 0.5
+        flags = {flag: rng.random() < share for flag, share in shares.items()}
+        flags["elderly_alone"] = size == 1 and rng.random() < 0.3
+        flags["covid_household"] = covid
+        yes = {True: "Có", False: "Không"}
+        address = f"Số {int(rng.integers(1, 300))}, tổ {int(rng.integers(1, 20))} (địa chỉ mô phỏng / synthetic)"
+        rows = []
+        for k, person in enumerate(members):
+            if k == 0:
+                head = [size, address, *(yes[flags[f]] for f in HOUSEHOLD_FLAGS)]
+                rows.append([hid, person, "Chủ hộ", hamlet, *head])
+            else:
+                relation = "Đã chuyển đi" if left[k] else RELATIONS[int(rng.integers(0, len(RELATIONS)))]
+                rows.append([hid, person, relation, hamlet, "", "", *[""] * len(HOUSEHOLD_FLAGS)])
+        return rows
+
+    def rows(self) -> Iterator[list]:
+        rng, areas = self.rng, self.f.areas
+        double: list[tuple[str, str]] = []  # (commune, person) of case households' members, to list twice
+        for n, c in enumerate(self.f.case_list, start=1):
+            same = [x["person"] for x in c["contacts"] if x["commune"] == c["commune"]][:2]
+            members = [_as_registered(c["person"]), *(_as_registered(p) for p in same)]
+            members += [self._person() for _ in range(int(rng.integers(0, 4)))]
+            if len(members) > 1 and len(double) < DOUBLE_LISTED and rng.random() < 0.01:
+                double.append((c["commune"], members[-1]))
+            yield from self._household(f"HO-F-{n:06d}", self._hamlet(c["commune"]), c["commune"], members, True)
+        scale = self.f.g.opt.scale
+        for commune in areas.communes:
+            others = [person for home, person in double if home != commune]
+            for code, population, _, _ in areas.hamlets[commune]:
+                estimated = population / MEMBERS_PER_HOUSEHOLD / HOUSEHOLD_SAMPLE * scale
+                for k in range(max(MIN_HOUSEHOLDS, round(estimated))):
+                    members = [self._person() for _ in range(1 + int(rng.poisson(2.4)))]
+                    if others and k == 0 and rng.random() < 0.05:
+                        members.append(others.pop())
+                        double = [d for d in double if d[1] != members[-1]]
+                    yield from self._household(f"HO-{code}-{k + 1:04d}", code, commune, members, False)
+
+
+HOUSEHOLD_FLAGS = ["poor", "near_poor", "elderly_alone", "disabled", "lost_income", "migrant_worker", "covid_household"]

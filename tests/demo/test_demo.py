@@ -1,5 +1,7 @@
 """`covidgis demo --no-serve` sets up a database from nothing — boundaries, synthetic feeds, zones for the sample
-period — and a second run reuses all of it."""
+period, care, welfare and hotline records — and a second run reuses all of it."""
+
+import json
 
 from conftest import run_cli
 from sqlalchemy import text
@@ -27,6 +29,16 @@ def counts(engine) -> dict:
                     )
                 ).one()
             ),
+            # Care, welfare, hotline: transfer requests (all, open), ledger entries, hotline requests.
+            "staged": tuple(
+                conn.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM care.transfer_request), "
+                        "(SELECT count(*) FROM care.transfer_request WHERE status = 'open'), "
+                        "(SELECT count(*) FROM welfare.delivery), (SELECT count(*) FROM hotline.request)"
+                    )
+                ).one()
+            ),
         }
 
 
@@ -36,13 +48,35 @@ def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path
     engine = make_engine(empty_db_url)
     first = counts(engine)
     assert first["areas"] == {1: 1, 2: 11, 3: 170, 4: first["areas"][4]} and first["areas"][4] > 170 * 5
-    assert first["batches"] == 7 and first["cases"] > 1000  # the seven synthetic feeds
+    assert first["batches"] == 11 and first["cases"] > 1000  # the eleven synthetic feeds
     assert first["zone_days"] == 123  # 1 Jul – 31 Oct 2021
     assert first["zones"] == 123 * sum(first["areas"].values())
     assert (tmp_path / "demo-feeds" / "SYNTHETIC.txt").exists()
     assert first["published"] == ("vn-4800-2021", 6)  # the demo publishes before serving; the server only reads
     locations, not_public, contacts, runs = first["traced"]
     assert locations >= 1 and not_public >= 1 and contacts >= 1 and runs == 1  # traced once, then by batches
+    # Every stage has something, through the commands a user runs.
+    cli = {"database_url": empty_db_url, "env": env}
+    occupancy = json.loads(run_cli("care", "occupancy", "--json", **cli).stdout)
+    assert sum(t["occupied"] for t in occupancy["tiers"] if t["kind"] == "treatment") > 0
+    open_requests = json.loads(run_cli("care", "transfers", "--open", "--json", **cli).stdout)["requests"]
+    assert [r for r in open_requests if r["status"] == "open" and r["offers"]]  # open, with free beds offered
+    programme = ["--programme", "dongnai-4346-2021-poor-near-poor", "--date", "2021-09-20"]
+    eligible = json.loads(run_cli("welfare", "eligible", *programme, "--commune", "26020", "--json", **cli).stdout)
+    unreached = json.loads(run_cli("welfare", "unreached", *programme, "--commune", "26020", "--json", **cli).stdout)
+    assert eligible["eligible"] > unreached["unreached"] >= 1  # some paid, some not reached yet
+    with engine.connect() as conn:
+        per_hamlet = conn.execute(
+            text(
+                "SELECT count(*) FROM admin.area WHERE level = 4 AND valid_to IS NULL "
+                "AND code NOT IN (SELECT area_code FROM welfare.household WHERE area_code IS NOT NULL)"
+            )
+        ).scalar()
+    assert per_hamlet == 0  # households in every hamlet
+    requests, open_now, deliveries, hotline = first["staged"]
+    assert requests > open_now >= 1 and deliveries > 0 and hotline >= 10
+    notice = (tmp_path / "demo-feeds" / "SYNTHETIC.txt").read_text(encoding="utf-8")
+    assert "households.csv" in notice and "dữ liệu mô phỏng / synthetic" in notice
     proc = run_cli("demo", "--no-serve", database_url=empty_db_url, env=env)
     assert "0 new" in proc.stderr, proc.stderr
     assert counts(engine) == first  # nothing ingested or recomputed twice

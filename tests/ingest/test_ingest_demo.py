@@ -35,7 +35,19 @@ def test_same_seed_same_files(covidgis, demo, tmp_path):
 def test_demo_feeds_ingest(engine, demo):
     _, result = demo
     batches = {b["feed"]: b for b in result["batches"]}
-    assert list(batches) == ["facilities", "venues", "cases", "tests", "vaccinations", "quarantine", "checkins"]
+    assert list(batches) == [
+        "facilities",
+        "rooms",
+        "venues",
+        "cases",
+        "tests",
+        "vaccinations",
+        "quarantine",
+        "checkins",
+        "admissions",
+        "observations",
+        "households",
+    ]
     for feed, b in batches.items():
         assert b["accepted"] > 0, feed
         assert b["rejected"] <= 0.01 * b["rows"] + 2, (feed, b["rejected_by_reason"])
