@@ -540,7 +540,11 @@ ACCEPT_TRANSFER = {
 
 class _CareProcessor(BaseProcessor):
     """A care process: inputs checked, the gis.care function run on the processor's engine; its refusals as 4xx
-    (CareError 400, TransferRefused 409) with the reason, a cancelled statement as 503."""
+    (CareError 400, TransferRefused 409) with the reason, a cancelled statement as 503. A public one (`slotted`)
+    runs in the zone processes' slots, so anonymous callers cannot hold the server's threads; the coordinators'
+    ones do not (a busy server must not turn an acceptance into a 503)."""
+
+    slotted = False
 
     def __init__(self, processor_def: dict, metadata: dict):
         super().__init__(processor_def, metadata)
@@ -563,6 +567,9 @@ class _CareProcessor(BaseProcessor):
         from gis.care.transfers import TransferRefused
 
         data = data if isinstance(data, dict) else {}
+        slots = _slots(self.settings.concurrency) if self.slotted else None
+        if slots is not None and not slots.acquire(blocking=False):
+            raise Unavailable(user_msg="the server is busy with other public requests; retry in a few seconds")
         try:
             return "application/json", self.answer(data)
         except TransferRefused as error:
@@ -576,6 +583,9 @@ class _CareProcessor(BaseProcessor):
                 seconds = self.settings.statement_timeout_seconds
                 raise Unavailable(user_msg=f"the care request took too long (over {seconds:g} s); retry") from error
             raise
+        finally:
+            if slots is not None:
+                slots.release()
 
     def answer(self, data: dict) -> dict:
         raise NotImplementedError
@@ -607,6 +617,8 @@ def _by(data: dict) -> str:
 
 class NearestFreeBedProcessor(_CareProcessor):
     """nearest-free-bed: lon, lat, tier, optional sex and room kind → the nearest facilities with a free bed."""
+
+    slotted = True
 
     def __init__(self, processor_def: dict):
         super().__init__(processor_def, NEAREST_FREE_BED)
