@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gis.care.errors import CareError
+from gis.care.logistics import DEFAULT_DAYS, DEFAULT_LOGISTICS_RULESET, forecast
 from gis.care.occupancy import end_of_day, occupancy
 from gis.care.rules import DEFAULT_CLINICAL_RULESET, listing, load_clinical_rules
 from gis.care.transfers import accept, request_transfer, transfers
@@ -69,6 +70,43 @@ def occupancy_command(
     for finding in result.findings:
         detail = ", ".join(f"{k} {v}" for k, v in finding.items() if k != "finding")
         out.print(f"[yellow]{escape(finding['finding'])}[/]: {escape(detail)}")
+
+
+@app.command("logistics")
+def logistics_command(
+    ctx: typer.Context,
+    date: dt.datetime = typer.Option(
+        ..., "--date", formats=["%Y-%m-%d"], help="People at the end of this local day, held flat after it."
+    ),
+    days: int = typer.Option(DEFAULT_DAYS, "--days", help="Days forecast after --date (1-90)."),
+    facility: str = typer.Option(None, "--facility", help="One facility (its facility_id)."),
+    ruleset: str = typer.Option(DEFAULT_LOGISTICS_RULESET, "--ruleset", help="Capacity rule file id or YAML path."),
+    as_json: bool = JSON,
+) -> None:
+    """Meals, their cost, waste and staff per bed for the next days, against the active contracts and teams."""
+    context: AppContext = ctx.obj
+    timezone = load_feed("admissions", context.ingest.feeds_dir).timezone  # the feed's local days
+    result = forecast(context.engine, date.date(), timezone, days=days, facility=facility, ruleset=ruleset)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    out.print(escape(f"{result.assumption['vi']} — {result.assumption['en']}"))
+    table = Table(title=f"Dự báo hậu cần — logistics forecast {result.first_day:%d/%m/%Y}–{result.last_day:%d/%m/%Y}")
+    columns = ("people", "meals_needed", "meals_contracted", "cost_vnd", "waste_kg", "waste_contracted_kg")
+    for c in ("facility_id", "day", *columns, "headcount", "staff_per_bed"):
+        table.add_column(c)
+    for f in result.facilities:
+        for d in f["forecast"]:
+            table.add_row(
+                _cell(f["facility_id"]), f"{d['day']:%d/%m}", *(_cell(d[c]) for c in columns),
+                _cell(d["headcount"]), _cell(d["staff_per_bed"]),
+            )  # fmt: skip
+    out.print(table)
+    for rule in result.rules.values():
+        out.print(escape(f"{rule['key']} = {rule['value']} ({rule['status']})"))
+    for a in result.alerts:
+        out.print(f"[yellow]{escape(a['alert'])}[/] {escape(a['facility_id'])}: {escape(a['reason_vi'])}")
+        out.print(f"  {escape(a['reason_en'])}")
 
 
 @app.command("rules")

@@ -22,13 +22,14 @@ def test_each_feed_fills_its_table(engine, name):
     feed = load_feed(name, FEEDS)
     columns = {c["name"] for c in inspect(engine).get_columns(feed.table, schema="events")}
     assert set(FeedSql(feed).table_columns) <= columns
-    assert {"batch_id", "person_key"} <= columns or name in ("facilities", "venues", "rooms")  # registries of places
+    registries = ("facilities", "venues", "rooms", "support_teams", "meal_contracts", "waste_contracts")
+    assert {"batch_id", "person_key"} <= columns or name in registries  # registries of places, teams, contracts
 
 
 def test_the_feeds_exist():
     assert feed_names(FEEDS) == [
-        "admissions", "cases", "checkins", "facilities", "households", "observations", "quarantine", "rooms", "tests",
-        "vaccinations", "venues",
+        "admissions", "cases", "checkins", "facilities", "households", "meal_contracts", "observations", "quarantine",
+        "rooms", "support_teams", "tests", "vaccinations", "venues", "waste_contracts",
     ]  # fmt: skip
 
 
