@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from gis.care.capacity import compute_capacity, days_touched
 from gis.care.rules import load_clinical_rules
 from gis.care.transfers import ClassifySummary, classify_batch
 from gis.context import AppContext
@@ -149,6 +150,7 @@ class AfterBatchSummary(Summary):
     proposals: ProposalSummary | None = None
     published: PublishSnapshotSummary | None = None  # the static folder after a trace-only change
     care: ClassifySummary | None = None  # an observations batch classified, its transfer requests opened
+    capacity: RecomputeSummary | None = None  # criterion 3 and zones again after an admissions or rooms batch
 
 
 def care_after_batch(ctx: AppContext, table: str, batch_id: int) -> ClassifySummary | None:
@@ -157,6 +159,16 @@ def care_after_batch(ctx: AppContext, table: str, batch_id: int) -> ClassifySumm
         return None
     timezone = load_feed("observations", ctx.ingest.feeds_dir).timezone
     return classify_batch(ctx.engine, load_clinical_rules(ctx.care.ruleset), batch_id, timezone, ctx.care.province)
+
+
+def capacity_after_batch(ctx: AppContext, table: str, batch_id: int) -> RecomputeSummary | None:
+    """After an admissions or rooms batch: criterion 3 (gis/care/capacity.py) of the days it touched, then their
+    indicators and zones again (treatment_capacity_met reads care.capacity)."""
+    timezone = load_feed("admissions", ctx.ingest.feeds_dir).timezone
+    days = days_touched(ctx.engine, table, batch_id, timezone)
+    for day in days:
+        compute_capacity(ctx.engine, day, timezone)
+    return recompute(ctx, days, ctx.risk.ruleset) if days else None
 
 
 def trace_after_batch(ctx: AppContext, table: str, batch_id: int) -> TraceSummary | None:
@@ -193,9 +205,12 @@ def after_batch(ctx: AppContext, table: str, batch_id: int, recompute: bool = Tr
     proposed = propose_after_batch(ctx, table, batch_id) if traced is not None else None
     recomputed = recompute_after_batch(ctx, table, batch_id) if recompute else None
     cared = care_after_batch(ctx, table, batch_id)
+    capacity = capacity_after_batch(ctx, table, batch_id) if recompute else None
     zones_moved = recomputed is not None and recomputed.zones.snapshot_version is not None  # published already
     published = None if zones_moved else publish_after_trace(ctx, before, traced)
-    return AfterBatchSummary(trace=traced, recompute=recomputed, proposals=proposed, care=cared, published=published)
+    return AfterBatchSummary(
+        trace=traced, recompute=recomputed, proposals=proposed, care=cared, capacity=capacity, published=published
+    )
 
 
 def demo(ctx: AppContext) -> None:

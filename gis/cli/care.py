@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gis.care.capacity import DEFAULT_CAPACITY_RULESET, compute_capacity
 from gis.care.errors import CareError
 from gis.care.logistics import DEFAULT_DAYS, DEFAULT_LOGISTICS_RULESET, forecast
 from gis.care.occupancy import end_of_day, occupancy
@@ -70,6 +71,34 @@ def occupancy_command(
     for finding in result.findings:
         detail = ", ".join(f"{k} {v}" for k, v in finding.items() if k != "finding")
         out.print(f"[yellow]{escape(finding['finding'])}[/]: {escape(detail)}")
+
+
+@app.command("capacity")
+def capacity_command(
+    ctx: typer.Context,
+    date: dt.datetime = typer.Option(..., "--date", formats=["%Y-%m-%d"], help="Beds at the end of this local day."),
+    ruleset: str = typer.Option(DEFAULT_CAPACITY_RULESET, "--ruleset", help="Capacity rule file id or YAML path."),
+    as_json: bool = JSON,
+) -> None:
+    """Criterion 3 (Decision 4800) per province and district, stored in care.capacity: verdict, failing parts."""
+    context: AppContext = ctx.obj
+    timezone = load_feed("admissions", context.ingest.feeds_dir).timezone  # the feed's local days
+    result = compute_capacity(context.engine, date.date(), timezone, ruleset=ruleset)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    table = Table(title=f"Tiêu chí 3 — criterion 3, cuối ngày {result.day:%d/%m/%Y} (end of day)")
+    for c in ("area_code", "admin_level", "met", "failing"):
+        table.add_column(c)
+    for a in result.areas:
+        verdict = "đạt (met)" if a["met"] else "không đạt (not met)"
+        table.add_row(_cell(a["area_code"]), _cell(a["admin_level"]), verdict, _cell(", ".join(a["failing"])))
+    out.print(table)
+    for a in result.areas:
+        for c in a["criteria"]:
+            if c["verdict"] == "not_met":
+                out.print(f"[yellow]{escape(a['area_code'])} {escape(c['id'])}[/]: {escape(c['reason_vi'])}")
+                out.print(f"  {escape(c['reason_en'])}")
 
 
 @app.command("logistics")

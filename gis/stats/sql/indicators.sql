@@ -284,12 +284,16 @@ SELECT %(day)s, u.code, u.level, u.population,
     coalesce(c.known_source_community_cases_14d, 0), cu.f1_in_community,
     cu.tests_7d, cu.positive_tests_7d, cu.vaccinated_18plus_1dose,
     cu.vaccinated_50plus_full, cu.vaccinated_65plus_full, coalesce(c.admissions_7d, 0),
-    b.occupied, b.beds, coalesce(b.beds > 0 AND b.occupied < b.beds * %(max_occupancy)s, false)
+    b.occupied, b.beds,
+    -- criterion 3 computed by care (gis/care/capacity.py) when the serving unit has a row that day; else the
+    -- facilities feed's beds against max_occupancy (deployments without a rooms feed)
+    coalesce(k.met, b.beds > 0 AND b.occupied < b.beds * %(max_occupancy)s, false)
 FROM out_units u
 JOIN cumulative cu ON cu.code = u.code
 JOIN served_by s ON s.code = u.code
 LEFT JOIN case_window c ON c.code = u.code
 LEFT JOIN beds b ON b.code = s.served_by
+LEFT JOIN care.capacity k ON k.day = %(day)s AND k.area_code = s.served_by
 {changed_only};
 
 -- name: unit_count
