@@ -12,8 +12,9 @@ a verdict and a reason in Vietnamese and English:
 - `min_share_of_communes` (district): the commune flags it names are carried by no feed yet, so it is
   `not_assessed`, with that reason.
 
-A district is served by its province's treatment tiers (4800 organises tiers 1–3 province-wide), so a district's
-row carries the province's sub-criteria (scope `province`) beside its own (scope `district`). The result
+A district is served by its province's treatment tiers (`criterion3.district_served_by_province`, our reading, open:
+4800 organises tiers 1–3 province-wide), so a district's row carries the province's sub-criteria (scope
+`province`) beside its own (scope `district`). The result
 (`combination.rule: all`, status open in the file) is met when every assessed sub-criterion is met. Rows are
 written to care.capacity (migration 0023) for the provinces with registered rooms of a treatment facility and every
 district of them; the indicator treatment_capacity_met reads them (gis/stats/sql/indicators.sql).
@@ -59,6 +60,15 @@ class Parameter(_Model):
     note: str = ""
 
 
+class Reading(_Model):
+    """A yes/no reading of ours where the texts are silent (status open, with a note)."""
+
+    value: bool
+    status: str = Field(pattern="^(confirmed|open)$")
+    official: bool = True
+    note: str = ""
+
+
 class Check(_Model):
     kind: str = Field(pattern="^(min_free_staffed_beds_per_tier|min_share_of_communes|flags)$")
     tiers: list[int] = Field(default_factory=list)
@@ -85,6 +95,7 @@ class Combination(_Model):
 
 class Criterion3(_Model):
     combination: Combination
+    district_served_by_province: Reading | None = None  # true: a district's row carries its province's parts
     province: list[SubCriterion]
     district: list[SubCriterion]
 
@@ -208,13 +219,17 @@ def compute_capacity(
             tiers.setdefault(r["area_code"], {})[r["tier"]] = r
         provinces = [r["code"] for r in _rows(conn, SQL["assessed_provinces"])]
         districts = _rows(conn, SQL["districts"], {"provinces": provinces})
+        served_by_province = bool(
+            rules.criterion3.district_served_by_province and rules.criterion3.district_served_by_province.value
+        )
         per_province = {
             p: [_evaluate(s, "province", tiers.get(p, {})) for s in rules.criterion3.province] for p in provinces
         }
         areas = [{"area_code": p, "admin_level": 1, "criteria": per_province[p]} for p in provinces]
         for d in districts:
             own = [_evaluate(s, "district", tiers.get(d["code"], {})) for s in rules.criterion3.district]
-            areas.append({"area_code": d["code"], "admin_level": 2, "criteria": per_province[d["province"]] + own})
+            inherited = per_province[d["province"]] if served_by_province else []
+            areas.append({"area_code": d["code"], "admin_level": 2, "criteria": inherited + own})
         conn.exec_driver_sql(SQL["delete_day"], {"day": day})
         for a in areas:
             a["met"] = _met(a["criteria"])

@@ -14,9 +14,13 @@ from sqlalchemy import text
 from support import put_indicators
 
 from gis.care.capacity import compute_capacity, days_touched
+from gis.context import AppContext
+from gis.jobs import after_batch
+from gis.publish.settings import PublishSettings
 from gis.risk.ruleset import load_ruleset
 from gis.risk.settings import RiskSettings
 from gis.risk.zones import compute_zones
+from gis.settings import Settings
 from gis.stats.indicators import compute_indicators
 from gis.stats.settings import StatsSettings
 
@@ -156,3 +160,20 @@ def test_capacity_cli_json_and_bad_ruleset(engine, seeded, db_url):
     assert "không đạt" in text_out and "treatment_facilities_every_tier" in text_out
     bad = run_cli("care", "capacity", "--date", str(DAY1), "--ruleset", "nope", database_url=db_url, check=False)
     assert bad.returncode == 2 and "unknown capacity rule file" in bad.stderr
+
+
+def test_an_admissions_batch_recomputes_capacity_and_zones(engine, seeded, db_url, tmp_path):
+    """gis/jobs.py after_batch: the discharges free T1's staffed beds; criterion 3 and the zones of DAY1 follow."""
+    assert zone_level(engine, TAN_PHONG) == 3
+    discharged = admit(engine, seeded, [
+        ["C3", "999000000001", "F0", "Ra viện", "T1", "R1", "21/10/2021 20:00", None],
+        ["C4", "999000000002", "F0", "Ra viện", "T1", "R1", "21/10/2021 20:30", None],
+    ], "discharged")  # fmt: skip
+    assert discharged["accepted"] == 2
+    settings = Settings.model_validate({"DATABASE_URL": db_url, "var_dir": tmp_path})
+    with AppContext(settings=settings, publish=PublishSettings(after_change=False)) as ctx:
+        done = after_batch(ctx, "admissions", discharged["batch_id"])
+    assert done.capacity is not None and (done.capacity.first, done.capacity.last) == (DAY1, DAY1)
+    assert row(engine, BIEN_HOA)["met"] is True
+    assert met_indicator(engine, TAN_PHONG) is True
+    assert zone_level(engine, TAN_PHONG) == 1 and zone_level(engine, BIEN_HOA) == 1
