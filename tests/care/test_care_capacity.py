@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from care_support import ADMISSIONS, FACILITIES, ROOMS, ingest, write_csv
@@ -177,3 +178,19 @@ def test_an_admissions_batch_recomputes_capacity_and_zones(engine, seeded, db_ur
     assert row(engine, BIEN_HOA)["met"] is True
     assert met_indicator(engine, TAN_PHONG) is True
     assert zone_level(engine, TAN_PHONG) == 1 and zone_level(engine, BIEN_HOA) == 1
+
+
+def test_a_district_alone_is_not_met_when_none_of_its_own_parts_is_assessed(engine, seeded, tmp_path):
+    shipped = Path(__file__).resolve().parents[2] / "gis" / "care" / "rulesets" / "vn-4800-capacity-2021.yml"
+    own_only = tmp_path / "own-only.yml"
+    own_only.write_text(
+        shipped.read_text(encoding="utf-8").replace(
+            "district_served_by_province:\n    value: true", "district_served_by_province:\n    value: false"
+        ),
+        encoding="utf-8",
+    )
+    summary = compute_capacity(engine, DAY1, TZ, ruleset=str(own_only))
+    district = next(a for a in summary.areas if a["area_code"] == BIEN_HOA)
+    assert {c["scope"] for c in district["criteria"]} == {"district"}
+    assert district["met"] is False and district["failing"] == []  # nothing assessed: never met by default
+    assert next(a for a in summary.areas if a["admin_level"] == 1)["met"] is True
