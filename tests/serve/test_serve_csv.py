@@ -22,7 +22,9 @@ from serve_support import (  # noqa: F401
     SMALL_HAMLET,
     TRACE_DAY,
     bearer,
+    fill_care_rooms,
     fill_trace,
+    fill_welfare,
     filled,
     withdraw_trace_case,
 )
@@ -101,6 +103,8 @@ def base(filled, db_url, tmp_path_factory):  # noqa: F811
     fill_trace(filled)  # locations of interest (published and withdrawn), exposure venues and contacts
     withdraw_trace_case(filled)
     add_proposal(filled)
+    fill_welfare(filled)  # welfare-coverage rows
+    fill_care_rooms(filled)  # beds rows
     with running_server(db_url, tmp_path_factory.mktemp("serve-var")) as url:
         yield url
 

@@ -2,7 +2,6 @@
 processes) carries no person key, raw ID or phone number, case point, or unsuppressed small count; the locations of
 interest no case id and no venue that is not published (non-public kind, too few visitors, withdrawn)."""
 
-import datetime as dt
 import json
 import re
 
@@ -19,6 +18,7 @@ from serve_support import (
     TRACE_PUBLISHED,
     TRACE_VENUES,
     fill_trace,
+    fill_welfare,
     filled,  # noqa: F401  (a fixture)
     get_json,
     served,  # noqa: F401  (a fixture)
@@ -87,46 +87,6 @@ def secrets_in_db(filled):
         "case ids": list(TRACE_CASES.values()),
         "venues not published": hidden + [TRACE_VENUES[v][0] for v in hidden],
     }
-
-
-def fill_welfare(engine) -> list[str]:
-    """Households in two hamlets of Tân Phong — 12 eligible with 7 reached, and 2 eligible with 1 reached (small
-    counts) — their coverage counted for the public layer; returns what must not be published (household ids,
-    person keys, addresses)."""
-    from gis.welfare.coverage import refresh_coverage
-    from gis.welfare.ledger import Delivery, record_delivery
-    from gis.welfare.programmes import load_programme
-    from gis.welfare.settings import WelfareSettings
-
-    poor = load_programme("dongnai-4346-2021-poor-near-poor")
-    secrets: list[str] = []
-    with engine.begin() as conn:
-        for hamlet, n in (("25996-02", 12), (SMALL_HAMLET, 2)):
-            for i in range(n):
-                household, person, address = f"HHW{hamlet}{i:02d}", f"pkw{hamlet}{i:02d}", f"Số {i} Hẻm Riêng {hamlet}"
-                conn.execute(
-                    text(
-                        "INSERT INTO events.households (household_id, person_key, role, size, address, poor, area_code,"
-                        " commune_code, batch_id, row_hash) VALUES (:h, :p, 'head', 1, :a, true, :c, :t, 1, 'w')"
-                    ),
-                    {"h": household, "p": person, "a": address, "c": hamlet, "t": TAN_PHONG},
-                )
-                secrets += [household, person, address]
-    settings = WelfareSettings()
-    for hamlet, n in (("25996-02", 7), (SMALL_HAMLET, 1)):
-        for i in range(n):
-            at = dt.datetime(2021, 8, 5, 10, tzinfo=dt.timezone(dt.timedelta(hours=7)))
-            record_delivery(
-                engine, poor, Delivery(f"W{hamlet}{i}", poor.id, f"HHW{hamlet}{i:02d}", at, "cb", amount_vnd=1_500_000),
-                settings,
-            )  # fmt: skip
-    refresh_coverage(engine, dt.date(2021, 8, 20), settings.unreached_days, [poor])
-    with engine.connect() as conn:
-        small = conn.execute(
-            text("SELECT eligible, reached FROM welfare.coverage WHERE area_code = :c"), {"c": SMALL_HAMLET}
-        ).one()
-    assert tuple(small) == (2, 1), "the small hamlet's coverage holds counts below the threshold"
-    return secrets
 
 
 def case_point_patterns() -> list[re.Pattern]:
