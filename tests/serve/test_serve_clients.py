@@ -7,7 +7,18 @@ import subprocess
 import pytest
 import requests
 from owslib.ogcapi.features import Features
-from serve_support import DAYS, PUBLIC, TAN_PHONG, fill_trace, filled, get_json, served, withdraw_trace_case  # noqa: F401
+from serve_support import (  # noqa: F401
+    DAYS,
+    PUBLIC,
+    TAN_PHONG,
+    fill_care_rooms,
+    fill_trace,
+    fill_welfare,
+    filled,
+    get_json,
+    served,
+    withdraw_trace_case,
+)
 from sqlalchemy import text
 
 VIEWS = {
@@ -18,6 +29,8 @@ VIEWS = {
     "data-quality": "pub.data_quality",
     "locations-of-interest": "pub.locations_of_interest",
     "locations-of-interest-withdrawn": "pub.locations_of_interest_withdrawn",
+    "welfare-coverage": "pub.welfare_coverage",
+    "treatment-capacity": "pub.treatment_capacity",
 }
 
 
@@ -25,7 +38,10 @@ VIEWS = {
 def counts(filled):
     fill_trace(filled)  # published and withdrawn locations of interest
     withdraw_trace_case(filled)
+    fill_welfare(filled)  # welfare-coverage rows
+    fill_care_rooms(filled)  # treatment-capacity's staffed beds
     with filled.connect() as conn:
+        assert set(VIEWS) == set(PUBLIC), "every public collection is counted here"
         return {cid: conn.execute(text(f"SELECT count(*) FROM {view}")).scalar_one() for cid, view in VIEWS.items()}
 
 
