@@ -10,10 +10,14 @@ comes when a venues batch brings the venue (`trace_venue_batch`).
 
 After a check-ins batch (trigger "batch" with its id) under checkin_within, a case already traced with the window its
 case row gives now, none of whose own check-ins is in the batch (from its window's start to the end plus the longest
-dwell), in a batch that corrected no earlier row, is traced incrementally: its rows are kept and only the batch's
-check-ins near its stored visits are added as exposures (an exposure depends on the F0's visit and the contact's
-check-in only), and only its (venue, day) pairs a batch check-in can reach are recomputed. Anything else is traced in
-full. A rule set edited under the same id needs a full run (`covidgis trace run`), as before.
+dwell), in a batch that corrected no earlier row, is traced incrementally: its rows are kept, and only its (venue,
+day) pairs a batch check-in can reach are recomputed. Anything else is traced in full. A rule set edited under the
+same id needs a full run (`covidgis trace run`), as before.
+
+Exposures are not stored one row per contact check-in (migration 0022): a run stores each visit's contact range
+(the instants a contact's check-in at the venue can have) and the view trace.exposure derives the contacts from it
+and events.checkins on read (checkins_venue_time_idx per visit), so the batch's check-ins near a kept visit are its
+exposures as soon as they land. The summary's contacts are counted from that join (trace.exposure_pair).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ log = logging.getLogger(__name__)
 
 SQL = load(Path(__file__).parent / "sql" / "trace.sql")
 Trigger = Literal["cli", "batch"]
-ANALYZE_AFTER_ROWS = 50_000  # exposures deleted or inserted by a run, from which it analyses the trace tables
+ANALYZE_AFTER_ROWS = 1_000  # visits deleted or inserted by a run, from which it analyses the trace tables
 
 
 @dataclass
@@ -145,25 +149,22 @@ def trace_in(
             conn.exec_driver_sql(SQL[name], p)
         conn.exec_driver_sql(SQL["analyze_incr"])
     conn.exec_driver_sql(SQL["old_pairs"], p)
-    for name in ("create_new_exposures", "delete_visits", "delete_windows", "insert_windows"):
+    changed = sum(conn.exec_driver_sql(SQL[name], p).rowcount for name in ("delete_kept", "delete_visits"))
+    for name in ("delete_windows", "insert_windows"):
         conn.exec_driver_sql(SQL[name], p)
     wlo, whi = conn.exec_driver_sql(SQL["window_bounds"], p).one()
     if wlo is not None:
         for name in ("f0_checkins", "index_f0_checkins", "analyze_f0_checkins", "insert_visits", "analyze_visits"):
             conn.exec_driver_sql(SQL[name], {**p, "wlo": wlo, "whi": whi})
-        conn.exec_driver_sql(SQL["store_visits"])
-        lo, hi = conn.exec_driver_sql(SQL["visit_bounds"], p).one()
-    if wlo is not None and lo is not None:
-        conn.exec_driver_sql(SQL["insert_exposures_" + rules.covisit], {**p, "lo": lo, "hi": hi})
-    conn.exec_driver_sql(SQL["analyze_new_exposures"])
-    changed = sum(conn.exec_driver_sql(SQL[name], p).rowcount for name in ("delete_exposures", "store_exposures"))
+        changed += conn.exec_driver_sql(SQL["store_visits"], p).rowcount
     if changed >= ANALYZE_AFTER_ROWS:
         conn.exec_driver_sql(SQL["analyze_stored"])
     conn.exec_driver_sql(SQL["new_pairs"], p)
     if incremental:
-        for name in ("incremental_exposures", "incremental_pairs", "incremental_join"):
+        for name in ("incremental_pairs", "incremental_join"):
             conn.exec_driver_sql(SQL[name], p)
-    n_cases, visits, venues, contacts = conn.exec_driver_sql(SQL["counts"], p).one()
+    n_cases, visits, venues = conn.exec_driver_sql(SQL["counts"], p).one()
+    contacts = conn.exec_driver_sql(SQL["contacts_" + rules.covisit], p).scalar_one()
     locations = _locations(conn, p)
     summary = TraceSummary(rules.id, n_cases, visits, venues, contacts, locations, 0.0, skipped_retained=skipped)
     summary.run_id = _record_run(conn, p, summary, trigger, batch_id, started_at)

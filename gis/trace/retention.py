@@ -4,7 +4,8 @@ The privacy promise (README, "Tracing"): who checked in where is kept `COVIDGIS_
 21, as the NHS COVID-19 app kept venue check-ins), counted back from today in the trace time zone; a partition whose
 local day is more than that many days before today is dropped whole, never today's or a later one. What tracing
 derived stays: windows, visits, exposures (they keep the check-in ids, with no foreign key to the check-ins),
-contacts, locations of interest and proposals.
+contacts, locations of interest and proposals. Exposures are derived on read from the visits and the check-ins
+(migration 0022), so those of a partition's check-ins are stored in trace.exposure_kept before it is dropped.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def drop_old_checkins(
     started = time.perf_counter()
     oldest = min(cutoff(today, settings.retention_days), today)
     summary = RetentionSummary(today, settings.retention_days, oldest, dry_run)
+    kept_exposures = 0
     with engine.begin() as conn:
         conn.exec_driver_sql(SQL["lock"])
         for part in conn.exec_driver_sql(SQL["partitions"], {"tz": settings.timezone}).mappings().all():
@@ -73,17 +75,20 @@ def drop_old_checkins(
             summary.dropped_days.append(part["day"])
             summary.dropped_rows_estimate += max(part["estimated_rows"], 0)
             if not dry_run:
+                bounds = {"lower": part["lower"], "upper": part["upper"]}
+                kept_exposures += conn.exec_driver_sql(SQL["keep_exposures"], bounds).rowcount
                 statement = compose(
                     conn, "DROP TABLE {partition}", partition=sql.Identifier(part["schema"], part["name"])
                 )
                 conn.exec_driver_sql(statement)
     summary.seconds = round(time.perf_counter() - started, 3)
     log.info(
-        "check-in retention (%d days, oldest kept %s): %s %d partitions, %d kept",
+        "check-in retention (%d days, oldest kept %s): %s %d partitions, %d kept; %d exposures stored",
         settings.retention_days,
         oldest,
         "would drop" if dry_run else "dropped",
         len(summary.dropped),
         summary.kept,
+        kept_exposures,
     )
     return summary

@@ -1,4 +1,4 @@
-"""Migration 0007: the trace schema, its contact view, and who may read it."""
+"""Migrations 0007 and 0022: the trace schema, its exposure and contact views, and who may read it."""
 
 from sqlalchemy import create_engine, text
 
@@ -11,7 +11,17 @@ def test_trace_tables_and_grants(empty_db_url):
                 text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'trace'")
             ).scalars()
         )
-        assert tables >= {"case_window", "visit", "exposure", "notification", "location", "run", "contact"}
+        assert tables >= {
+            "case_window",
+            "visit",
+            "exposure",
+            "exposure_pair",
+            "exposure_kept",
+            "notification",
+            "location",
+            "run",
+        }
+        assert "contact" in tables
         restricted = conn.execute(
             text("SELECT has_table_privilege('covidgis_restricted', 'trace.location', 'SELECT')")
         ).scalar_one()

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 EMPTY = (
     "TRUNCATE events.cases, events.venues, events.checkins, events.quarantine_stays, trace.case_window, trace.visit, "
-    "trace.exposure, trace.location, trace.run, trace.notification"
+    "trace.exposure_kept, trace.location, trace.run, trace.notification"
 )
 
 
