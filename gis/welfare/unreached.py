@@ -73,6 +73,7 @@ def unreached(
         "days": days,
         "programme": programme.id,
         "period_start": period_start,
+        "period_from": programme.period.from_,
         "commune_code": commune_code,
         "to_confirm": to_confirm,
     }

@@ -93,19 +93,25 @@ AND NOT EXISTS (SELECT 1 FROM welfare.delivery r WHERE r.reverses = x.distributi
 (x.day > %(day)s::date - %(days)s OR x.period_start = %(period_start)s)
 
 -- name: unreached
--- The eligible households of a programme not reached on a day, in one set-based statement: no counted delivery
--- that reaches them. Order: the hamlet's zone level on the day (highest first, none last), then the programme's
--- hints met, then the vulnerability flags held ({vulnerability}), then the household. %(to_confirm)s: also those
--- an officer confirms.
-WITH decided AS ({decided})
+-- The eligible households of a programme not reached on a day, in one set-based statement: the counted deliveries
+-- of the programme's period grouped per household in one pass (the last one's day; whether one reaches), joined to
+-- every household's verdict; kept: eligible and none reaches. Order: the hamlet's zone level on the day (highest
+-- first, none last), then the programme's hints met, then the vulnerability flags held ({vulnerability}), then the
+-- household. %(to_confirm)s: also those an officer confirms.
+WITH decided AS ({decided}),
+given AS (
+    SELECT x.household_id, max(x.day) AS last_day, bool_or({reaches}) AS reaches
+    FROM welfare.delivery x
+    WHERE {counted} AND x.day >= %(period_from)s
+    GROUP BY x.household_id
+)
 SELECT d.household_id, d.area_code, d.commune_code, d.size, d.members, d.zone_level, d.verdict,
        ({hints}) AS hints_met, ({vulnerability}) AS vulnerability,
        d.poor, d.near_poor, d.elderly_alone, d.disabled, d.lost_income, d.migrant_worker, d.covid_household,
-       (SELECT max(x.day) FROM welfare.delivery x
-        WHERE x.household_id = d.household_id AND {counted}) AS last_delivery_day
+       g.last_day AS last_delivery_day
 FROM decided d
-WHERE (d.verdict OR (%(to_confirm)s AND d.verdict IS NULL))
-  AND NOT EXISTS (SELECT 1 FROM welfare.delivery x WHERE x.household_id = d.household_id AND {counted} AND {reaches})
+LEFT JOIN given g ON g.household_id = d.household_id
+WHERE (d.verdict OR (%(to_confirm)s AND d.verdict IS NULL)) AND g.reaches IS NOT TRUE
 ORDER BY d.zone_level DESC NULLS LAST, hints_met DESC, vulnerability DESC, d.household_id
 
 -- name: coverage_clear
