@@ -265,6 +265,10 @@ def demo(ctx: AppContext) -> None:
         ).scalar_one()
     publish(engine, ruleset.id, ctx.serve.suppress_below)  # first, so the recompute's snapshot is published
     if have < len(days):
+        timezone = load_feed("admissions", ctx.ingest.feeds_dir).timezone
+        log.info("criterion 3 (treatment capacity) for %s … %s", days[0], days[-1])
+        for day in days:  # before the zones, which read it (treatment_capacity_met)
+            compute_capacity(engine, day, timezone)
         log.info("computing indicators and zones for %s … %s", days[0], days[-1])
         computed = recompute(ctx, days, ctx.risk.ruleset)
         log.info(

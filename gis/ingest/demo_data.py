@@ -46,8 +46,13 @@ FILES = {
     "admissions": "admissions.csv",
     "observations": "observations.csv",
     "households": "households.csv",
+    "support_teams": "support_teams.csv",
+    "meal_contracts": "meal_contracts.csv",
+    "waste_contracts": "waste_contracts.csv",
 }
-OWN_GENERATOR = {"rooms", "admissions", "observations", "households"}  # drawn apart from the seven first feeds
+# Drawn apart from the seven first feeds, each from a generator of its own.
+OWN_GENERATOR = {"rooms", "admissions", "observations", "households", "support_teams", "meal_contracts",
+                 "waste_contracts"}  # fmt: skip
 HEADERS = {
     "facilities": [
         "Mã cơ sở",
@@ -116,6 +121,17 @@ HEADERS = {
         "Vĩ độ",
     ],
     "rooms": ["Mã cơ sở", "Mã phòng", "Loại phòng", "Giới tính", "Số giường", "Giường có nhân lực"],
+    "support_teams": ["Mã đội", "Mã cơ sở", "Vai trò", "Số người", "Từ ngày", "Đến ngày"],
+    "meal_contracts": [
+        "Số hợp đồng",
+        "Mã cơ sở",
+        "Nhà cung cấp",
+        "Số suất ăn/ngày",
+        "Đơn giá (đồng/suất)",
+        "Từ ngày",
+        "Đến ngày",
+    ],  # fmt: skip
+    "waste_contracts": ["Số hợp đồng", "Mã cơ sở", "Đơn vị thu gom", "Khối lượng (kg/ngày)", "Từ ngày", "Đến ngày"],
     "admissions": ["Mã sự kiện", "Số CCCD/SĐT", "Đối tượng", "Sự kiện", "Mã cơ sở", "Mã phòng", "Thời gian", "Lý do"],
     "observations": [
         "Mã lần đo",
@@ -195,7 +211,9 @@ def notice(ramp: list[RampPoint]) -> str:
         f"adults did in 2021 ({matched}; sources in gis/ingest/demo_ramp.yml). The coverage itself is matched only "
         "in An Bình (Biên Hòa), where the feed carries the real number of doses; elsewhere it carries a small share.\n"
         "Care: rooms of the synthetic treatment and quarantine facilities; admissions of the synthetic cases "
-        "(admitted, moved, discharged, died) and their observations, a few with a low SpO2 (transfer requests). "
+        "(admitted, moved, discharged, died) and their observations, a few with a low SpO2 (transfer requests); "
+        "support teams, meal and waste contracts sized on a share of each facility's beds, a few ending on 15 Oct "
+        "2021 (logistics alerts). "
         "Welfare: a sample of households per hamlet, the cases and some of their contacts among the members; flags "
         "drawn at the demo's own rates, not published figures. `covidgis demo` also records a few deliveries in the "
         'welfare ledger and a few 1022 hotline requests, each marked "dữ liệu mô phỏng / synthetic".\n'

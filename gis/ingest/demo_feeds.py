@@ -506,6 +506,19 @@ class DemoFeeds:
     def households(self) -> Iterator[list]:
         yield from HouseholdFeed(self).rows()
 
+    def support_teams(self) -> Iterator[list]:
+        yield from self._logistics.team_rows
+
+    def meal_contracts(self) -> Iterator[list]:
+        yield from self._logistics.meal_rows
+
+    def waste_contracts(self) -> Iterator[list]:
+        yield from self._logistics.waste_rows
+
+    @cached_property
+    def _logistics(self) -> LogisticsFeeds:
+        return LogisticsFeeds(self)
+
     @cached_property
     def _care(self) -> CareFeeds:
         return CareFeeds(self)
@@ -834,3 +847,42 @@ class HouseholdFeed:
 
 
 HOUSEHOLD_FLAGS = ["poor", "near_poor", "elderly_alone", "disabled", "lost_income", "migrant_worker", "covid_household"]
+
+
+# Logistics of the synthetic facilities (issue 13 item 7), drawn at the demo's own rates (not published figures):
+# meal and waste contracts sized on a share of a facility's beds (so the fuller facilities outgrow theirs: alerts),
+# a few contracts ending before the period does (a facility without a contract: alerts), and support teams per role.
+CONTRACT_SHARE = (0.4, 1.1)  # contracted meals (3 a bed) or waste (2.46 kg a bed) as a share of the beds' need
+ENDED_EARLY = 0.1  # contracts that end on 15 Oct 2021, before the period's end
+SUPPLIERS = ["Công ty TNHH Suất ăn Đồng Nai", "HTX Dịch vụ Tân Phong", "Bếp ăn Hội Chữ thập đỏ"]
+HANDLERS = ["Công ty Dịch vụ Môi trường Đô thị Biên Hòa", "Công ty TNHH Xử lý chất thải Sonadezi"]
+ROLES = [("Y tế", 0.2), ("An ninh", 0.05), ("Hậu cần", 0.08), ("Tình nguyện viên", 0.1)]  # headcount per bed
+
+
+class LogisticsFeeds:
+    """Support teams, meal and waste contracts of every synthetic treatment and quarantine facility."""
+
+    def __init__(self, feeds: DemoFeeds):
+        rng = _own_rng(feeds, 3)
+        start, end = feeds.g.days[0], feeds.g.days[-1]
+        ended = dt.date(2021, 10, 15)
+        self.team_rows: list[list] = []
+        self.meal_rows: list[list] = []
+        self.waste_rows: list[list] = []
+        for f in feeds._facilities:
+            beds = int(f["beds"] or 0) + 3 * int(f["rooms"] or 0)  # a quarantine room holds 2–4 F1
+            if not beds:
+                continue
+            to_on = f"{ended:%d/%m/%Y}" if rng.random() < ENDED_EARLY else ""
+            meals = max(3, round(3 * beds * float(rng.uniform(*CONTRACT_SHARE))))
+            supplier = SUPPLIERS[int(rng.integers(0, len(SUPPLIERS)))]
+            self.meal_rows.append([f"HD-SA-{f['id']}", f["id"], supplier, meals, 80000, f"{start:%d/%m/%Y}", to_on])
+            kg = round(2.46 * beds * float(rng.uniform(*CONTRACT_SHARE)), 1)
+            handler = HANDLERS[int(rng.integers(0, len(HANDLERS)))]
+            self.waste_rows.append([f"HD-CT-{f['id']}", f["id"], handler, kg, f"{start:%d/%m/%Y}", to_on])
+            for k, (role, per_bed) in enumerate(ROLES, start=1):
+                headcount = int(rng.poisson(per_bed * beds))
+                if headcount:
+                    self.team_rows.append(
+                        [f"DOI-{f['id']}-{k}", f["id"], role, headcount, f"{start:%d/%m/%Y}", f"{end:%d/%m/%Y}"]
+                    )

@@ -29,6 +29,12 @@ def counts(engine) -> dict:
                     )
                 ).one()
             ),
+            # Criterion 3 computed for every day (district and province rows), and how many of them fail it.
+            "capacity": tuple(
+                conn.execute(
+                    text("SELECT count(DISTINCT day), count(*), count(*) FILTER (WHERE NOT met) FROM care.capacity")
+                ).one()
+            ),
             # Care, welfare, hotline: transfer requests (all, open), ledger entries, hotline requests.
             "staged": tuple(
                 conn.execute(
@@ -48,7 +54,7 @@ def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path
     engine = make_engine(empty_db_url)
     first = counts(engine)
     assert first["areas"] == {1: 1, 2: 11, 3: 170, 4: first["areas"][4]} and first["areas"][4] > 170 * 5
-    assert first["batches"] == 11 and first["cases"] > 1000  # the eleven synthetic feeds
+    assert first["batches"] == 14 and first["cases"] > 1000  # the fourteen synthetic feeds
     assert first["zone_days"] == 123  # 1 Jul – 31 Oct 2021
     assert first["zones"] == 123 * sum(first["areas"].values())
     assert (tmp_path / "demo-feeds" / "SYNTHETIC.txt").exists()
@@ -59,6 +65,11 @@ def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path
     cli = {"database_url": empty_db_url, "env": env}
     occupancy = json.loads(run_cli("care", "occupancy", "--json", **cli).stdout)
     assert sum(t["occupied"] for t in occupancy["tiers"] if t["kind"] == "treatment") > 0
+    capacity_days, capacity_rows, _ = first["capacity"]
+    assert capacity_days == 123 and capacity_rows == 123 * (1 + 11)  # the province and its 11 districts, each day
+    logistics = json.loads(run_cli("care", "logistics", "--date", "2021-10-31", "--json", **cli).stdout)
+    assert logistics["facilities"] and logistics["alerts"]  # contracts sized below some facilities' need, or ended
+    assert {a["alert"] for a in logistics["alerts"]} & {"no_meal_contract", "meals_over_contract"}
     open_requests = json.loads(run_cli("care", "transfers", "--open", "--json", **cli).stdout)["requests"]
     assert [r for r in open_requests if r["status"] == "open" and r["offers"]]  # open, with free beds offered
     programme = ["--programme", "dongnai-4346-2021-poor-near-poor", "--date", "2021-09-20"]
