@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gis.care.api import care_routes
 from gis.context import AppContext
 from gis.db.replica import LagWatch, replay_position
 from gis.hotline.open311 import hotline_routes
@@ -155,6 +156,7 @@ def create_app(ctx: AppContext) -> Starlette:
         Route("/health", health),
         *zone_tile_routes(audiences, serving_engine(public_url(settings, serve), serve, "covidgis-tiles"), config),
         *welfare_routes(ctx),
+        *care_routes(ctx),
         *hotline_routes(ctx),
         *map_routes(
             serving_engine(public_url(settings, serve), serve, "covidgis-map"), maps, version, ctx.travel.ruleset
