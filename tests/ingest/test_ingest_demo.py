@@ -47,6 +47,9 @@ def test_demo_feeds_ingest(engine, demo):
         "admissions",
         "observations",
         "households",
+        "support_teams",
+        "meal_contracts",
+        "waste_contracts",
     ]
     for feed, b in batches.items():
         assert b["accepted"] > 0, feed
