@@ -1,6 +1,7 @@
 """Styles with the official colours, and `covidgis export gpkg` with the styles embedded for QGIS."""
 
 import json
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 
@@ -8,6 +9,7 @@ import pyogrio
 import yaml
 from conftest import ROOT, run_cli
 from serve_support import PUBLIC, filled  # noqa: F401
+from sqlalchemy import text
 
 LAYERS = ROOT / "layers"
 
@@ -49,3 +51,37 @@ def test_export_gpkg_with_embedded_styles(filled, db_url, tmp_path):
         styles = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles WHERE useAsDefault").fetchall())
     assert set(styles) == {"areas", "zones", "facilities-public", "data-quality"}
     assert 'attr="colour"' in styles["zones"]
+
+
+def _schema(data: dict) -> str:
+    return data["search_path"][0]
+
+
+def test_every_style_names_only_fields_of_its_collection(engine):
+    """Each layers/<collection>.qml (public or restricted) draws and labels fields its collection's view has: a
+    renamed column would leave QGIS drawing nothing without an error."""
+    config = yaml.safe_load((ROOT / "pygeoapi-config.yml").read_text(encoding="utf-8"))["resources"]
+    styled = sorted(p.stem for p in LAYERS.glob("*.qml"))
+    assert {"beds", "treatment-capacity", "welfare-coverage"} <= set(styled)
+    for name in styled:
+        provider = next(p for p in config[name]["providers"] if p["type"] == "feature")
+        with engine.connect() as conn:
+            columns = set(
+                conn.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = :t"
+                    ),
+                    {"s": _schema(provider["data"]), "t": provider["table"]},
+                ).scalars()
+            )
+        assert columns, name
+        root = ET.parse(LAYERS / f"{name}.qml").getroot()
+        renderer = root.find("renderer-v2")
+        named = {a.get("field") for a in root.iter("alias")}
+        attr = renderer.get("attr") if renderer is not None else None
+        if attr:
+            named |= set(re.findall(r'"([^"]+)"', attr)) if '"' in attr else {attr}
+        for option in root.iter("Option"):
+            if option.get("name") == "expression" and option.get("value"):
+                named |= set(re.findall(r'"([^"]+)"', option.get("value")))
+        assert named and named <= columns, (name, named - columns)
