@@ -180,10 +180,10 @@
       row.dataset.status = text(r.status);
       cell(row, r.request_id);
       cell(row, r.person_key, 'care-key');
-      cell(row, facilityName(r.from_facility, r.from_name));
+      cell(row, facilityName(r.from_facility, r.from_name), 'care-name');
       cell(row, r.required_tier);
       cell(row, r.reason, 'care-reason');
-      cell(row, when(r.requested_at));
+      cell(row, when(r.requested_at), 'care-when');
       cell(row, number(r.waiting_minutes), 'care-number');
       var offers = cell(row, undefined, 'care-offers');
       if (r.status === 'accepted') {
