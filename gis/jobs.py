@@ -9,8 +9,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from gis.care.capacity import compute_capacity, days_touched
+from gis.care.f1rules import load_f1_rules
+from gis.care.quarantine import F1OrdersSummary, refresh_orders
 from gis.care.rules import load_clinical_rules
 from gis.care.transfers import ClassifySummary, classify_batch
 from gis.context import AppContext
@@ -33,6 +36,10 @@ from gis.travel.measures import travel_measures_document
 
 log = logging.getLogger(__name__)
 TRACED_TABLES = ("cases", "checkins", "venues")  # the batches after which cases are traced again
+# The batches after which the F1 orders are derived again: their sources (stays; contacts, traced after cases and
+# check-ins), what sets their rule (vaccinations, cases) and their follow-up (tests, cases; admissions: where a
+# person turned F0 is, for the transfer).
+F1_ORDER_TABLES = ("quarantine_stays", "tests", "cases", "vaccinations", "checkins", "admissions")
 
 
 @dataclass
@@ -151,6 +158,7 @@ class AfterBatchSummary(Summary):
     published: PublishSnapshotSummary | None = None  # the static folder after a trace-only change
     care: ClassifySummary | None = None  # an observations batch classified, its transfer requests opened
     capacity: RecomputeSummary | None = None  # criterion 3 and zones again after an admissions or rooms batch
+    f1_orders: F1OrdersSummary | None = None  # the F1 quarantine orders re-derived (F1_ORDER_TABLES)
 
 
 def care_after_batch(ctx: AppContext, table: str, batch_id: int) -> ClassifySummary | None:
@@ -159,6 +167,27 @@ def care_after_batch(ctx: AppContext, table: str, batch_id: int) -> ClassifySumm
         return None
     timezone = load_feed("observations", ctx.ingest.feeds_dir).timezone
     return classify_batch(ctx.engine, load_clinical_rules(ctx.care.ruleset), batch_id, timezone, ctx.care.province)
+
+
+def f1_orders_after_batch(ctx: AppContext, table: str, batch_id: int) -> F1OrdersSummary | None:
+    """After a batch of F1_ORDER_TABLES (after its trace), the F1 orders re-derived and followed up on the local
+    today (gis/care/quarantine.py), with the transfers of F1 turned F0 in quarantine."""
+    if table not in F1_ORDER_TABLES:
+        return None
+    timezone = load_feed("quarantine", ctx.ingest.feeds_dir).timezone
+    today = dt.datetime.now(ZoneInfo(timezone)).date()
+    summary = refresh_orders(ctx.engine, ctx.care, load_f1_rules(ctx.care.f1_ruleset), today, timezone)
+    log.info(
+        "batch %s: %d F1 orders (%d active, %d overdue, %d lost, %d turned F0), %d transfers requested",
+        batch_id,
+        summary.orders,
+        summary.active,
+        summary.overdue,
+        summary.lost,
+        summary.became_f0,
+        summary.transfers_requested,
+    )
+    return summary
 
 
 def capacity_after_batch(ctx: AppContext, table: str, batch_id: int) -> RecomputeSummary | None:
@@ -206,10 +235,17 @@ def after_batch(ctx: AppContext, table: str, batch_id: int, recompute: bool = Tr
     recomputed = recompute_after_batch(ctx, table, batch_id) if recompute else None
     cared = care_after_batch(ctx, table, batch_id)
     capacity = capacity_after_batch(ctx, table, batch_id) if recompute else None
+    f1_orders = f1_orders_after_batch(ctx, table, batch_id)
     zones_moved = recomputed is not None and recomputed.zones.snapshot_version is not None  # published already
     published = None if zones_moved else publish_after_trace(ctx, before, traced)
     return AfterBatchSummary(
-        trace=traced, recompute=recomputed, proposals=proposed, care=cared, capacity=capacity, published=published
+        trace=traced,
+        recompute=recomputed,
+        proposals=proposed,
+        care=cared,
+        capacity=capacity,
+        published=published,
+        f1_orders=f1_orders,
     )
 
 

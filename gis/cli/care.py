@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -12,8 +13,10 @@ from rich.table import Table
 
 from gis.care.capacity import DEFAULT_CAPACITY_RULESET, compute_capacity
 from gis.care.errors import CareError
+from gis.care.f1rules import load_f1_rules
 from gis.care.logistics import DEFAULT_DAYS, DEFAULT_LOGISTICS_RULESET, forecast
 from gis.care.occupancy import end_of_day, occupancy
+from gis.care.quarantine import refresh_orders
 from gis.care.rules import DEFAULT_CLINICAL_RULESET, listing, load_clinical_rules
 from gis.care.transfers import accept, request_transfer, transfers
 from gis.context import AppContext
@@ -136,6 +139,47 @@ def logistics_command(
     for a in result.alerts:
         out.print(f"[yellow]{escape(a['alert'])}[/] {escape(a['facility_id'])}: {escape(a['reason_vi'])}")
         out.print(f"  {escape(a['reason_en'])}")
+
+
+@app.command("f1-orders")
+def f1_orders_command(
+    ctx: typer.Context,
+    day: dt.datetime = typer.Option(
+        None, "--day", formats=["%Y-%m-%d"], help="Follow-up status on this local day (default: today)."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """F1 quarantine orders re-derived from stays and contacts: end by the dated rule, follow-up, turned F0."""
+    context: AppContext = ctx.obj
+    timezone = load_feed("quarantine", context.ingest.feeds_dir).timezone  # the feed's local days
+    on = day.date() if day is not None else dt.datetime.now(ZoneInfo(timezone)).date()
+    result = refresh_orders(context.engine, context.care, load_f1_rules(context.care.f1_ruleset), on, timezone)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    table = Table(
+        title=f"Lệnh cách ly F1 — F1 quarantine orders, ngày {result.day:%d/%m/%Y} ({escape(result.ruleset)})"
+    )
+    columns = ("orders", "active", "completed", "became_f0", "overdue", "lost", "without_rule")
+    for c in (*columns, "under_follow_up_share", "lost_share", "transfers_requested"):
+        table.add_column(c)
+    table.add_row(
+        *(_cell(getattr(result, c)) for c in (*columns, "under_follow_up_share", "lost_share", "transfers_requested"))
+    )
+    out.print(table)
+    listed = Table(title="Cần xử lý — to act on (F1 chuyển F0, mất theo dõi, quá hạn xét nghiệm)")
+    shown = ("order_id", "person_key", "place", "facility_id", "start_on", "end_on", "status")
+    for c in (*shown, "missed_days", "transfer_request_id"):
+        listed.add_column(c)
+    for o in result.attention:
+        missed = ", ".join(f"{d:%d/%m}" for d in o["missed_days"])
+        listed.add_row(*(_cell(o[c]) for c in shown), escape(missed), _cell(o["transfer_request_id"]))
+    out.print(listed)
+    out.print(
+        f"Ân hạn xét nghiệm {result.grace_days} ngày, mất theo dõi sau {result.lost_after_missed} lần bỏ lỡ liên tiếp "
+        f"(tham số của tỉnh, không từ văn bản) — test grace {result.grace_days} days, lost after "
+        f"{result.lost_after_missed} consecutive missed test days (provincial parameters, not from a decision)"
+    )
 
 
 @app.command("rules")

@@ -36,17 +36,19 @@ ROLES = ("analyst", "committee", "tracer", "welfare", "hotline", "coordinator")
 # Tracers (the CDC's tracing teams) read the tracing layers only: their F0 list is the case system's, and the
 # exposure layers carry the case ids (layers/README.md, audiences).
 TRACING = {"exposure-venues", "exposure-contacts", "lockdown-proposals", "trace-indicators"}
+CARE = {"beds", "f1-orders", "transfers"}  # issue 13's restricted layers
 ROLE_COLLECTIONS = {
-    "analyst": {"cases", "quarantine-facilities", "beds", "indicators", "ingest-rejects", *TRACING},
-    "committee": {"cases", "quarantine-facilities", "beds", "indicators", *TRACING},
-    "tracer": TRACING,
+    "analyst": {"cases", "quarantine-facilities", *CARE, "indicators", "ingest-rejects", *TRACING},
+    "committee": {"cases", "quarantine-facilities", *CARE, "indicators", *TRACING},
+    # Tracers also read the F1 orders: whether the contacts they traced are in quarantine and followed up.
+    "tracer": {*TRACING, "f1-orders"},
     # Welfare officers (issue 14) record deliveries in their commune or district (User.area); hotline operators
     # work the 1022 queue. Their restricted layers are added with those layers.
     "welfare": {"hotline-requests"},
     "hotline": {"hotline-requests"},
     # The provincial F0 coordination centre (issue 13): requests and accepts transfers (ROLE_PROCESSES), and reads
-    # the beds per facility.
-    "coordinator": {"beds"},
+    # the beds per facility, the open transfers and the F1 orders.
+    "coordinator": CARE,
 }
 # Processes only some roles may run (anything under /processes/<id>/, i.e. execution and jobs; the description
 # stays public). The caller's name reaches the process as the input `by` (set here, never taken from the body).
