@@ -9,8 +9,8 @@ elsewhere on any page."""
 from __future__ import annotations
 
 import pytest
-from care_page_support import MARKUP_NAME, MARKUP_REASON, P1, P7, seed
-from care_support import person_key
+from care_page_support import COMMUNE, FACILITIES, MARKUP_NAME, MARKUP_REASON, P1, P7, seed
+from care_support import ROOMS, ingest, person_key, write_csv
 from conftest import ROOT, run_cli, running_server
 from sqlalchemy import text
 
@@ -265,3 +265,47 @@ def test_accept_the_nearest_then_a_stale_page_gets_the_409_reason(open_page, tok
             {"a": seeded.r1, "b": seeded.r2},
         ).all()
     assert sorted(tuple(r) for r in rows) == [(seeded.r1, "accepted", "ca-truc-a"), (seeded.r2, "open", None)]
+
+
+# A few of tests/serve/test_serve_xss.py's payloads (that module needs tests/serve's helpers on the path).
+HOSTILE_NAMES = [
+    "</script><script data-xss>alert(1)</script>",
+    "'><img src=x onerror=alert(1) data-xss>",
+    '<a href="javascript:alert(1)" data-xss>bấm vào đây</a>',
+    "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#60;b&#62;",
+    "\u202e<b data-xss>gnp.exe</b>\u200b\u0301",
+    "<style data-xss>body{display:none}</style>",
+]
+HOSTILE_ID = '"><svg onload=alert(1) data-xss>'
+
+
+def test_hostile_facility_names_and_ids_stay_text_and_can_be_accepted(open_page, tokens, seeded, engine, tmp_path):
+    # Tier-3 facilities for r3 (from H2B at 106.950, 10.980): the one with a hostile id nearest, then the names.
+    facilities = [[HOSTILE_ID, "Cơ sở điều trị", "Bệnh viện tầng 3", 3, 2, COMMUNE, 106.951, 10.980]]
+    facilities += [
+        [f"X3-{i}", "Cơ sở điều trị", name, 3, 2, COMMUNE, 106.960 + i * 0.01, 10.980]
+        for i, name in enumerate(HOSTILE_NAMES)
+    ]
+    rooms = [[f[0], "W", "F0", "Chung", 2, 2, 1] for f in facilities]
+    assert ingest(engine, "facilities", write_csv(tmp_path / "f.csv", FACILITIES, facilities))["accepted"] == 7
+    assert ingest(engine, "rooms", write_csv(tmp_path / "r.csv", ROOMS, rooms))["accepted"] == 7
+    p = open_page()
+    dialogs: list[str] = []
+    p.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page = p.open()
+    p.sign_in(tokens["ca-truc-a"])
+    offered = page.eval_on_selector_all(
+        f"tr[data-request='{seeded.r3}'] li.care-offer",
+        "os => os.map(o => [o.dataset.facility, o.querySelector('.care-offer-name').textContent])",
+    )
+    assert offered == [[HOSTILE_ID, f"{HOSTILE_ID} — Bệnh viện tầng 3"]] + [
+        [f"X3-{i}", f"X3-{i} — {name}"] for i, name in enumerate(HOSTILE_NAMES[:4])
+    ]  # the nearest five
+    names = page.eval_on_selector_all("#care-facilities-body .care-name", "ns => ns.map(n => n.textContent)")
+    assert set(HOSTILE_NAMES) <= set(names)
+    assert page.query_selector_all("[data-xss]") == [] and page.evaluate("window.__pwned") is None
+    p.after_load(lambda: page.click(f"tr[data-request='{seeded.r3}'] li.care-offer >> nth=0 >> button.care-accept"))
+    assert p.status() == f"Đã nhận yêu cầu {seeded.r3} tại {HOSTILE_ID} (0,14 km)."
+    assert p.cells(seeded.r3)[-1] == f"Đã nhận — chuyển đến {HOSTILE_ID} — Bệnh viện tầng 3"
+    assert page.query_selector_all("[data-xss]") == [] and dialogs == []
+    p.shot("care-hostile-names")
