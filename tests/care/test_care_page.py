@@ -291,7 +291,12 @@ def test_hostile_facility_names_and_ids_stay_text_and_can_be_accepted(open_page,
     assert ingest(engine, "rooms", write_csv(tmp_path / "r.csv", ROOMS, rooms))["accepted"] == 7
     p = open_page()
     dialogs: list[str] = []
-    p.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def dismiss(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    p.page.on("dialog", dismiss)
     page = p.open()
     p.sign_in(tokens["ca-truc-a"])
     offered = page.eval_on_selector_all(
