@@ -3,6 +3,8 @@ their rows and get the batch's exposures; what it stores equals a full re-trace 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import create_engine, text
 from trace_support import add_case, add_checkins, add_venue, contacts_of, empty, local
@@ -115,3 +117,54 @@ def test_batch_with_the_f0s_own_checkin_retraces_it(engine):
     assert any(v[1].startswith("p-f0-V2-07191020") for v in incremental[0])
     trace_cases(engine, PCCOVID, SETTINGS, cases=touched)
     assert stored(engine) == incremental
+
+
+@pytest.mark.parametrize(
+    ("day", "hhmm", "touches"),
+    [
+        ("2021-07-17", "23:59", False),  # the minute before F0-1's window (2 days before its 20 July detection)
+        ("2021-07-18", "00:00", True),  # the window's first minute
+        ("2021-07-20", "23:59", True),  # its last
+        ("2021-07-21", "00:00", False),  # after it
+    ],
+)
+def test_an_f0s_own_checkin_in_a_batch_touches_it_exactly_inside_its_window(engine, day, hhmm, touches):
+    """The cases looked for are only those detected on days the batch's window reaches: the edges hold."""
+    seed(engine)
+    add_venue(engine, "V9", "market")  # no visit there: only the own-check-in rule can touch F0-1
+    add_checkins(engine, [("p-f0", "V9", local(day, hhmm))], batch_id=BATCH)
+    touched = cases_touched_by_batch(engine, "checkins", BATCH, PCCOVID, SETTINGS)
+    assert touched == (["F0-1"] if touches else [])
+
+
+def test_a_corrected_checkin_touches_the_case_of_its_previous_version(engine):
+    """A batch that moves an F0's check-in out of its window (the previous version, in ingest.audit, was inside)
+    touches that F0, so its old visit goes."""
+    seed(engine)
+    add_venue(engine, "V9", "market")
+    add_checkins(engine, [("p-other", "V9", local("2021-07-25", "09:00"))], batch_id=BATCH)
+    previous = {
+        "person_key": "p-f0",
+        "venue_id": "V8",
+        "checked_in_at": local(DAY, "16:00").isoformat(),
+    }  # no visit at V8
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO ingest.batch (id, feed, file_name, file_sha256, started_at) OVERRIDING SYSTEM VALUE "
+                "VALUES (:b, 'checkins', 'fix.ndjson', 'fix', now()) ON CONFLICT DO NOTHING"
+            ),
+            {"b": BATCH},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO ingest.audit (batch_id, feed, key, previous) "
+                "VALUES (:b, 'checkins', CAST(:k AS jsonb), CAST(:p AS jsonb))"
+            ),
+            {"b": BATCH, "k": json.dumps({"checkin_id": "p-f0-V8-1600"}), "p": json.dumps(previous)},
+        )
+    touched = cases_touched_by_batch(engine, "checkins", BATCH, PCCOVID, SETTINGS)
+    with engine.begin() as conn:  # the module's other tests see no correction
+        conn.execute(text("DELETE FROM ingest.audit WHERE batch_id = :b"), {"b": BATCH})
+        conn.execute(text("DELETE FROM ingest.batch WHERE id = :b"), {"b": BATCH})
+    assert touched == ["F0-1"]

@@ -309,7 +309,7 @@ WITH candidate AS (
                 WHEN c.longest_minutes >= %(close_minutes)s THEN 'close' ELSE 'casual' END AS exposure_type,
            coalesce(c.kind = ANY (%(public_kinds)s::text[]), false) AS public
     FROM candidate c
-), counted AS (
+), counted AS MATERIALIZED (  -- visitors is read three times below: counted once per location, not per reference
     SELECT w.*,
            (SELECT count(DISTINCT k.person_key) FROM events.checkins k
             WHERE k.venue_id = w.venue_id AND k.checked_in_at BETWEEN w.start_at AND w.end_at
@@ -363,31 +363,47 @@ UNION SELECT key ->> 'case_id' FROM ingest.audit WHERE batch_id = %(batch)s AND 
 
 -- name: batch_checkin_cases
 -- A check-ins batch (and the versions it corrected): the cases whose window holds one of their own check-ins in it,
--- and the traced cases with a visit at one of its venues within %(reach)s minutes (a new contact).
+-- and the traced cases with a visit at one of its venues within %(reach)s minutes (a new contact). The batch is new
+-- to the planner's statistics (they hold no row of its id, so they say one row), so no plan may rest on its size:
+-- each venue's check-in times are gathered into one array (bv) and a visit is tested against its own venue's times
+-- only (an EXISTS over the batch was a nested loop over all of it per visit: 15.8 M rows for 461 visits); a case
+-- is looked for only when detected on a day whose window the batch reaches, and its own check-ins in the batch are
+-- probed by person (checkins_person_time_idx), never a hash of the whole batch.
 WITH b AS (
     SELECT person_key, venue_id, checked_in_at FROM events.checkins WHERE batch_id = %(batch)s
     UNION ALL
     SELECT previous ->> 'person_key', previous ->> 'venue_id', (previous ->> 'checked_in_at')::timestamptz
     FROM ingest.audit WHERE batch_id = %(batch)s AND previous ? 'venue_id'
+), bv AS (
+    SELECT venue_id, min(checked_in_at) AS lo, max(checked_in_at) AS hi, array_agg(checked_in_at) AS times
+    FROM b GROUP BY venue_id
+), corrected AS MATERIALIZED (  -- the versions the batch replaced: a few, if any
+    SELECT previous ->> 'person_key' AS person_key, (previous ->> 'checked_in_at')::timestamptz AS checked_in_at
+    FROM ingest.audit WHERE batch_id = %(batch)s AND previous ? 'venue_id'
+), span AS (
+    SELECT (min(lo) AT TIME ZONE %(tz)s)::date AS first_day, (max(hi) AT TIME ZONE %(tz)s)::date AS last_day FROM bv
 )
 SELECT c.case_id
-FROM (SELECT DISTINCT person_key FROM b) p
-JOIN events.cases c ON c.person_key = p.person_key
-WHERE EXISTS (SELECT 1 FROM b
-              WHERE b.person_key = c.person_key
-                AND b.checked_in_at >= ((c.detected_on - %(before_days)s)::timestamp AT TIME ZONE %(tz)s)
-                AND b.checked_in_at < ((c.detected_on + 1)::timestamp AT TIME ZONE %(tz)s))
+FROM events.cases c
+CROSS JOIN span
+CROSS JOIN LATERAL (SELECT (c.detected_on - %(before_days)s)::timestamp AT TIME ZONE %(tz)s AS lo,
+                           (c.detected_on + 1)::timestamp AT TIME ZONE %(tz)s AS hi) w
+WHERE c.detected_on >= span.first_day AND c.detected_on <= span.last_day + %(before_days)s
+  AND (EXISTS (SELECT 1 FROM events.checkins k
+               WHERE k.person_key = c.person_key AND k.checked_in_at >= w.lo AND k.checked_in_at < w.hi
+                 AND k.batch_id = %(batch)s)
+       OR EXISTS (SELECT 1 FROM corrected r
+                  WHERE r.person_key = c.person_key AND r.checked_in_at >= w.lo AND r.checked_in_at < w.hi))
 UNION
 SELECT v.case_id
-FROM (SELECT venue_id, min(checked_in_at) AS lo, max(checked_in_at) AS hi FROM b GROUP BY venue_id) bv
+FROM bv
 JOIN trace.visit v
   ON v.ruleset_id = %(ruleset)s AND v.venue_id = bv.venue_id
  AND v.checked_in_at <= bv.hi + %(reach)s * interval '1 minute'
  AND greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute') >= bv.lo
-WHERE EXISTS (SELECT 1 FROM b
-              WHERE b.venue_id = v.venue_id
-                AND b.checked_in_at >= v.checked_in_at - %(reach)s * interval '1 minute'
-                AND b.checked_in_at <= greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute'));
+WHERE EXISTS (SELECT 1 FROM unnest(bv.times) AS t(at)
+              WHERE t.at >= v.checked_in_at - %(reach)s * interval '1 minute'
+                AND t.at <= greatest(v.visit_end, v.checked_in_at + %(reach)s * interval '1 minute'));
 
 -- name: case_contacts
 -- The contact check-ins of one case in a rule set (`covidgis trace contacts`): pseudonymised keys only.
