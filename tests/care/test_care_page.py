@@ -194,6 +194,15 @@ def test_an_analyst_token_gets_the_403_message_and_the_sign_in_box_again(open_pa
     p.shot("care-analyst-403")
 
 
+def test_an_unknown_token_gets_the_401_message_and_the_sign_in_box_again(open_page):
+    p = open_page(refused=(401,))
+    page = p.open()
+    p.sign_in("cgis_not-a-real-token")
+    assert "không hợp lệ, đã bị thu hồi" in p.status() and "The token is invalid, revoked or missing" in p.status()
+    assert page.is_visible("#care-signin") and not page.is_visible("#care-main")
+    assert page.evaluate("sessionStorage.getItem('covidgis.care.token')") is None
+
+
 def test_the_english_toggle_changes_the_headings_and_is_remembered(open_page, tokens, seeded):
     p = open_page()
     page = p.open()
