@@ -82,6 +82,6 @@ def test_every_style_names_only_fields_of_its_collection(engine):
         if attr:
             named |= set(re.findall(r'"([^"]+)"', attr)) if '"' in attr else {attr}
         for option in root.iter("Option"):
-            if option.get("name") == "expression" and option.get("value"):
-                named |= set(re.findall(r'"([^"]+)"', option.get("value")))
+            if option.get("name") == "expression":
+                named |= set(re.findall(r'"([^"]+)"', option.get("value") or ""))
         assert named and named <= columns, (name, named - columns)
