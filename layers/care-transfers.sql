@@ -32,7 +32,7 @@ SELECT t.request_id AS id,
        t.status,
        t.from_facility,
        t.required_tier,
-       round((extract(epoch FROM now() - t.requested_at) / 60.0)::numeric, 1)::float8 AS waiting_minutes,
+       floor(extract(epoch FROM now() - t.requested_at) / 60.0)::int AS waiting_minutes,  -- whole minutes
        b.facility_id AS best_offer_facility,
        round((ST_DistanceSphere(src.geom, b.geom) / 1000.0)::numeric, 2)::float8 AS best_offer_km,
        CASE WHEN src.geom IS NOT NULL

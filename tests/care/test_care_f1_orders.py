@@ -259,7 +259,9 @@ def test_f1_orders_layer_rows_and_fields(served, db_url):
     assert not any(s in resp.text for s in ("T-F5", "test:", "monitor_until"))  # no sample id, evidence, other field
 
 
-def test_transfers_layer_rows_and_fields(served, db_url):
+def test_transfers_layer_rows_and_fields(served, seeded, db_url):
+    with seeded.begin() as conn:  # requested 30 minutes ago
+        conn.exec_driver_sql("UPDATE care.transfer_request SET requested_at = now() - interval '30 minutes 10 seconds'")
     token = run_cli("users", "add", "f1-coord2", "--role", "coordinator", database_url=db_url).stdout.strip()
     resp = requests.get(
         f"{served}/collections/transfers/items?f=json&limit=100",
@@ -276,7 +278,7 @@ def test_transfers_layer_rows_and_fields(served, db_url):
         1,
         "T1",
     )
-    assert 5 < props["best_offer_km"] < 6.5 and props["waiting_minutes"] > 0  # 0.05° of longitude, great-circle
+    assert 5 < props["best_offer_km"] < 6.5 and props["waiting_minutes"] in (30, 31)  # 0.05° of longitude, great-circle
     assert feature["geometry"] == {"type": "LineString", "coordinates": [[106.85, 10.95], [106.9, 10.96]]}
     assert person_key(PEOPLE["F"]) not in resp.text and TRANSFER_REASON not in resp.text
 

@@ -36,6 +36,8 @@ RESTRICTED = [
     "cases",
     "quarantine-facilities",
     "beds",
+    "f1-orders",
+    "transfers",
     "indicators",
     "ingest-rejects",
     "exposure-venues",
@@ -288,3 +290,25 @@ def fill_care_rooms(engine) -> None:
     """Two rooms of the field hospital DT01 (fill_events' treatment facility): the rows of the restricted layer beds."""
     with engine.begin() as conn:
         conn.execute(text(ROOMS_SQL))
+
+
+CARE_F1_SQL = """
+INSERT INTO care.f1_order (order_id, person_key, stay_id, start_on, place, facility_id, commune_code, vaccination,
+                           ruleset, rule_id, end_on, monitor_until, test_days, status, overdue, day)
+VALUES ('Q-Q1', :pk0, 'Q1', '2021-10-17', 'centralised', 'CL01', '26026', 'not_assessed', 'vn-f1-quarantine-2021',
+        'f1-centralised-14d-5599', '2021-10-30', '2021-11-13', '{}', 'active', false, '2021-10-20'),
+       ('Q-H1', :pk2, 'H1', '2021-10-15', 'home', NULL, '25996', 'not_assessed', 'vn-f1-quarantine-2021',
+        'f1-home-14d-5599-pilot', '2021-10-28', '2021-11-11', '{2021-10-15,2021-10-21,2021-10-28}', 'lost', true,
+        '2021-10-20');
+INSERT INTO care.transfer_request (person_key, from_facility, from_tier, required_tier, reason, requested_at,
+                                   opened_at, requested_by)
+VALUES (:pk0, 'CL01', 0, 2, 'F1 chuyển F0 — F1 turned F0 in quarantine', now() - interval '90 minutes', now(), 'test');
+"""
+
+
+def fill_care_f1(engine) -> None:
+    """Two F1 orders (one centralised at CL01, one at home in Tân Phong) and an open transfer request from CL01 to
+    tier 2 (DT01 has free staffed beds once fill_care_rooms ran): the rows of the restricted layers f1-orders and
+    transfers."""
+    with engine.begin() as conn:
+        conn.execute(text(CARE_F1_SQL), {"pk0": PERSON_KEYS[0], "pk2": PERSON_KEYS[2]})

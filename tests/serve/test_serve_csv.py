@@ -22,6 +22,7 @@ from serve_support import (  # noqa: F401
     SMALL_HAMLET,
     TRACE_DAY,
     bearer,
+    fill_care_f1,
     fill_care_rooms,
     fill_trace,
     fill_welfare,
@@ -105,6 +106,7 @@ def base(filled, db_url, tmp_path_factory):  # noqa: F811
     add_proposal(filled)
     fill_welfare(filled)  # welfare-coverage rows
     fill_care_rooms(filled)  # beds rows
+    fill_care_f1(filled)  # f1-orders and transfers rows
     with running_server(db_url, tmp_path_factory.mktemp("serve-var")) as url:
         yield url
 
