@@ -320,6 +320,17 @@ def demo(ctx: AppContext) -> None:
         first_trace = traced.first() is None
     if first_trace:  # every case once; afterwards each batch traces what it touched
         trace_cases(engine, rules, ctx.trace)
+    f1_timezone = load_feed("quarantine", ctx.ingest.feeds_dir).timezone
+    f1 = refresh_orders(engine, ctx.care, load_f1_rules(ctx.care.f1_ruleset), days[-1], f1_timezone)  # idempotent
+    log.info(
+        "%d F1 orders on %s (%d active, %d overdue, %d lost, %d turned F0)",
+        f1.orders,
+        days[-1],
+        f1.active,
+        f1.overdue,
+        f1.lost,
+        f1.became_f0,
+    )
     staged = demo_stages(engine, ctx.care, ctx.welfare, pseudonymiser, ctx.ingest.snap_tolerance_m)
     log.info(
         "demo records: %d transfers accepted (%d placed), %d deliveries (%s refused, %d reversed), %d hotline requests"

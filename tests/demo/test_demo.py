@@ -35,6 +35,8 @@ def counts(engine) -> dict:
                     text("SELECT count(DISTINCT day), count(*), count(*) FILTER (WHERE NOT met) FROM care.capacity")
                 ).one()
             ),
+            # F1 quarantine orders on the demo's last day, from its quarantine stays and close contacts.
+            "f1_orders": conn.execute(text("SELECT count(*) FROM care.f1_order")).scalar(),
             # Care, welfare, hotline: transfer requests (all, open), ledger entries, hotline requests.
             "staged": tuple(
                 conn.execute(
@@ -65,6 +67,7 @@ def test_demo_sets_up_an_empty_database_and_is_idempotent(empty_db_url, tmp_path
     cli = {"database_url": empty_db_url, "env": env}
     occupancy = json.loads(run_cli("care", "occupancy", "--json", **cli).stdout)
     assert sum(t["occupied"] for t in occupancy["tiers"] if t["kind"] == "treatment") > 0
+    assert first["f1_orders"] > 0
     capacity_days, capacity_rows, _ = first["capacity"]
     assert capacity_days == 123 and capacity_rows == 123 * (1 + 11)  # the province and its 11 districts, each day
     logistics = json.loads(run_cli("care", "logistics", "--date", "2021-10-31", "--json", **cli).stdout)
