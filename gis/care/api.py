@@ -13,12 +13,11 @@ are JSON `{"reason", "message"}`. The primary database is reached at the first A
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
@@ -29,6 +28,7 @@ from gis.care.board import board, facilities_now, request_exists
 from gis.care.transfers import TransferRefused, accept
 from gis.context import AppContext
 from gis.serve.auth import USER_KEY, User
+from gis.serve.jsonbody import read_json_object
 
 PREFIX = "/care"
 STATIC = Path(__file__).parent / "static"
@@ -71,20 +71,6 @@ def _refusal(request: Request) -> JSONResponse | None:
             f"vai trò {user.role!r} không được điều phối chuyển tầng — role {user.role!r} may not coordinate transfers",
         )
     return None
-
-
-async def _bounded_body(request: Request) -> bytes | None:
-    """The body, or None once it is over MAX_BODY bytes (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def page_config(timezone: str) -> dict[str, Any]:
@@ -138,20 +124,9 @@ def care_routes(ctx: AppContext) -> list[BaseRoute]:
             return _error(
                 404, "not_found", f"không có yêu cầu chuyển {raw_id[:40]!r} — no transfer request {raw_id[:40]!r}"
             )
-        raw = await _bounded_body(request)
-        if raw is None:
-            return _error(413, "too_large", f"nội dung quá {MAX_BODY} byte — the body is over {MAX_BODY} bytes")
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError) as exc:  # RecursionError: brackets nested deeper than the parser goes
-            return _error(400, "bad_json", f"nội dung không phải JSON — the body is not JSON: {exc}")
-        if not isinstance(data, dict):
-            return _error(400, "bad_json", 'cần một đối tượng JSON — the body must be a JSON object {"facility": "…"}')
-        try:
-            body = AcceptBody.model_validate(data)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-            return _error(422, "invalid_fields", "trường không hợp lệ — invalid fields: " + "; ".join(problems))
+        body = await read_json_object(request, AcceptBody, MAX_BODY, '{"facility": "…"}')
+        if isinstance(body, JSONResponse):
+            return body
         user: User = request.scope[USER_KEY]
         return await run_in_threadpool(take, int(raw_id), body.facility, user.name)
 

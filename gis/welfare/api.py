@@ -10,10 +10,9 @@ credentials, 403 for another role. The officer recorded is the token's user, not
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from gis.context import AppContext
 from gis.serve.auth import USER_KEY, User
+from gis.serve.jsonbody import read_json_object
 from gis.welfare.errors import DeliveryRefused, DuplicateDelivery
 from gis.welfare.ledger import Delivery, new_distribution_id, record_delivery
 from gis.welfare.programmes import available_programmes, load_programme
@@ -88,20 +88,9 @@ def welfare_routes(ctx: AppContext) -> list[BaseRoute]:
             )
         if user.role != "welfare" or user.area is None:
             return _error(403, "forbidden", f"role {user.role!r} may not record deliveries (a scoped welfare officer)")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return _error(413, "too_large", f"the body is over {MAX_BODY} bytes")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, "bad_json", f"the body is not JSON: {exc}")
-        if not isinstance(data, dict):
-            return _error(400, "bad_json", "the body must be a JSON object of the delivery's fields")
-        try:
-            body = DeliveryBody.model_validate(data)
-        except ValidationError as exc:
-            problems = [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()]
-            return _error(422, "invalid_fields", "; ".join(problems), problems=problems)
+        body = await read_json_object(request, DeliveryBody, MAX_BODY)
+        if isinstance(body, JSONResponse):
+            return body
         return await run_in_threadpool(record, body, user)
 
     return [Route("/welfare/api/deliveries", deliveries, methods=["POST"])]

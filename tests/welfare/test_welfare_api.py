@@ -110,9 +110,19 @@ def test_bad_requests_are_refused_with_a_reason_and_nothing_written(
     assert rows(engine, "API-B") == 0
 
 
-def test_broken_json_is_400(server, tokens, engine):
-    resp = post(server, tokens["a"], None, raw=b'{"programme": ')
-    assert resp.status_code == 400 and resp.json()["reason"] == "bad_json"
+@pytest.mark.parametrize(
+    "raw, status, reason",
+    [
+        (b'{"programme": ', 400, "bad_json"),
+        (b"[" * 2000 + b"]" * 2000, 400, "bad_json"),  # nested past the parser's depth (was a 500)
+        (b"\xff\xfe{}", 400, "bad_json"),
+        (b'{"kit": "' + b"x" * 20_000 + b'"}', 413, "too_large"),
+    ],
+)
+def test_broken_or_oversized_json_is_a_4xx(server, tokens, engine, raw, status, reason):
+    resp = post(server, tokens["a"], None, raw=raw)
+    assert resp.status_code == status and resp.json()["reason"] == reason, resp.text
+    assert rows(engine, "API-B") == 0
 
 
 def test_concurrent_officers_exactly_one_wins(server, tokens, engine):
