@@ -12,25 +12,12 @@ import pytest
 from care_page_support import COMMUNE, FACILITIES, MARKUP_NAME, MARKUP_REASON, P1, P7, seed
 from care_support import ROOMS, ingest, person_key, write_csv
 from conftest import ROOT, run_cli, running_server
+from maps.test_map_page import CHROMIUM_ARGS, WATCH_POLICY  # tests/maps: a namespace package beside this folder
 from sqlalchemy import text
 
 from gis.care.transfers import request_transfer
 
 ARTIFACTS = ROOT / "test-artifacts" / "care"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]  # fmt: skip  (as tests/maps/test_map_page.py)
-WATCH_POLICY = """window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation',
-  e => window.__cspViolations.push(
-    e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber));"""
 DENIED_403 = "không phải của điều phối viên"
 
 
