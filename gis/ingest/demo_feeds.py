@@ -850,8 +850,9 @@ HOUSEHOLD_FLAGS = ["poor", "near_poor", "elderly_alone", "disabled", "lost_incom
 
 
 # Logistics of the synthetic facilities (issue 13 item 7), drawn at the demo's own rates (not published figures):
-# meal and waste contracts sized on a share of a facility's beds (so the fuller facilities outgrow theirs: alerts),
-# a few contracts ending before the period does (a facility without a contract: alerts), and support teams per role.
+# meal and waste contracts sized on a share of a facility's beds (some below what its full beds would need),
+# a few contracts ending before the period does (a facility without a contract: alerts), and support teams per role
+# serving from the period's start with no end (a team ending on its last day left every forecast day unstaffed).
 CONTRACT_SHARE = (0.4, 1.1)  # contracted meals (3 a bed) or waste (2.46 kg a bed) as a share of the beds' need
 ENDED_EARLY = 0.1  # contracts that end on 15 Oct 2021, before the period's end
 SUPPLIERS = ["Công ty TNHH Suất ăn Đồng Nai", "HTX Dịch vụ Tân Phong", "Bếp ăn Hội Chữ thập đỏ"]
@@ -864,7 +865,7 @@ class LogisticsFeeds:
 
     def __init__(self, feeds: DemoFeeds):
         rng = _own_rng(feeds, 3)
-        start, end = feeds.g.days[0], feeds.g.days[-1]
+        start = feeds.g.days[0]
         ended = dt.date(2021, 10, 15)
         self.team_rows: list[list] = []
         self.meal_rows: list[list] = []
@@ -883,6 +884,4 @@ class LogisticsFeeds:
             for k, (role, per_bed) in enumerate(ROLES, start=1):
                 headcount = int(rng.poisson(per_bed * beds))
                 if headcount:
-                    self.team_rows.append(
-                        [f"DOI-{f['id']}-{k}", f["id"], role, headcount, f"{start:%d/%m/%Y}", f"{end:%d/%m/%Y}"]
-                    )
+                    self.team_rows.append([f"DOI-{f['id']}-{k}", f["id"], role, headcount, f"{start:%d/%m/%Y}", ""])
